@@ -1,0 +1,51 @@
+"""CTAM: cross-lingual sentiment transfer from English to Burmese, as a Hugging Face-native model.
+
+Importing the package registers CTAM with the Auto classes (`AutoConfig`, `AutoModel`,
+`AutoModelForSequenceClassification`) for local use, and marks the classes for the Hub so that `save_pretrained`
+writes `auto_map` and the flat modeling files for `trust_remote_code=True` loading.
+"""
+
+from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
+
+from .configuration_ctam import CTAMConfig
+from .modeling_ctam import (
+    CTAMForSequenceClassification,
+    CTAMModel,
+    CTAMModelOutput,
+    CTAMPreTrainedModel,
+    CTAMSequenceClassifierOutput,
+)
+
+AutoConfig.register("ctam", CTAMConfig, exist_ok=True)
+AutoModel.register(CTAMConfig, CTAMModel, exist_ok=True)
+AutoModelForSequenceClassification.register(CTAMConfig, CTAMForSequenceClassification, exist_ok=True)
+CTAMConfig.register_for_auto_class()
+CTAMModel.register_for_auto_class("AutoModel")
+CTAMForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
+
+
+def offline_encoder_path(cache_dir=None) -> str:
+    """The folder of the offline multilingual-e5-small encoder, built on first use (see `offline_encoder`)."""
+    from .offline_encoder import offline_encoder_path as _build
+
+    return _build(cache_dir)
+
+
+def __getattr__(name):  # lazy: the trainer pulls in accelerate and datasets
+    if name == "CTAMTrainer":
+        from .trainer import CTAMTrainer
+
+        return CTAMTrainer
+    raise AttributeError(f"module 'modeling_ctam' has no attribute {name!r}")
+
+
+__all__ = [
+    "CTAMConfig",
+    "CTAMModel",
+    "CTAMForSequenceClassification",
+    "CTAMPreTrainedModel",
+    "CTAMModelOutput",
+    "CTAMSequenceClassifierOutput",
+    "CTAMTrainer",
+    "offline_encoder_path",
+]

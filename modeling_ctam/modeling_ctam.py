@@ -1,0 +1,608 @@
+"""CTAM: VXLM encoder, dual-path attention supervision and a gradient-reversal domain discriminator.
+
+Paper: Zhou and Zhao (2025), "Cross-lingual sentiment analysis for low-resource languages via semantic alignment and
+transfer learning". The precise reading of each equation is fixed in the project's ``docs/method.md``; equation numbers
+are cited beside the lines that compute them.
+
+Shapes: B batch, T tokens, d hidden size, M layers used by the dual path.
+
+This file and the files it imports relatively (configuration_ctam, vxlm, dual_path, domain) are copied flat next to a
+checkpoint by ``save_pretrained``, so that ``trust_remote_code=True`` loading works where this package is not installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import AutoModel, AutoTokenizer, PreTrainedModel
+from transformers import initialization as init
+from transformers.utils import ModelOutput, logging
+
+from .configuration_ctam import CTAMConfig
+from .domain import DomainDiscriminator, grl_strength
+from .dual_path import BilinearScore, DualPathAttention, layer_summaries
+from .vxlm import (
+    NOT_A_WORD,
+    VecMapMapping,
+    VXLMGate,
+    pool_static_word_vectors,
+    word_form_ids,
+    word_ids_from_start_table,
+)
+
+logger = logging.get_logger(__name__)
+
+AUTO_MAP = {
+    "AutoConfig": "configuration_ctam.CTAMConfig",
+    "AutoModel": "modeling_ctam.CTAMModel",
+    "AutoModelForSequenceClassification": "modeling_ctam.CTAMForSequenceClassification",
+}
+
+
+@dataclass
+class CTAMModelOutput(ModelOutput):
+    r"""
+    Output of [`CTAMModel`].
+
+    Args:
+        last_hidden_state (`torch.FloatTensor` of shape `(B, T, d)`):
+            The fused states `h` (eq. 3), or the encoder's last layer when VXLM fusion is off.
+        pooler_output (`torch.FloatTensor` of shape `(B, d)`):
+            `h` pooled over real tokens (`config.pooling`).
+        gate (`torch.FloatTensor` of shape `(B, T, d)` or `(B, T, 1)`, *optional*):
+            Eq. 3 gate values `g` (weight of the contextual state).
+        static_vectors (`torch.FloatTensor` of shape `(B, T, d)`, *optional*):
+            Eq. 1 static vectors after the eq. 2 mapping (`h_vec`).
+        hidden_states (`tuple(torch.FloatTensor)`):
+            Every encoder hidden-state layer, index 0 = embeddings, each `(B, T, d)`.
+        attentions (`tuple(torch.FloatTensor)`, *optional*):
+            Encoder attention maps when `output_attentions=True`.
+    """
+
+    last_hidden_state: torch.FloatTensor | None = None
+    pooler_output: torch.FloatTensor | None = None
+    gate: torch.FloatTensor | None = None
+    static_vectors: torch.FloatTensor | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+@dataclass
+class CTAMSequenceClassifierOutput(ModelOutput):
+    r"""
+    Output of [`CTAMForSequenceClassification`].
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, *optional*):
+            Eq. 13 composite loss `l1 L_T + l2 L_R + l3 L_S` (+ mapping penalties), when labels are given.
+        logits (`torch.FloatTensor` of shape `(B, num_labels)`):
+            Student-path (target-language) classification scores.
+        loss_cls (`torch.FloatTensor` of shape `()`, *optional*):
+            `L_T` (eq. 12): cross-entropy over every labelled example of both paths.
+        loss_align (`torch.FloatTensor` of shape `()`, *optional*):
+            `L_R` (eq. 10): dual-path attention loss.
+        loss_domain (`torch.FloatTensor` of shape `()`, *optional*):
+            `L_S` (eq. 11): domain discriminator binary cross-entropy.
+        loss_mapping (`torch.FloatTensor` of shape `()`, *optional*):
+            Weighted orthogonality penalty and auxiliary mapping loss, when enabled.
+        gate_mean (`torch.FloatTensor` of shape `()`, *optional*):
+            Mean eq. 3 gate value over the student's real tokens.
+        source_logits (`torch.FloatTensor` of shape `(B_src, num_labels)`, *optional*):
+            Teacher-path (source-language) classification scores.
+        layer_weights (`torch.FloatTensor` of shape `(B, M)`, *optional*):
+            Eq. 9 weights `X_i` over teacher layers.
+        hidden_states (`tuple(torch.FloatTensor)`, *optional*):
+            Student-path encoder hidden states, when `output_hidden_states=True`.
+        attentions (`tuple(torch.FloatTensor)`, *optional*):
+            Student-path encoder attention maps, when `output_attentions=True`.
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    loss_cls: torch.FloatTensor | None = None
+    loss_align: torch.FloatTensor | None = None
+    loss_domain: torch.FloatTensor | None = None
+    loss_mapping: torch.FloatTensor | None = None
+    gate_mean: torch.FloatTensor | None = None
+    source_logits: torch.FloatTensor | None = None
+    layer_weights: torch.FloatTensor | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+def _encoder_from_config(encoder_config) -> PreTrainedModel:
+    """Any Hugging Face encoder, built from its config (never by class name); without a pooler where it has one."""
+    try:
+        return AutoModel.from_config(encoder_config, add_pooling_layer=False)
+    except TypeError:
+        return AutoModel.from_config(encoder_config)
+
+
+def _resolve_encoder_name(name_or_path: str) -> str:
+    """Map CTAM's offline-encoder alias to its built folder when the CTAM package is installed; else pass through."""
+    try:
+        offline = importlib.import_module("modeling_ctam.offline_encoder")
+    except ImportError:
+        return name_or_path
+    return offline.resolve_encoder(name_or_path)
+
+
+def word_start_table_from_tokenizer(tokenizer) -> torch.Tensor:
+    """Per vocabulary entry: 1 if the token starts a word, 0 if it continues one, -1 for special tokens.
+
+    SentencePiece pieces start a word with U+2581, byte-level BPE with U+0120; WordPiece continuations start with `##`.
+    """
+    vocab_size = len(tokenizer)
+    tokens = tokenizer.convert_ids_to_tokens(list(range(vocab_size)))
+    wordpiece = any(t is not None and t.startswith("##") for t in tokens)
+    table = torch.zeros(vocab_size, dtype=torch.int8)
+    for i, tok in enumerate(tokens):
+        if tok is None:
+            continue
+        if wordpiece:
+            starts = not tok.startswith("##")
+        else:
+            starts = tok.startswith("\u2581") or tok.startswith("\u0120")
+        table[i] = 1 if starts else 0
+    for i in tokenizer.all_special_ids:
+        if 0 <= i < vocab_size:
+            table[i] = -1
+    return table
+
+
+class CTAMClassificationHead(nn.Module):
+    """Dropout -> Linear(d, d) -> tanh -> dropout -> Linear(d, num_labels) over the pooled fused state."""
+
+    def __init__(self, config: CTAMConfig):
+        super().__init__()
+        d = config.hidden_size
+        self.dropout = nn.Dropout(config.classifier_dropout)
+        self.dense = nn.Linear(d, d)
+        self.out_proj = nn.Linear(d, config.num_labels)
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        x = torch.tanh(self.dense(self.dropout(pooled)))  # (B, d)
+        return self.out_proj(self.dropout(x))  # (B, num_labels)
+
+
+class CTAMPreTrainedModel(PreTrainedModel):
+    config_class = CTAMConfig
+    base_model_prefix = "ctam"
+    main_input_name = "input_ids"
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
+    # The composite loss is a per-batch mean: Trainer must scale it for gradient accumulation itself.
+    accepts_loss_kwargs = False
+
+    def _init_weights(self, module):
+        super()._init_weights(module)
+        if isinstance(module, nn.GRU):
+            for name, param in module.named_parameters():
+                if "weight" in name:
+                    init.xavier_uniform_(param)
+                else:
+                    init.zeros_(param)
+        elif isinstance(module, BilinearScore):
+            init.xavier_uniform_(module.weight)
+            init.zeros_(module.bias)
+        elif isinstance(module, VecMapMapping):
+            init.eye_(module.weight)
+            init.zeros_(module.target_mean)
+            init.zeros_(module.source_mean)
+        elif isinstance(module, CTAMModel):
+            init.ones_(module.word_start_table)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        try:
+            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        except (RuntimeError, ValueError) as err:
+            if "mismatched_sizes" not in str(err):
+                raise
+            raise ValueError(
+                f"{pretrained_model_name_or_path}: the weights do not match config.json (tensor shapes differ; the "
+                "load report above lists each one). The folder mixes a config and weights of different models: "
+                "re-save the model, or pass ignore_mismatched_sizes=True to re-initialise the mismatched weights."
+            ) from err
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        # One class holds one auto class, so both Auto entries are written here (hf-notes: auto_map).
+        self.config.auto_map = dict(AUTO_MAP)
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
+
+class CTAMModel(CTAMPreTrainedModel):
+    """The VXLM encoder: encoder, eq. 1 word pooling, eq. 2 mapping, eq. 3 gate; returns fused states and pooling."""
+
+    def __init__(self, config: CTAMConfig):
+        super().__init__(config)
+        self.encoder = _encoder_from_config(config.encoder_config)
+        self.student_encoder = None if config.share_encoder else _encoder_from_config(config.encoder_config)
+        d = config.hidden_size
+        self.mapping = VecMapMapping(d, trainable=config.mapping_trainable) if config.use_vxlm else None
+        self.gate = VXLMGate(d, config.gate_type) if self.uses_fusion else None
+        # Word boundaries for eq. 1 when the inputs carry no `word_ids`: filled from the tokenizer by
+        # `set_word_boundaries`; all ones (each token its own word) until then.
+        self.register_buffer("word_start_table", torch.ones(config.encoder_config.vocab_size, dtype=torch.int8))
+        # Auxiliary mapping loss (vecmap_integrations "aux_loss"): corpus-level static vectors of dictionary pairs.
+        self.register_buffer("aux_target_vectors", torch.zeros(0, d), persistent=False)
+        self.register_buffer("aux_source_vectors", torch.zeros(0, d), persistent=False)
+        self.post_init()
+
+    @property
+    def uses_fusion(self) -> bool:
+        return self.config.use_vxlm and "fusion" in self.config.vecmap_integrations
+
+    def get_input_embeddings(self):
+        return self.encoder.get_input_embeddings()
+
+    def set_input_embeddings(self, value):
+        self.encoder.set_input_embeddings(value)
+
+    # ------------------------------------------------------------------ set-up helpers
+    @torch.no_grad()
+    def set_word_boundaries(self, tokenizer) -> None:
+        """Fill the eq. 1 word-boundary table from `tokenizer` (a SentencePiece, WordPiece or byte-BPE tokenizer)."""
+        table = word_start_table_from_tokenizer(tokenizer)
+        if table.numel() > self.word_start_table.numel():
+            raise ValueError(
+                f"tokenizer has {table.numel()} entries but the encoder's vocabulary has {self.word_start_table.numel()}; "
+                "use the tokenizer that belongs to this encoder."
+            )
+        self.word_start_table.fill_(-1)
+        self.word_start_table[: table.numel()] = table.to(self.word_start_table.device)
+
+    def load_alignment(self, alignment) -> None:
+        """Initialise the eq. 2 mapping from a VecMap result: a folder or `mapping.safetensors` file written by
+        `python -m modeling_ctam.align`, or a dict with `weight`, `target_mean`, `source_mean` (and optionally
+        `dictionary_target_vectors` / `dictionary_source_vectors` for the auxiliary loss)."""
+        if self.mapping is None:
+            raise ValueError("this model has use_vxlm=False, so it has no mapping to initialise.")
+        if isinstance(alignment, (str, bytes)) or hasattr(alignment, "__fspath__"):
+            import os
+
+            from safetensors.torch import load_file
+
+            path = os.fspath(alignment)
+            if os.path.isdir(path):
+                path = os.path.join(path, "mapping.safetensors")
+            alignment = load_file(path)
+        missing = [k for k in ("weight",) if k not in alignment]
+        if missing:
+            raise ValueError(f"alignment has no {missing}; expected keys weight, target_mean, source_mean.")
+        self.mapping.load_alignment(alignment["weight"], alignment.get("target_mean"), alignment.get("source_mean"))
+        if "dictionary_target_vectors" in alignment and "dictionary_source_vectors" in alignment:
+            self.aux_target_vectors = alignment["dictionary_target_vectors"].to(self.mapping.weight)
+            self.aux_source_vectors = alignment["dictionary_source_vectors"].to(self.mapping.weight)
+
+    def mapping_loss(self) -> torch.Tensor | None:
+        """Weighted `||W^T W - I||^2` and auxiliary dictionary loss; None when neither is on."""
+        if self.mapping is None:
+            return None
+        total = None
+        if self.config.mapping_orthogonality_weight > 0:
+            total = self.config.mapping_orthogonality_weight * self.mapping.orthogonality_penalty()
+        if "aux_loss" in self.config.vecmap_integrations and self.config.aux_loss_weight > 0:
+            if self.aux_target_vectors.numel() == 0:
+                raise ValueError(
+                    "vecmap_integrations has 'aux_loss' but no dictionary vectors are loaded: call "
+                    "model.load_alignment(...) with an alignment folder written by `python -m modeling_ctam.align`."
+                )
+            mapped = self.mapping(self.aux_target_vectors.unsqueeze(0), is_target=True).squeeze(0)  # (P, d)
+            aux = ((mapped - self.aux_source_vectors) ** 2).sum(-1).mean()  # ||W h_static(my) - h_static(en)||^2
+            total = aux * self.config.aux_loss_weight if total is None else total + aux * self.config.aux_loss_weight
+        return total
+
+    # ------------------------------------------------------------------ forward
+    def forward(
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.LongTensor | None = None,
+        word_ids: torch.LongTensor | None = None,
+        is_target: bool | torch.Tensor = True,
+        output_attentions: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> CTAMModelOutput:
+        r"""
+        Args:
+            input_ids (`torch.LongTensor` of shape `(B, T)`): token ids.
+            attention_mask (`torch.Tensor` of shape `(B, T)`, *optional*): 1 for real tokens.
+            token_type_ids (`torch.LongTensor` of shape `(B, T)`, *optional*): passed to the encoder if given.
+            word_ids (`torch.LongTensor` of shape `(B, T)`, *optional*): eq. 1 word index per token (-1 outside
+                words), e.g. from a Burmese word segmenter. Defaults to the tokenizer's own boundaries.
+            is_target (`bool` or `torch.BoolTensor` of shape `(B,)`, *optional*, defaults to `True`): which rows are
+                target-language (mapped by eq. 2); source-language rows bypass the mapping.
+        """
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        B, T = input_ids.shape
+        is_target_all = isinstance(is_target, bool) and is_target
+        use_student = self.student_encoder is not None and is_target_all
+        encoder = self.student_encoder if use_student else self.encoder
+        enc_kwargs = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
+        enc = encoder(
+            input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True,
+            output_attentions=output_attentions, return_dict=True, **enc_kwargs,
+        )
+        hidden_states = enc.hidden_states  # L+1 x (B, T, d); the static layer comes from this same forward
+        h_xlm = enc.last_hidden_state  # (B, T, d)
+        gate = h_vec = None
+        if self.gate is not None:
+            if word_ids is None:
+                word_ids = word_ids_from_start_table(input_ids, attention_mask, self.word_start_table)  # (B, T)
+            else:
+                word_ids = word_ids.masked_fill(~attention_mask.bool(), NOT_A_WORD)
+            groups = word_form_ids(input_ids, word_ids, by_form=self.config.static_pooling == "word_form")  # (B, T)
+            h_static = pool_static_word_vectors(hidden_states[self.config.static_layer], groups)  # (B, T, d)  eq. 1
+            if isinstance(is_target, bool):
+                h_vec = self.mapping(h_static, is_target)  # (B, T, d)  eq. 2
+            else:
+                mapped = self.mapping(h_static, True)
+                h_vec = torch.where(is_target.view(B, 1, 1), mapped, h_static)  # (B, T, d)  eq. 2, target rows only
+            h, gate = self.gate(h_xlm, h_vec)  # (B, T, d)  eq. 3
+        else:
+            h = h_xlm
+        pooled = self._pool(h, attention_mask)  # (B, d)
+        return CTAMModelOutput(
+            last_hidden_state=h, pooler_output=pooled, gate=gate, static_vectors=h_vec,
+            hidden_states=hidden_states, attentions=enc.attentions,
+        )
+
+    def _pool(self, h: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        if self.config.pooling == "first":
+            return h[:, 0]
+        mask = attention_mask.to(h.dtype).unsqueeze(-1)  # (B, T, 1)
+        return (h * mask).sum(1) / mask.sum(1).clamp_min(1.0)  # (B, d)
+
+
+def _pad_to(x: torch.Tensor, length: int, value) -> torch.Tensor:
+    return x if x.shape[1] == length else nn.functional.pad(x, (0, length - x.shape[1]), value=value)
+
+
+class CTAMForSequenceClassification(CTAMPreTrainedModel):
+    """CTAM for sentiment classification.
+
+    Inference (`model(input_ids=..., attention_mask=...)`) runs the student path on target-language text and returns
+    `.logits`. Training passes the source-language batch too (`source_input_ids`, `source_attention_mask`,
+    `source_labels`) and gets the eq. 13 composite `loss` with each component beside it.
+    """
+
+    def __init__(self, config: CTAMConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.ctam = CTAMModel(config)
+        self.classifier = CTAMClassificationHead(config)
+        d = config.hidden_size
+        self.dual_path = (
+            DualPathAttention(d, config.resolved_gru_hidden_size, config.align_weighting)
+            if config.lambda_align > 0 else None
+        )
+        self.domain_discriminator = (
+            DomainDiscriminator(d, config.resolved_discriminator_hidden_size) if config.lambda_domain > 0 else None
+        )
+        self.post_init()
+
+    # ------------------------------------------------------------------ construction around a pretrained encoder
+    @classmethod
+    def from_encoder_pretrained(cls, encoder_name_or_path: str, *, tokenizer=None, alignment=None,
+                                encoder_kwargs: dict | None = None, **config_kwargs) -> "CTAMForSequenceClassification":
+        r"""Build CTAM around a pretrained encoder checkpoint.
+
+        Args:
+            encoder_name_or_path (`str`): a Hub id (e.g. `FacebookAI/xlm-roberta-base`), a local folder, or the
+                offline alias `ctam/e5-small-offline`.
+            tokenizer (`PreTrainedTokenizerBase`, *optional*): used for eq. 1 word boundaries; loaded from the
+                encoder's folder when omitted.
+            alignment (`str` or `dict`, *optional*): a VecMap result to initialise the eq. 2 mapping
+                (see [`CTAMModel.load_alignment`]).
+            encoder_kwargs (`dict`, *optional*): passed to `AutoModel.from_pretrained` (e.g. `revision`).
+            config_kwargs: [`CTAMConfig`] fields (`num_labels`, `id2label`, loss weights, ...).
+
+        The encoder's weights are loaded; CTAM's own parts (GRUs, gate, mapping, bilinear attention, discriminator,
+        classifier) are initialised by `_init_weights`.
+        """
+        path = _resolve_encoder_name(encoder_name_or_path)
+        encoder_kwargs = dict(encoder_kwargs or {})
+        encoder_kwargs.setdefault("dtype", torch.float32)
+        pretrained = AutoModel.from_pretrained(path, **encoder_kwargs)
+        encoder_config = pretrained.config.to_dict()
+        config = CTAMConfig(encoder_config=encoder_config, **config_kwargs)
+        model = cls(config)
+        state = {k: v for k, v in pretrained.state_dict().items() if not k.startswith("pooler.")}
+        missing, unexpected = model.ctam.encoder.load_state_dict(state, strict=False)
+        missing = [k for k in missing if not k.startswith("pooler.")]
+        if missing or unexpected:
+            raise ValueError(
+                f"encoder weights from {encoder_name_or_path!r} do not fit the encoder built from its config: "
+                f"missing {missing[:5]}, unexpected {unexpected[:5]}."
+            )
+        if model.ctam.student_encoder is not None:
+            model.ctam.student_encoder.load_state_dict(model.ctam.encoder.state_dict())
+        del pretrained
+        if tokenizer is None:
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(path, revision=encoder_kwargs.get("revision"))
+            except (OSError, ValueError) as err:
+                logger.warning(f"no tokenizer found with {encoder_name_or_path!r} ({err}); eq. 1 treats each token as a word.")
+        if tokenizer is not None:
+            model.ctam.set_word_boundaries(tokenizer)
+        if alignment is not None:
+            model.ctam.load_alignment(alignment)
+        model.config.encoder_name_or_path = encoder_name_or_path
+        return model
+
+    def load_alignment(self, alignment) -> None:
+        """See [`CTAMModel.load_alignment`]."""
+        self.ctam.load_alignment(alignment)
+
+    # ------------------------------------------------------------------ forward
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.LongTensor | None = None,
+        word_ids: torch.LongTensor | None = None,
+        labels: torch.LongTensor | None = None,
+        source_input_ids: torch.LongTensor | None = None,
+        source_attention_mask: torch.Tensor | None = None,
+        source_token_type_ids: torch.LongTensor | None = None,
+        source_word_ids: torch.LongTensor | None = None,
+        source_labels: torch.LongTensor | None = None,
+        training_progress: float | None = None,
+        output_hidden_states: bool | None = None,
+        output_attentions: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> CTAMSequenceClassifierOutput:
+        r"""
+        Args:
+            input_ids, attention_mask, token_type_ids, word_ids (`torch.Tensor` of shape `(B, T)`):
+                The target-language (Burmese) batch: the student path. `word_ids` as in [`CTAMModel.forward`].
+            labels (`torch.LongTensor` of shape `(B,)`, *optional*):
+                Target labels (-100 where unknown: zero-shot training passes none).
+            source_input_ids, source_attention_mask, source_token_type_ids, source_word_ids (`torch.Tensor` of shape `(B_src, T_src)`, *optional*):
+                The source-language (English) batch: the teacher path. Given only in training.
+            source_labels (`torch.LongTensor` of shape `(B_src,)`, *optional*): source labels.
+            training_progress (`float`, *optional*):
+                Fraction of training done, for the gradient-reversal schedule (CTAMTrainer passes it).
+        """
+        if input_ids is None:
+            raise ValueError("CTAM needs `input_ids` (eq. 1 groups tokens into words by their ids).")
+        if source_input_ids is None:
+            return self._student_only(input_ids, attention_mask, token_type_ids, word_ids, labels,
+                                      output_hidden_states, output_attentions)
+        return self._dual_path(
+            input_ids, attention_mask, token_type_ids, word_ids, labels, source_input_ids, source_attention_mask,
+            source_token_type_ids, source_word_ids, source_labels, training_progress, output_hidden_states,
+        )
+
+    def _student_only(self, input_ids, attention_mask, token_type_ids, word_ids, labels, output_hidden_states,
+                      output_attentions) -> CTAMSequenceClassifierOutput:
+        out = self.ctam(input_ids, attention_mask, token_type_ids, word_ids, is_target=True,
+                        output_attentions=output_attentions)
+        logits = self.classifier(out.pooler_output)  # (B, num_labels)
+        loss_cls = self._cls_loss(logits, labels)
+        loss = None if loss_cls is None else self.config.lambda_cls * loss_cls
+        return CTAMSequenceClassifierOutput(
+            loss=loss, logits=logits, loss_cls=loss_cls, gate_mean=self._gate_mean(out.gate, attention_mask),
+            hidden_states=out.hidden_states if output_hidden_states else None, attentions=out.attentions,
+        )
+
+    def _encode_both(self, input_ids, attention_mask, token_type_ids, word_ids, source_input_ids,
+                     source_attention_mask, source_token_type_ids, source_word_ids):
+        """Teacher and student outputs; one joint encoder pass when the encoder is shared."""
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        if source_attention_mask is None:
+            source_attention_mask = torch.ones_like(source_input_ids)
+        if self.ctam.student_encoder is not None:
+            student = self.ctam(input_ids, attention_mask, token_type_ids, word_ids, is_target=True)
+            teacher = self.ctam(source_input_ids, source_attention_mask, source_token_type_ids, source_word_ids,
+                                is_target=False)
+            return teacher, student, source_attention_mask, attention_mask
+        Bs, Bt = source_input_ids.shape[0], input_ids.shape[0]
+        T = max(source_input_ids.shape[1], input_ids.shape[1])
+        pad_id = self.config.encoder_config.pad_token_id
+        pad_id = 0 if pad_id is None else pad_id
+        ids = torch.cat([_pad_to(source_input_ids, T, pad_id), _pad_to(input_ids, T, pad_id)])  # (Bs + Bt, T)
+        mask = torch.cat([_pad_to(source_attention_mask, T, 0), _pad_to(attention_mask, T, 0)])  # (Bs + Bt, T)
+        types = None
+        if token_type_ids is not None or source_token_type_ids is not None:
+            types = torch.cat([
+                _pad_to(source_token_type_ids if source_token_type_ids is not None else torch.zeros_like(source_input_ids), T, 0),
+                _pad_to(token_type_ids if token_type_ids is not None else torch.zeros_like(input_ids), T, 0),
+            ])
+        words = None
+        if word_ids is not None or source_word_ids is not None:
+            table_words = lambda i, m: word_ids_from_start_table(i, m, self.ctam.word_start_table)  # noqa: E731
+            words = torch.cat([
+                _pad_to(source_word_ids if source_word_ids is not None else table_words(source_input_ids, source_attention_mask), T, NOT_A_WORD),
+                _pad_to(word_ids if word_ids is not None else table_words(input_ids, attention_mask), T, NOT_A_WORD),
+            ])
+        is_target = torch.cat([torch.zeros(Bs, dtype=torch.bool), torch.ones(Bt, dtype=torch.bool)]).to(ids.device)
+        joint = self.ctam(ids, mask, types, words, is_target=is_target)  # one pass over (Bs + Bt, T)
+
+        def part(out: CTAMModelOutput, rows: slice) -> CTAMModelOutput:
+            return CTAMModelOutput(
+                last_hidden_state=out.last_hidden_state[rows], pooler_output=out.pooler_output[rows],
+                gate=None if out.gate is None else out.gate[rows],
+                static_vectors=None if out.static_vectors is None else out.static_vectors[rows],
+                hidden_states=tuple(h[rows] for h in out.hidden_states),
+            )
+
+        return part(joint, slice(0, Bs)), part(joint, slice(Bs, Bs + Bt)), mask[:Bs], mask[Bs:]
+
+    def _dual_path(self, input_ids, attention_mask, token_type_ids, word_ids, labels, source_input_ids,
+                   source_attention_mask, source_token_type_ids, source_word_ids, source_labels, training_progress,
+                   output_hidden_states) -> CTAMSequenceClassifierOutput:
+        cfg = self.config
+        teacher, student, teacher_mask, student_mask = self._encode_both(
+            input_ids, attention_mask, token_type_ids, word_ids, source_input_ids, source_attention_mask,
+            source_token_type_ids, source_word_ids,
+        )
+        logits = self.classifier(student.pooler_output)  # (Bt, C)  student path
+        source_logits = self.classifier(teacher.pooler_output)  # (Bs, C)  teacher path
+        # eq. 12: L_T over every labelled example; target labels join it in few-shot / supervised settings
+        all_logits = torch.cat([source_logits, logits])  # (Bs + Bt, C)
+        if source_labels is None:
+            source_labels = torch.full((source_logits.shape[0],), -100, dtype=torch.long, device=logits.device)
+        if labels is None:
+            labels = torch.full((logits.shape[0],), -100, dtype=torch.long, device=logits.device)
+        loss_cls = self._cls_loss(all_logits, torch.cat([source_labels, labels]))
+        loss = cfg.lambda_cls * loss_cls if loss_cls is not None else all_logits.new_zeros(())
+
+        loss_align = layer_weights = None
+        if self.dual_path is not None:
+            layers = cfg.resolved_align_layers
+            t_seq = layer_summaries(teacher.hidden_states, teacher_mask, layers)  # (Bs, M, d)  T_1..T_M
+            s_seq = layer_summaries(student.hidden_states, student_mask, layers)  # (Bt, M, d)  S_1..S_M
+            n = min(t_seq.shape[0], s_seq.shape[0])  # pairs: the i-th target example with the i-th source example
+            loss_align, _, layer_weights = self.dual_path(s_seq[:n], t_seq[:n])  # eq. 10
+            loss = loss + cfg.lambda_align * loss_align
+
+        loss_domain = None
+        if self.domain_discriminator is not None:
+            strength = grl_strength(training_progress, cfg.grl_schedule, cfg.grl_lambda, cfg.grl_gamma)
+            loss_domain, _ = self.domain_discriminator(teacher.pooler_output, student.pooler_output, strength)  # eq. 11
+            loss = loss + cfg.lambda_domain * loss_domain
+
+        loss_mapping = self.ctam.mapping_loss()
+        if loss_mapping is not None:
+            loss = loss + loss_mapping
+        return CTAMSequenceClassifierOutput(
+            loss=loss, logits=logits, loss_cls=loss_cls, loss_align=loss_align, loss_domain=loss_domain,
+            loss_mapping=loss_mapping, gate_mean=self._gate_mean(student.gate, student_mask),
+            source_logits=source_logits, layer_weights=layer_weights,
+            hidden_states=student.hidden_states if output_hidden_states else None,
+        )
+
+    def _cls_loss(self, logits: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor | None:
+        if labels is None:
+            return None
+        labels = labels.to(logits.device).view(-1)
+        if not bool((labels != -100).any()):
+            return None
+        bad = labels[(labels != -100) & ((labels < 0) | (labels >= self.num_labels))]
+        if bad.numel():
+            raise ValueError(
+                f"label {int(bad[0])} is outside 0..{self.num_labels - 1} (num_labels={self.num_labels}); "
+                "check the label scheme (binary / three-class) of the data against the model's id2label."
+            )
+        return nn.functional.cross_entropy(logits.float(), labels, ignore_index=-100)
+
+    @staticmethod
+    def _gate_mean(gate: torch.Tensor | None, attention_mask: torch.Tensor | None) -> torch.Tensor | None:
+        if gate is None:
+            return None
+        if attention_mask is None:
+            return gate.detach().float().mean()
+        mask = attention_mask.to(gate.device).unsqueeze(-1).float()  # (B, T, 1)
+        return ((gate.detach().float() * mask).sum() / (mask.sum() * gate.shape[-1]).clamp_min(1.0))
+
+
+__all__ = ["CTAMModel", "CTAMForSequenceClassification", "CTAMPreTrainedModel", "CTAMModelOutput",
+           "CTAMSequenceClassifierOutput"]

@@ -1,0 +1,58 @@
+"""`CTAMTrainer`: a `transformers.Trainer` that optimises CTAM's eq. 13 composite loss and logs each component."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import torch
+from transformers import Trainer
+
+LOSS_COMPONENTS = ("loss_cls", "loss_align", "loss_domain", "loss_mapping", "gate_mean")
+
+
+class CTAMTrainer(Trainer):
+    """Trainer for [`CTAMForSequenceClassification`].
+
+    - `compute_loss` passes the fraction of training done (`training_progress`) so the gradient-reversal strength
+      follows the DANN ramp, and returns the composite loss `l1 L_T + l2 L_R + l3 L_S`.
+    - Each component (`loss_cls`, `loss_align`, `loss_domain`, `loss_mapping`) and the mean gate value are averaged
+      over the optimisation steps since the last log and logged beside `loss`.
+    - The model reports `accepts_loss_kwargs = False`, so Trainer divides the per-batch mean loss by the gradient
+      accumulation steps itself: accumulation 2 at half batch gives the update of accumulation 1 at full batch.
+    - Labels: only the target `labels` are prediction labels (`label_names=["labels"]` unless set otherwise).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.args.label_names is None:
+            self.label_names = ["labels"]
+        self._component_sums: dict[str, float] = defaultdict(float)
+        self._component_counts: dict[str, int] = defaultdict(int)
+
+    def _training_progress(self) -> float | None:
+        max_steps = getattr(self.state, "max_steps", 0) or 0
+        return self.state.global_step / max_steps if max_steps > 0 else None
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if "source_input_ids" in inputs:
+            inputs = {**inputs, "training_progress": self._training_progress()}
+        outputs = model(**inputs)
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs[0]
+        if model.training:
+            for name in LOSS_COMPONENTS:
+                value = outputs.get(name) if isinstance(outputs, dict) else None
+                if value is not None:
+                    self._component_sums[name] += float(value.detach().float())
+                    self._component_counts[name] += 1
+        return (loss, outputs) if return_outputs else loss
+
+    def log(self, logs: dict[str, float], *args, **kwargs) -> None:
+        if "loss" in logs and self._component_counts:
+            for name, count in self._component_counts.items():
+                logs[name] = round(self._component_sums[name] / max(count, 1), 6)
+            self._component_sums.clear()
+            self._component_counts.clear()
+        super().log(logs, *args, **kwargs)
+
+
+__all__ = ["CTAMTrainer", "LOSS_COMPONENTS"]
