@@ -29,7 +29,7 @@ from .vxlm import (
     VecMapMapping,
     VXLMGate,
     pool_static_word_vectors,
-    word_form_ids,
+    static_pooling_matrix,
     word_ids_from_start_table,
 )
 
@@ -337,8 +337,8 @@ class CTAMModel(CTAMPreTrainedModel):
                 word_ids = word_ids_from_start_table(input_ids, attention_mask, self.word_start_table)  # (B, T)
             else:
                 word_ids = word_ids.masked_fill(~attention_mask.bool(), NOT_A_WORD)
-            groups = word_form_ids(input_ids, word_ids, by_form=self.config.static_pooling == "word_form")  # (B, T)
-            h_static = pool_static_word_vectors(hidden_states[self.config.static_layer], groups)  # (B, T, d)  eq. 1
+            pooling = static_pooling_matrix(input_ids, word_ids, by_form=self.config.static_pooling == "word_form")
+            h_static = pool_static_word_vectors(hidden_states[self.config.static_layer], pooling)  # (B, T, d)  eq. 1
             if isinstance(is_target, bool):
                 h_vec = self.mapping(h_static, is_target)  # (B, T, d)  eq. 2
             else:

@@ -26,7 +26,8 @@ class CTAMTrainer(Trainer):
         super().__init__(*args, **kwargs)
         if self.args.label_names is None:
             self.label_names = ["labels"]
-        self._component_sums: dict[str, float] = defaultdict(float)
+        # running sums kept as tensors on the device: no host synchronisation per step, one at logging time
+        self._component_sums: dict[str, torch.Tensor] = {}
         self._component_counts: dict[str, int] = defaultdict(int)
 
     def _training_progress(self) -> float | None:
@@ -42,14 +43,19 @@ class CTAMTrainer(Trainer):
             for name in LOSS_COMPONENTS:
                 value = outputs.get(name) if isinstance(outputs, dict) else None
                 if value is not None:
-                    self._component_sums[name] += float(value.detach().float())
+                    value = value.detach().float()
+                    prev = self._component_sums.get(name)
+                    self._component_sums[name] = value if prev is None else prev + value
                     self._component_counts[name] += 1
         return (loss, outputs) if return_outputs else loss
 
     def log(self, logs: dict[str, float], *args, **kwargs) -> None:
         if "loss" in logs and self._component_counts:
             for name, count in self._component_counts.items():
-                logs[name] = round(self._component_sums[name] / max(count, 1), 6)
+                total = self._component_sums[name]
+                if self.args.world_size > 1:  # average over processes like Trainer does for `loss`
+                    total = self.accelerator.reduce(total, reduction="mean")
+                logs[name] = round(float(total) / max(count, 1), 6)
             self._component_sums.clear()
             self._component_counts.clear()
         super().log(logs, *args, **kwargs)

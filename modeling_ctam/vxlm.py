@@ -2,8 +2,9 @@
 
 Three pieces, one per equation:
 
-- eq. 1 :func:`pool_static_word_vectors`: every token carries the mean layer-``l`` state of its word form, taken over
-  every sub-token of every occurrence of that form in the sequence. Fully vectorised (no Python loop over tokens).
+- eq. 1 :func:`static_pooling_matrix` + :func:`pool_static_word_vectors`: every token carries the mean layer-``l``
+  state of its word form, taken over every sub-token of every occurrence of that form in the sequence. Dense, batched,
+  no Python loop over tokens and no host synchronisation.
 - eq. 2 :class:`VecMapMapping`: the affine map ``h_vec = W (h_static - mu_tgt) + mu_src`` applied to target-language
   (Burmese) inputs only; source-language (English) inputs pass through unchanged.
 - eq. 3 :class:`VXLMGate`: ``g = sigmoid(W_g [h_xlm; h_vec] + b_g)``, ``h = g * h_xlm + (1 - g) * h_vec``.
@@ -43,72 +44,87 @@ def word_ids_from_start_table(
     return torch.where(valid, word_ids, torch.full_like(word_ids, NOT_A_WORD))
 
 
-def word_form_ids(input_ids: torch.LongTensor, word_ids: torch.LongTensor, by_form: bool = True) -> torch.LongTensor:
-    """Group id per token: tokens of the same word form in the same sequence share an id (eq. 1's grouping).
+# Two independent polynomial hashes of a word's sub-token ids; a false match needs both to collide (~2^-60).
+_HASH_BASES = (1_000_003, 998_244_353)
+_HASH_MODULI = (2_147_483_647, 2_147_483_629)
 
-    Two words are the same form when their sub-token id sequences are identical. Grouping is exact (no hashing):
-    each word becomes a row `(batch index, its token ids, padding)` and `torch.unique(dim=0)` finds equal rows.
+
+_POWERS_CACHE: dict[tuple[int, int, int, str], torch.Tensor] = {}
+
+
+def _powers(base: int, mod: int, length: int, device: torch.device) -> torch.Tensor:
+    """`base**k % mod` for k < length, computed once per (length, device) and cached."""
+    key = (base, mod, length, str(device))
+    if key not in _POWERS_CACHE:
+        values, p = [], 1
+        for _ in range(length):
+            values.append(p)
+            p = p * base % mod
+        _POWERS_CACHE[key] = torch.tensor(values, dtype=torch.long, device=device)
+    return _POWERS_CACHE[key]
+
+
+def _word_form_keys(input_ids: torch.LongTensor, word_ids: torch.LongTensor) -> torch.LongTensor:
+    """Per token, a key of its word's form: (two polynomial hashes of the sub-token ids, word length). `(B, T, 3)`."""
+    B, T = input_ids.shape
+    valid = word_ids >= 0  # (B, T)
+    slot = word_ids.clamp_min(0)  # (B, T) words are numbered below T, so T slots always suffice: no host sync
+    pos = torch.arange(T, device=input_ids.device).expand(B, T)  # (B, T)
+    first = torch.full((B, T), T, dtype=torch.long, device=input_ids.device)
+    first = first.scatter_reduce(1, slot, torch.where(valid, pos, T), reduce="amin")  # (B, T) first position per word
+    rank = (pos - first.gather(1, slot)).clamp_min(0)  # (B, T) position of each token inside its word
+    keys = []
+    for base, mod in zip(_HASH_BASES, _HASH_MODULI):
+        powers = _powers(base, mod, T, input_ids.device)  # (T,)
+        term = (input_ids + 1) % mod * powers[rank] % mod * valid  # (B, T) < 2^62, no overflow
+        word_hash = torch.zeros(B, T, dtype=torch.long, device=input_ids.device).scatter_add(1, slot, term) % mod
+        keys.append(word_hash.gather(1, slot))  # (B, T) each token carries its word's hash
+    length = torch.zeros(B, T, dtype=torch.long, device=input_ids.device).scatter_add(1, slot, valid.long())
+    keys.append(length.gather(1, slot))
+    return torch.stack(keys, dim=-1)  # (B, T, 3)
+
+
+def static_pooling_matrix(input_ids: torch.LongTensor, word_ids: torch.LongTensor, by_form: bool = True) -> torch.Tensor:
+    """Eq. 1 as a row-stochastic matrix `A` (B, T, T): `h_static = A @ h_l`.
+
+    Row `t` averages every sub-token position of every occurrence of token `t`'s word form in the sequence (or of its
+    own word occurrence with `by_form=False`). Tokens outside words (special, padding) keep their own state.
+    Dense and free of host synchronisation, so it runs at full speed on GPUs; its `O(B T^2 d)` cost is small next to
+    the encoder's attention.
 
     Args:
         input_ids (`torch.LongTensor` of shape `(B, T)`): token ids.
-        word_ids (`torch.LongTensor` of shape `(B, T)`): word index per token, -1 for tokens outside any word.
-        by_form (`bool`, *optional*, defaults to `True`): `False` groups each word occurrence on its own.
+        word_ids (`torch.LongTensor` of shape `(B, T)`): word index per token (< T), -1 for tokens outside any word.
+        by_form (`bool`, *optional*, defaults to `True`): group equal word forms (eq. 1) or only word occurrences.
 
     Returns:
-        `torch.LongTensor` of shape `(B, T)`: group id in `0..G-1`, or -1 where `word_ids` is -1.
+        `torch.Tensor` of shape `(B, T, T)`, float32, rows summing to 1.
     """
     B, T = input_ids.shape
     valid = word_ids >= 0  # (B, T)
-    out = torch.full_like(word_ids, NOT_A_WORD)
-    if not bool(valid.any()):
-        return out
-    n_words = int(word_ids.max()) + 1
-    occurrence = torch.arange(B, device=input_ids.device).unsqueeze(1) * n_words + word_ids  # (B, T) flat word index
-    occ = occurrence[valid]  # (N,) for the N word tokens, in row-major (sequence, position) order
-    if not by_form:
-        _, inverse = torch.unique(occ, return_inverse=True)
-        out[valid] = inverse
-        return out
-    # rank of each token inside its word (tokens of a word need not be contiguous)
-    order = torch.argsort(occ, stable=True)  # (N,)
-    sorted_occ = occ[order]
-    first = torch.searchsorted(sorted_occ, sorted_occ, right=False)  # (N,) start of each token's word in sorted order
-    rank = torch.empty_like(occ)
-    rank[order] = torch.arange(occ.numel(), device=occ.device) - first
-    max_len = int(rank.max()) + 1
-    # one row per word occurrence: [sequence index, token ids..., -1 padding]
-    uniq_occ, occ_row = torch.unique(occ, return_inverse=True)  # (Wn,), (N,)
-    rows = torch.full((uniq_occ.numel(), max_len + 1), -1, dtype=torch.long, device=occ.device)  # (Wn, 1 + Lw)
-    rows[:, 0] = torch.div(uniq_occ, n_words, rounding_mode="floor")  # forms are grouped per sequence
-    rows[occ_row, rank + 1] = input_ids[valid]
-    _, form_of_word = torch.unique(rows, dim=0, return_inverse=True)  # (Wn,)
-    out[valid] = form_of_word[occ_row]
-    return out
+    if by_form:
+        keys = _word_form_keys(input_ids, word_ids)  # (B, T, 3)
+        same = (keys.unsqueeze(2) == keys.unsqueeze(1)).all(-1)  # (B, T, T) same word form
+    else:
+        same = word_ids.unsqueeze(2) == word_ids.unsqueeze(1)  # (B, T, T) same word occurrence
+    same = same & valid.unsqueeze(1) & valid.unsqueeze(2)
+    eye = torch.eye(T, dtype=torch.bool, device=input_ids.device).expand(B, T, T)
+    same = same | (eye & ~valid.unsqueeze(2))  # outside words: identity row
+    matrix = same.float()
+    return matrix / matrix.sum(-1, keepdim=True)  # each row sums to 1
 
 
-def pool_static_word_vectors(hidden: torch.Tensor, group_ids: torch.LongTensor) -> torch.Tensor:
-    """Eq. 1: replace each token's state by the mean state of its group (word form); others keep their own.
+def pool_static_word_vectors(hidden: torch.Tensor, pooling_matrix: torch.Tensor) -> torch.Tensor:
+    """Eq. 1: `h_static(w)` = mean layer-`l` state over every sub-token of every occurrence of `w`.
 
     Args:
         hidden (`torch.Tensor` of shape `(B, T, d)`): layer-`l` hidden states.
-        group_ids (`torch.LongTensor` of shape `(B, T)`): from :func:`word_form_ids`, -1 for tokens outside words.
+        pooling_matrix (`torch.Tensor` of shape `(B, T, T)`): from :func:`static_pooling_matrix`.
 
     Returns:
-        `torch.Tensor` of shape `(B, T, d)`: `h_static`.
+        `torch.Tensor` of shape `(B, T, d)`: `h_static`, each position carrying its word's vector.
     """
-    B, T, d = hidden.shape
-    valid = group_ids >= 0  # (B, T)
-    if not bool(valid.any()):
-        return hidden
-    gid = group_ids[valid]  # (N,)
-    n_groups = int(gid.max()) + 1
-    states = hidden[valid]  # (N, d)
-    sums = states.new_zeros(n_groups, d).index_add_(0, gid, states)  # (G, d)
-    counts = torch.bincount(gid, minlength=n_groups).clamp_min(1).to(states.dtype)  # (G,)
-    means = sums / counts.unsqueeze(1)  # (G, d)  eq. 1: mean over every sub-token of every occurrence
-    out = hidden.clone()
-    out[valid] = means[gid]
-    return out
+    return torch.bmm(pooling_matrix.to(hidden.dtype), hidden)  # (B, T, T) @ (B, T, d) -> (B, T, d)
 
 
 class VecMapMapping(nn.Module):

@@ -16,7 +16,7 @@ from transformers import AutoModel, AutoModelForSequenceClassification, BertToke
 from modeling_ctam import CTAMConfig, CTAMForSequenceClassification, CTAMModel
 from modeling_ctam.domain import gradient_reversal, grl_strength
 from modeling_ctam.dual_path import BilinearScore, alignment_loss
-from modeling_ctam.vxlm import pool_static_word_vectors, word_form_ids, word_ids_from_start_table
+from modeling_ctam.vxlm import pool_static_word_vectors, static_pooling_matrix, word_ids_from_start_table
 
 VOCAB = 99
 TINY_ENCODERS = {
@@ -132,8 +132,9 @@ def test_eq1_pools_every_subtoken_of_every_occurrence_of_a_repeated_word():
     word_ids = word_ids_from_start_table(ids, torch.ones_like(ids), table)
     assert word_ids.tolist() == [[-1, 0, 0, 1, 2, 2, 3, 3, -1]]
     hidden = torch.randn(1, 9, 4)
-    groups = word_form_ids(ids, word_ids)
-    static = pool_static_word_vectors(hidden, groups)
+    matrix = static_pooling_matrix(ids, word_ids)
+    torch.testing.assert_close(matrix.sum(-1), torch.ones(1, 9))
+    static = pool_static_word_vectors(hidden, matrix)
     a_mean = hidden[0, [1, 2, 4, 5]].mean(0)
     for t in (1, 2, 4, 5):
         torch.testing.assert_close(static[0, t], a_mean)
@@ -141,7 +142,7 @@ def test_eq1_pools_every_subtoken_of_every_occurrence_of_a_repeated_word():
     torch.testing.assert_close(static[0, 3], hidden[0, 3])
     torch.testing.assert_close(static[0, [0, 8]], hidden[0, [0, 8]])  # special tokens keep their own state
     # occurrence mode: each occurrence on its own
-    occ = pool_static_word_vectors(hidden, word_form_ids(ids, word_ids, by_form=False))
+    occ = pool_static_word_vectors(hidden, static_pooling_matrix(ids, word_ids, by_form=False))
     torch.testing.assert_close(occ[0, 1], hidden[0, [1, 2]].mean(0))
 
 
@@ -149,7 +150,7 @@ def test_eq1_word_forms_are_grouped_within_a_sequence_not_across_the_batch():
     ids = torch.tensor([[5, 6, 7], [5, 8, 9]])
     word_ids = torch.tensor([[0, 1, 2], [0, 1, 2]])
     hidden = torch.randn(2, 3, 4)
-    static = pool_static_word_vectors(hidden, word_form_ids(ids, word_ids))
+    static = pool_static_word_vectors(hidden, static_pooling_matrix(ids, word_ids))
     torch.testing.assert_close(static, hidden)
 
 
