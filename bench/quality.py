@@ -1,0 +1,246 @@
+"""Quality of the three ablations (paper tables 1-2): GKLMIP dev macro-F1, mean and spread over seeds.
+
+Usage::
+
+    python bench/quality.py                      # zero-shot + supervised, xlmr-base / vxlm / ctam, seeds 1 2 3
+    python bench/quality.py --settings zero-shot --seeds 1 2 3
+    python bench/quality.py --quick              # 1 seed, 4 steps, 200 English examples: a smoke check (~minutes)
+    python bench/quality.py --alignment DIR      # initialise vxlm / ctam mappings from a `modeling_ctam.align` folder
+
+Every run goes through ``train.py``'s own ``train()`` (same code path as ``python train.py``) with one shared
+budget (:data:`BUDGET`, overridable by flags): the offline encoder (multilingual-e5-small), word embeddings and the
+lowest ``freeze_layers`` encoder layers frozen, a balanced English subset, short ``max_length``, a fixed number of
+optimisation steps. Only the preset (``xlmr-base``, ``vxlm``, ``ctam``; docs/method.md section 4), the setting and
+the seed change between runs. There is no checkpoint selection: every run is scored once, at its last step, on the
+GKLMIP dev set (the only data used to compare; nothing is tuned on it here).
+
+The dev report that ``train.py`` writes (``dev_metrics.json``, computed with :mod:`modeling_ctam.metrics`, the same
+module as ``eval.py``) becomes one ``metrics.json`` per run with the method, seed and data fields that
+``eval.py ablation-table`` groups by. Runs whose ``metrics.json`` exists are skipped, so an interrupted bench resumes.
+Model weights go to ``--work-dir`` (default: the CTAM cache) and are deleted after scoring unless ``--keep-models``.
+
+Outputs, in ``--results-dir`` (default ``bench/results``):
+
+- ``quality/<setting>/<preset>/seed-<n>/metrics.json``: one per run;
+- ``quality_<setting>.json`` / ``.md``: the ablation table (mean ± sample std, min-max, Δ vs ``xlmr-base`` and
+  whether the gain exceeds the seed spread), from :func:`modeling_ctam.figures.ablation_table`;
+- ``quality_<setting>_f1.png``: per-class F1 bars (paper figure 3);
+- ``quality.md`` / ``quality.json``: both settings, the budget, per-run wall times and the machine.
+
+Add ``--quick`` for the smoke configuration (its outputs are named ``quality_quick*``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+PRESETS = ("xlmr-base", "vxlm", "ctam")
+SETTINGS = ("zero-shot", "supervised")
+TARGET_DEV = "my/gklmip/product_sentiment_dataset_dev.json"
+TARGET_TRAIN = "my/gklmip/product_sentiment_dataset_train.json"
+
+BUDGET = {
+    # Sized for a 2-core CPU: 18 runs in about 40 minutes on an idle machine (each run: ~15 s loading, the steps,
+    # ~15 s scoring the 343 dev reviews, ~5 s saving).
+    # English source: the UCI review sentences (Yelp restaurants + Amazon products: closest to GKLMIP product
+    # reviews), balanced subset. SST-2 is mostly short phrases.
+    "source_data": ["en/uci_sentiment_labelled/yelp_labelled.txt", "en/uci_sentiment_labelled/amazon_cells_labelled.txt"],
+    "max_source_examples": 1000,
+    "max_length": 48,  # GKLMIP dev reviews: median 23 tokens, 75th percentile 39
+    "per_device_train_batch_size": 8,  # 8 English + 8 Burmese per step
+    "max_steps": 40,
+    "learning_rate": 1e-4,
+    "warmup": 0.1,
+    "freeze_embeddings": True,
+    "freeze_layers": 8,  # all embeddings and the lower 8 of the 12 layers stay fixed; the top 4 layers train
+}
+QUICK = {"max_source_examples": 200, "max_steps": 4, "per_device_train_batch_size": 8, "max_length": 48}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="bench/quality.py", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--settings", nargs="+", choices=SETTINGS, default=list(SETTINGS))
+    p.add_argument("--presets", nargs="+", choices=PRESETS, default=list(PRESETS))
+    p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    p.add_argument("--encoder", default="ctam/e5-small-offline", help="Encoder (default: the offline e5-small).")
+    p.add_argument("--source-data", nargs="+", default=None, help=f"English data (default {BUDGET['source_data']}).")
+    p.add_argument("--max-source-examples", type=int, default=None)
+    p.add_argument("--max-length", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None, help="Per path and step.")
+    p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--learning-rate", type=float, default=None)
+    p.add_argument("--freeze-layers", type=int, default=None)
+    p.add_argument("--alignment", default=None,
+                   help="Alignment folder (python -m modeling_ctam.align) for the vxlm / ctam mappings; default "
+                        "identity mappings.")
+    p.add_argument("--data-dir", default=None, help="Shared data folder (default CTAM_DATA_DIR or ../shared/data).")
+    p.add_argument("--work-dir", default=None, help="Where runs train (default <CTAM cache>/bench-quality).")
+    p.add_argument("--results-dir", default=str(REPO_ROOT / "bench" / "results"))
+    p.add_argument("--keep-models", action="store_true", help="Keep each run's model folder in --work-dir.")
+    p.add_argument("--rerun", action="store_true", help="Train again even when a run's metrics.json exists.")
+    p.add_argument("--quick", action="store_true", help="Smoke configuration: 1 seed, 4 steps, tiny subset.")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice).")
+    return p.parse_args(argv)
+
+
+def budget_from(args) -> dict:
+    budget = dict(BUDGET)
+    if args.quick:
+        budget.update(QUICK)
+    for key, attr in (("source_data", "source_data"), ("max_source_examples", "max_source_examples"),
+                      ("max_length", "max_length"), ("per_device_train_batch_size", "batch_size"),
+                      ("max_steps", "max_steps"), ("learning_rate", "learning_rate"),
+                      ("freeze_layers", "freeze_layers")):
+        value = getattr(args, attr)
+        if value is not None:
+            budget[key] = value
+    return budget
+
+
+def run_one(setting: str, preset: str, seed: int, budget: dict, args, run_dir: Path) -> dict:
+    """Train one run with train.py and return its dev report (dev_metrics.json)."""
+    import train as ctam_train  # the repository's train.py
+
+    overrides = dict(budget)
+    overrides.update(
+        encoder=args.encoder, preset=preset, setting=setting, labels="binary", seed=seed,
+        target_train=TARGET_TRAIN, target_dev=TARGET_DEV, pairing="random",
+        eval_strategy="no", save_strategy="no", load_best_model_at_end=False, logging_steps=10,
+        use_cpu=not _cuda(), disable_tqdm=True, report_to=["none"], output_dir=str(run_dir),
+    )
+    if args.data_dir:
+        overrides["data_dir"] = args.data_dir
+    if args.alignment and preset != "xlmr-base":
+        overrides["alignment"] = args.alignment
+    cfg = ctam_train.load_config(None, overrides)
+    return ctam_train.train(cfg)
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def to_metrics_record(report: dict, setting: str, preset: str, seed: int, dev_path: Path, budget: dict,
+                      seconds: float) -> dict:
+    keep = ("schema_version", "macro_f1", "weighted_f1", "accuracy", "macro_precision", "macro_recall",
+            "weighted_precision", "weighted_recall", "per_class", "confusion_matrix", "label_names", "n_examples",
+            "prediction_counts", "majority_baseline", "dev_loss", "global_step")
+    record = {k: report[k] for k in keep if k in report}
+    record.update(
+        method=preset, seed=seed, setting=setting, model=f"{preset}/{setting}/seed-{seed}", data=TARGET_DEV,
+        data_name=dev_path.name, data_sha256=_sha256(dev_path), split=None, label_scheme="binary",
+        data_format="gklmip-json", language="my", max_length=budget["max_length"], budget=budget,
+        seconds=round(seconds, 1),
+    )
+    return record
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import torch
+
+    from modeling_ctam.figures import ablation_markdown, ablation_table, group_metrics, plot_per_class_f1
+    from modeling_ctam.metrics import read_metrics, write_metrics
+    from modeling_ctam.paths import cache_dir, data_dir
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.quick:
+        args.seeds = args.seeds[:1]
+    budget = budget_from(args)
+    tag = "quality_quick" if args.quick else "quality"
+    results = Path(args.results_dir)
+    runs_root = results / tag
+    work = Path(args.work_dir) if args.work_dir else cache_dir() / "bench-quality" / tag
+    dev_path = (Path(args.data_dir) if args.data_dir else data_dir()) / TARGET_DEV
+    if not dev_path.is_file():
+        raise SystemExit(f"error: {dev_path} not found; set CTAM_DATA_DIR or --data-dir to the shared data folder.")
+
+    # seeds before presets: an interrupted bench has whole seeds of every preset (comparable partial tables)
+    plan = [(s, p, seed) for s in args.settings for seed in args.seeds for p in args.presets]
+    start = time.perf_counter()
+    timings = []
+    for i, (setting, preset, seed) in enumerate(plan, 1):
+        out = runs_root / setting / preset / f"seed-{seed}" / "metrics.json"
+        if out.is_file() and not args.rerun:
+            print(f"[{i}/{len(plan)}] {setting} {preset} seed {seed}: done before, skipping ({out})", flush=True)
+            continue
+        run_dir = work / setting / preset / f"seed-{seed}"
+        shutil.rmtree(run_dir, ignore_errors=True)
+        print(f"[{i}/{len(plan)}] {setting} {preset} seed {seed} ...", flush=True)
+        t0 = time.perf_counter()
+        report = run_one(setting, preset, seed, budget, args, run_dir)
+        seconds = time.perf_counter() - t0
+        write_metrics(to_metrics_record(report, setting, preset, seed, dev_path, budget, seconds), out)
+        timings.append({"setting": setting, "preset": preset, "seed": seed, "seconds": round(seconds, 1)})
+        print(f"[{i}/{len(plan)}] {setting} {preset} seed {seed}: dev macro-F1 {report['macro_f1']:.4f} "
+              f"({seconds:.0f} s; {time.perf_counter() - start:.0f} s so far)", flush=True)
+        if not args.keep_models:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        del report
+        gc.collect()
+
+    summary = {"budget": budget, "encoder": args.encoder, "alignment": args.alignment, "settings": {},
+               "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
+                           "torch_threads": torch.get_num_threads(), "cuda": _cuda()},
+               "new_run_timings": timings}
+    sections = [f"# Ablation quality ({'quick smoke run' if args.quick else 'tables 1-2'})", "",
+                "Generated by `python bench/quality.py" + (" --quick" if args.quick else "") + "`. Budget per run: "
+                + ", ".join(f"{k}={v}" for k, v in budget.items()) + f"; encoder {args.encoder}; alignment "
+                + (args.alignment and "from --alignment" or "none (identity mapping)") + ". Score: GKLMIP dev, "
+                "binary (343 reviews), last step, no checkpoint selection.", ""]
+    for setting in args.settings:
+        files = sorted((runs_root / setting).glob("*/seed-*/metrics.json"))
+        records = []
+        for f in files:
+            record = read_metrics(f)
+            record["_path"] = str(f.resolve().relative_to(REPO_ROOT)) if f.resolve().is_relative_to(REPO_ROOT) \
+                else f.name  # no machine paths in the results
+            records.append(record)
+        records = [r for r in records if r.get("method") in args.presets and r.get("seed") in args.seeds]
+        if not records:
+            continue
+        order = [p for p in PRESETS if any(r["method"] == p for r in records)]
+        groups = group_metrics(records, method_order=order)
+        table = ablation_table(groups, baseline="xlmr-base" if "xlmr-base" in groups else None)
+        name = f"{tag}_{setting}"
+        (results / f"{name}.json").write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n",
+                                              encoding="utf-8")
+        markdown = ablation_markdown(table, title=f"{setting}")
+        (results / f"{name}.md").write_text(markdown, encoding="utf-8")
+        plot_per_class_f1(groups, results / f"{name}_f1.png", title=f"GKLMIP dev F1 per class ({setting})")
+        summary["settings"][setting] = table
+        sections += [markdown, f"![per-class F1]({name}_f1.png)", ""]
+    (results / f"{tag}.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (results / f"{tag}.md").write_text("\n".join(sections), encoding="utf-8")
+    print("\n".join(sections))
+    print(f"bench done in {time.perf_counter() - start:.0f} s -> {results / (tag + '.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

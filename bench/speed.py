@@ -1,0 +1,593 @@
+"""Speed and memory of CTAM against plain fine-tuning of the same encoder (issue 7).
+
+Usage::
+
+    python bench/speed.py                                  # every suite, offline encoder + tiny config
+    python bench/speed.py --suite train --model offline    # one suite, one model
+    python bench/speed.py --quick                          # reduced grid, tiny config, < 1 minute (smoke check)
+    python bench/speed.py --device cuda --dtype bf16       # on a GPU, bf16 autocast
+
+Suites (``--suite``):
+
+- ``train``: one optimisation step (forward + backward + AdamW step + zero_grad) of CTAM's dual-path training
+  (``B`` target + ``B`` source examples, one joint encoder pass) against plain fine-tuning
+  (``AutoModelForSequenceClassification`` on the same encoder, ``B`` examples): seconds per step, examples per
+  second, and peak training memory, each configuration measured in a fresh subprocess (CPU: peak RSS over the
+  model-loaded baseline; CUDA: ``torch.cuda.max_memory_allocated`` over the model-loaded baseline).
+- ``inference``: latency at batch 1 and throughput at batch 32 of CTAM's student path (target keys only, eval mode,
+  ``torch.inference_mode``) against the plain classifier.
+- ``scaling``: both of the above over the whole grid (sequence length 64 / 128 / 256, batch 8 / 32), one table.
+- ``all`` (default): train + inference over the whole grid, with the scaling table.
+
+Definitions (all ratios are CTAM / plain, measured in one run, interleaved):
+
+- ``train_cost_ratio``: CTAM seconds per processed example (a step processes ``2B``) / plain seconds per processed
+  example (a step processes ``B``). ``train_step_ratio`` is the plain per-step ratio (same per-path batch ``B``).
+- ``inference_latency_ratio``: batch-1 latency ratio; ``inference_throughput_ratio``: CTAM examples/s / plain
+  examples/s at batch 32 (higher is better, 1.0 = parity); ``inference_batch_time_ratio`` is its inverse.
+- ``peak_memory_ratio``: peak training memory over the model-loaded baseline, same per-path batch.
+
+Headlines are taken on the offline encoder at sequence length 128: training at batch 32, inference at batch 1 / 32.
+Writes ``<out-dir>/<name>.json`` and ``.md`` (``speed`` for a full run, ``speed_quick`` for ``--quick``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+import torch  # noqa: E402
+
+TARGETS = {"train_cost_ratio": 1.10, "inference_latency_ratio": 1.05, "peak_memory_ratio": 1.30}
+HEADLINE_SEQ, HEADLINE_TRAIN_BATCH = 128, 32
+INFERENCE_BATCHES = (1, 32)
+TINY_ENCODER = dict(model_type="bert", hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                    intermediate_size=37, vocab_size=1000, max_position_embeddings=512, type_vocab_size=2,
+                    pad_token_id=1, bos_token_id=0, eos_token_id=2)
+CHILD_MARKER = "CTAM_BENCH_RESULT "
+
+
+# ---------------------------------------------------------------------------------------------------- environment
+def threads_default() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU: {cpu_name()}"
+
+
+def environment(device: torch.device, threads: int, dtype: str) -> dict:
+    import transformers
+
+    return {
+        "device": str(device), "device_name": device_name(device), "torch": torch.__version__,
+        "transformers": transformers.__version__, "python": platform.python_version(),
+        "threads": threads, "cpu_count": os.cpu_count(), "dtype": dtype,
+        "cuda": torch.version.cuda if device.type == "cuda" else None,
+    }
+
+
+def wait_for_low_load(max_load: float | None, max_wait_s: float) -> None:
+    """Sleep until the 1-minute load average is below `max_load` (or `max_wait_s` passed)."""
+    if not max_load or load_average() is None:
+        return
+    start = time.time()
+    while load_average()[0] >= max_load and time.time() - start < max_wait_s:
+        print(f"load average {load_average()} >= {max_load}; waiting ...", flush=True)
+        time.sleep(30)
+    print(f"load average {load_average()} (limit {max_load})", flush=True)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def autocast(device: torch.device, dtype: str):
+    if dtype == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+# ---------------------------------------------------------------------------------------------------- models, data
+def build_models(model_kind: str, seed: int = 0):
+    """(CTAM, plain classifier, vocab size), both on CPU in train mode, the encoder weights identical."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    from modeling_ctam import CTAMConfig, CTAMForSequenceClassification
+
+    torch.manual_seed(seed)
+    if model_kind == "offline":
+        from modeling_ctam.offline_encoder import offline_encoder_path
+
+        ctam = CTAMForSequenceClassification.from_encoder_pretrained("ctam/e5-small-offline", num_labels=2)
+        plain = AutoModelForSequenceClassification.from_pretrained(offline_encoder_path(), num_labels=2)
+    elif model_kind == "tiny":
+        ctam = CTAMForSequenceClassification(CTAMConfig(encoder_config=dict(TINY_ENCODER), num_labels=2))
+        g = torch.Generator().manual_seed(seed)  # word boundaries: about one token in three continues a word
+        ctam.ctam.word_start_table.copy_((torch.rand(TINY_ENCODER["vocab_size"], generator=g) > 0.33).to(torch.int8))
+        ctam.ctam.word_start_table[:3] = -1  # <s>, <pad>, </s>
+        enc_config = AutoConfig.for_model(**{**TINY_ENCODER, "num_labels": 2})
+        plain = AutoModelForSequenceClassification.from_config(enc_config)
+        state = ctam.ctam.encoder.state_dict()
+        missing, unexpected = plain.base_model.load_state_dict(state, strict=False)
+        assert not unexpected and all(k.startswith("pooler.") for k in missing), (missing, unexpected)
+    else:
+        raise ValueError(f"unknown model {model_kind!r}")
+    return ctam.train(), plain.train(), ctam.config.encoder_config.vocab_size
+
+
+def make_batch(which: str, batch: int, seq: int, vocab: int, device: torch.device, seed: int = 0) -> dict:
+    """Full-length random sequences `<s> ... </s>`: target (+ source for CTAM training) with labels.
+
+    CTAM is trained as in the zero-shot setting: labelled source (English) batch, unlabelled target batch.
+    """
+    g = torch.Generator().manual_seed(seed)
+
+    def ids_mask():
+        ids = torch.randint(5, vocab, (batch, seq), generator=g)
+        ids[:, 0], ids[:, -1] = 0, 2
+        return ids.to(device), torch.ones(batch, seq, dtype=torch.long, device=device)
+
+    labels = torch.randint(0, 2, (batch,), generator=g).to(device)
+    ids, mask = ids_mask()
+    if which == "plain":
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    if which == "ctam":
+        sids, smask = ids_mask()
+        return {"input_ids": ids, "attention_mask": mask, "source_input_ids": sids, "source_attention_mask": smask,
+                "source_labels": labels, "training_progress": 0.5}
+    if which == "infer":
+        return {"input_ids": ids, "attention_mask": mask}
+    raise ValueError(which)
+
+
+def make_optimizer(model):
+    return torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=2e-5)
+
+
+def train_step(model, optimizer, batch, device, dtype) -> None:
+    with autocast(device, dtype):
+        loss = model(**batch).loss
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+@torch.inference_mode()
+def infer(model, batch, device, dtype):
+    with autocast(device, dtype):
+        return model(**batch).logits
+
+
+def timed(fn, device: torch.device, n: int) -> float:
+    """Mean seconds per call over `n` calls, synchronised on CUDA."""
+    sync(device)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    sync(device)
+    return (time.perf_counter() - t0) / n
+
+
+def interleaved(fns: dict, device: torch.device, repeats: int, calls: int) -> dict:
+    """Median seconds per call of each function, blocks alternating ABBA so drift hits both alike."""
+    names = list(fns)
+    times = {k: [] for k in names}
+    for r in range(repeats):
+        for k in (names if r % 2 == 0 else names[::-1]):
+            times[k].append(timed(fns[k], device, calls))
+    return {k: {"median_s": statistics.median(v), "min_s": min(v), "all_s": [round(x, 5) for x in v]}
+            for k, v in times.items()}
+
+
+# ---------------------------------------------------------------------------------------------------- memory (child)
+def _rss_kb(field: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark (Linux >= 4.0); False where that is not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def child_memory(spec: dict) -> dict:
+    """Peak training memory of one (model, seq, batch) configuration in this fresh process."""
+    import resource
+
+    from transformers import AutoModelForSequenceClassification
+
+    from modeling_ctam import CTAMForSequenceClassification
+
+    torch.set_num_threads(spec["threads"])
+    device = torch.device(spec["device"])
+    cls = CTAMForSequenceClassification if spec["which"] == "ctam" else AutoModelForSequenceClassification
+    model = cls.from_pretrained(spec["source"]).to(device).train()
+    with torch.no_grad():  # weights may be loaded lazily (mmap): page them in so the baseline holds them
+        for t in list(model.parameters()) + list(model.buffers()):
+            float(t.float().sum())
+    batch = make_batch(spec["which"], spec["batch"], spec["seq"], spec["vocab"], device, seed=1)
+    optimizer = make_optimizer(model)
+    gc.collect()
+    out = {"which": spec["which"], "seq": spec["seq"], "batch": spec["batch"], "model": spec["model"]}
+    if device.type == "cuda":
+        sync(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+        train_step(model, optimizer, batch, device, spec["dtype"])  # creates the AdamW state
+        train_step(model, optimizer, batch, device, spec["dtype"])  # steady state: state + grads + activations
+        sync(device)
+        out.update(method="torch.cuda.max_memory_allocated", baseline_mb=base / 2**20,
+                   peak_mb=torch.cuda.max_memory_allocated(device) / 2**20)
+    else:
+        # The AdamW state exists from step 2 on; create it with a zero-gradient step (cheap) so that the one
+        # measured step shows the steady-state peak: weights + state + gradients + activations.
+        base_kb = _rss_kb("VmRSS")
+        exact = _reset_peak_rss()
+        maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        for p in model.parameters():
+            if p.requires_grad:
+                p.grad = torch.zeros_like(p)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        t0 = time.perf_counter()
+        train_step(model, optimizer, batch, device, spec["dtype"])
+        out["step_s"] = time.perf_counter() - t0
+        if exact:
+            peak_kb, method = _rss_kb("VmHWM"), "VmHWM after clear_refs (peak RSS)"
+        else:  # peak since process start; correct while training peaks above loading
+            peak_kb, method = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "ru_maxrss"
+            if peak_kb <= maxrss_before:
+                method += " (did not rise: delta is a lower bound)"
+        out.update(method=method, baseline_mb=base_kb / 1024, peak_mb=peak_kb / 1024)
+    out["delta_mb"] = out["peak_mb"] - out["baseline_mb"]
+    return out
+
+
+def measure_memory(spec: dict) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--_child", json.dumps(spec)]
+    env = {**os.environ, "OMP_NUM_THREADS": str(spec["threads"]), "TRANSFORMERS_VERBOSITY": "error"}
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    for line in proc.stdout.splitlines()[::-1]:
+        if line.startswith(CHILD_MARKER):
+            return json.loads(line[len(CHILD_MARKER):])
+    raise RuntimeError(f"memory child failed ({spec['which']}, seq {spec['seq']}, batch {spec['batch']}):\n"
+                       f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+
+
+# ---------------------------------------------------------------------------------------------------- suites
+def run_train(ctam, plain, vocab, grid, args, device, sources, model_kind) -> list[dict]:
+    rows = []
+    opt = {"ctam": make_optimizer(ctam), "plain": make_optimizer(plain)}
+    models = {"ctam": ctam.train(), "plain": plain.train()}
+    for seq, batch in grid:
+        batches = {k: make_batch(k, batch, seq, vocab, device) for k in models}
+        fns = {k: (lambda k=k: train_step(models[k], opt[k], batches[k], device, args.dtype)) for k in models}
+        load = load_average()
+        for k in fns:  # warm-up: allocator, kernels, AdamW state
+            timed(fns[k], device, 1)
+        t = interleaved(fns, device, args.train_repeats, args.train_calls)
+        c, p = t["ctam"]["median_s"], t["plain"]["median_s"]
+        row = {
+            "model": model_kind, "seq": seq, "batch": batch,
+            "ctam_step_s": c, "plain_step_s": p,
+            "ctam_examples_per_step": 2 * batch, "plain_examples_per_step": batch,
+            "ctam_examples_per_s": 2 * batch / c, "plain_examples_per_s": batch / p,
+            "train_step_ratio": c / p, "train_cost_ratio": (c / (2 * batch)) / (p / batch),
+            "ctam_all_s": t["ctam"]["all_s"], "plain_all_s": t["plain"]["all_s"],
+            "load_average": [load, load_average()],
+        }
+        if not args.no_memory:
+            mem = {}
+            for k in (["ctam", "plain"] if (seq + batch) % 2 == 0 else ["plain", "ctam"]):
+                spec = {"which": k, "model": model_kind, "source": sources[k], "seq": seq, "batch": batch,
+                        "vocab": vocab, "device": str(device), "dtype": args.dtype, "threads": args.threads}
+                mem[k] = measure_memory(spec)
+            row.update(ctam_peak_mb=mem["ctam"]["delta_mb"], plain_peak_mb=mem["plain"]["delta_mb"],
+                       ctam_peak_abs_mb=mem["ctam"]["peak_mb"], plain_peak_abs_mb=mem["plain"]["peak_mb"],
+                       peak_memory_ratio=mem["ctam"]["delta_mb"] / mem["plain"]["delta_mb"],
+                       peak_memory_abs_ratio=mem["ctam"]["peak_mb"] / mem["plain"]["peak_mb"],
+                       memory_method=mem["ctam"]["method"])
+        rows.append(row)
+        print(fmt_train_row(row), flush=True)
+        del batches, fns
+        gc.collect()
+    head = [r for r in rows if r["seq"] == HEADLINE_SEQ and r["batch"] == HEADLINE_TRAIN_BATCH and "ctam_peak_mb" in r]
+    if head:  # same processed examples per step: CTAM B/2 target + B/2 source against plain B
+        spec = {"which": "ctam", "model": model_kind, "source": sources["ctam"], "seq": HEADLINE_SEQ,
+                "batch": HEADLINE_TRAIN_BATCH // 2, "vocab": vocab, "device": str(device), "dtype": args.dtype,
+                "threads": args.threads}
+        half = measure_memory(spec)
+        head[0].update(ctam_half_batch_peak_mb=half["delta_mb"],
+                       peak_memory_ratio_same_examples=half["delta_mb"] / head[0]["plain_peak_mb"])
+        print(f"memory {model_kind} seq {HEADLINE_SEQ}: CTAM {HEADLINE_TRAIN_BATCH // 2}+{HEADLINE_TRAIN_BATCH // 2} "
+              f"{half['delta_mb']:.0f} MB vs plain {HEADLINE_TRAIN_BATCH} {head[0]['plain_peak_mb']:.0f} MB: "
+              f"x{head[0]['peak_memory_ratio_same_examples']:.2f}", flush=True)
+    for o in opt.values():
+        o.state.clear()
+    return rows
+
+
+def run_inference(ctam, plain, vocab, seqs, args, device, model_kind) -> list[dict]:
+    rows = []
+    models = {"ctam": ctam.eval(), "plain": plain.eval()}
+    for seq in seqs:
+        for batch in INFERENCE_BATCHES:
+            b = make_batch("infer", batch, seq, vocab, device)
+            fns = {k: (lambda k=k: infer(models[k], b, device, args.dtype)) for k in models}
+            load = load_average()
+            for k in fns:
+                timed(fns[k], device, 2)
+            calls = args.latency_calls if batch == 1 else 1
+            repeats = args.latency_repeats if batch == 1 else args.throughput_repeats
+            t = interleaved(fns, device, repeats, calls)
+            c, p = t["ctam"]["median_s"], t["plain"]["median_s"]
+            row = {"model": model_kind, "seq": seq, "batch": batch, "ctam_s": c, "plain_s": p,
+                   "ctam_examples_per_s": batch / c, "plain_examples_per_s": batch / p,
+                   "time_ratio": c / p, "throughput_ratio": p / c,
+                   "ctam_all_s": t["ctam"]["all_s"], "plain_all_s": t["plain"]["all_s"],
+                   "load_average": [load, load_average()]}
+            rows.append(row)
+            print(fmt_inf_row(row), flush=True)
+    ctam.train(), plain.train()
+    return rows
+
+
+def fmt_train_row(r: dict) -> str:
+    s = (f"train  {r['model']:7s} seq {r['seq']:3d} batch {r['batch']:2d}: CTAM {r['ctam_step_s']:.3f} s/step "
+         f"({r['ctam_examples_per_s']:.1f} ex/s), plain {r['plain_step_s']:.3f} s/step ({r['plain_examples_per_s']:.1f} ex/s); "
+         f"step x{r['train_step_ratio']:.2f}, cost/example x{r['train_cost_ratio']:.3f}")
+    if "peak_memory_ratio" in r:
+        s += f"; memory {r['ctam_peak_mb']:.0f} / {r['plain_peak_mb']:.0f} MB x{r['peak_memory_ratio']:.2f}"
+    return s
+
+
+def fmt_inf_row(r: dict) -> str:
+    return (f"infer  {r['model']:7s} seq {r['seq']:3d} batch {r['batch']:2d}: CTAM {1e3 * r['ctam_s']:.2f} ms, "
+            f"plain {1e3 * r['plain_s']:.2f} ms; time x{r['time_ratio']:.3f}")
+
+
+# ---------------------------------------------------------------------------------------------------- report
+def headline(train_rows: list[dict], inf_rows: list[dict], model_kind: str) -> dict:
+    h = {}
+    tr = [r for r in train_rows if r["model"] == model_kind and r["seq"] == HEADLINE_SEQ and r["batch"] == HEADLINE_TRAIN_BATCH]
+    if tr:
+        r = tr[0]
+        h.update(train_cost_ratio=r["train_cost_ratio"], train_step_ratio=r["train_step_ratio"])
+        if "peak_memory_ratio" in r:
+            h.update(peak_memory_ratio=r["peak_memory_ratio"], peak_memory_abs_ratio=r["peak_memory_abs_ratio"])
+        if "peak_memory_ratio_same_examples" in r:
+            h["peak_memory_ratio_same_examples"] = r["peak_memory_ratio_same_examples"]
+    for r in inf_rows:
+        if r["model"] == model_kind and r["seq"] == HEADLINE_SEQ and r["batch"] == 1:
+            h["inference_latency_ratio"] = r["time_ratio"]
+        if r["model"] == model_kind and r["seq"] == HEADLINE_SEQ and r["batch"] == 32:
+            h["inference_throughput_ratio"] = r["throughput_ratio"]
+            h["inference_batch_time_ratio"] = r["time_ratio"]
+    return h
+
+
+def markdown(result: dict) -> str:
+    env = result["environment"]
+    lines = ["# CTAM speed and memory against plain fine-tuning", "",
+             f"Device: {env['device_name']} ({env['device']}), {env['threads']} threads, dtype {env['dtype']}; "
+             f"torch {env['torch']}, transformers {env['transformers']}. Load average (1/5/15 min) at start "
+             f"{result['load_average_start']}, at end {result['load_average_end']}. Command: `{result['command']}`.", ""]
+    for kind, h in result["headline"].items():
+        if not h:
+            continue
+        lines += [f"## Headline ({kind} encoder, seq {HEADLINE_SEQ}; training batch {HEADLINE_TRAIN_BATCH} per path, "
+                  f"inference batch 1 / 32)", "", "| Ratio (CTAM / plain) | Value | Target |", "|---|---|---|"]
+        for key in ("train_cost_ratio", "train_step_ratio", "inference_latency_ratio", "inference_throughput_ratio",
+                    "inference_batch_time_ratio", "peak_memory_ratio", "peak_memory_abs_ratio",
+                    "peak_memory_ratio_same_examples"):
+            if key in h:
+                target = f"<= {TARGETS[key]:.2f}" if key in TARGETS and kind == "offline" else ""
+                if target:
+                    target += " (met)" if h[key] <= TARGETS[key] else " (missed)"
+                lines.append(f"| `{key}` | {h[key]:.3f} | {target} |")
+        lines.append("")
+    if result["train"]:
+        lines += ["## Training (one step = forward + backward + AdamW step; CTAM processes B target + B source)", "",
+                  "| Model | Seq | B per path | CTAM s/step | plain s/step | CTAM ex/s | plain ex/s | step ratio | "
+                  "cost/example ratio | CTAM peak MB | plain peak MB | memory ratio |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in result["train"]:
+            mem = (f"{r['ctam_peak_mb']:.0f} | {r['plain_peak_mb']:.0f} | {r['peak_memory_ratio']:.2f}"
+                   if "peak_memory_ratio" in r else "- | - | -")
+            lines.append(f"| {r['model']} | {r['seq']} | {r['batch']} | {r['ctam_step_s']:.3f} | {r['plain_step_s']:.3f} | "
+                         f"{r['ctam_examples_per_s']:.1f} | {r['plain_examples_per_s']:.1f} | {r['train_step_ratio']:.2f} | "
+                         f"{r['train_cost_ratio']:.3f} | {mem} |")
+        lines += ["", "Peak memory: training-step peak over the model-loaded baseline (weights excluded; gradients, "
+                  "AdamW state and activations included), each configuration in a fresh process.", ""]
+    if result["inference"]:
+        lines += ["## Inference (CTAM student path vs plain classifier, eval, inference_mode)", "",
+                  "| Model | Seq | Batch | CTAM ms | plain ms | CTAM ex/s | plain ex/s | time ratio |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in result["inference"]:
+            lines.append(f"| {r['model']} | {r['seq']} | {r['batch']} | {1e3 * r['ctam_s']:.2f} | {1e3 * r['plain_s']:.2f} | "
+                         f"{r['ctam_examples_per_s']:.1f} | {r['plain_examples_per_s']:.1f} | {r['time_ratio']:.3f} |")
+        lines.append("")
+    if result.get("scaling"):
+        lines += ["## How cost grows (seconds per processed example, relative to each model's seq 64 / batch 8)", "",
+                  "| Model | Seq | Batch | CTAM ms/example | plain ms/example | CTAM growth | plain growth | "
+                  "cost ratio | memory ratio | inference time ratio (batch 1 / 32) |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in result["scaling"]:
+            mem = f"{r['peak_memory_ratio']:.2f}" if r.get("peak_memory_ratio") is not None else "-"
+            inf = " / ".join(f"{x:.3f}" if x is not None else "-" for x in r["inference_time_ratio"])
+            lines.append(f"| {r['model']} | {r['seq']} | {r['batch']} | {1e3 * r['ctam_s_per_example']:.2f} | "
+                         f"{1e3 * r['plain_s_per_example']:.2f} | x{r['ctam_growth']:.2f} | x{r['plain_growth']:.2f} | "
+                         f"{r['train_cost_ratio']:.3f} | {mem} | {inf} |")
+        lines.append("")
+    lines += ["Timings are medians of interleaved (ABBA) repeats; the raw repeats and the load average around each row "
+              "are in the JSON. On a shared CPU host the ratios are more trustworthy than the absolute times.", ""]
+    return "\n".join(lines)
+
+
+def scaling_rows(train_rows: list[dict], inf_rows: list[dict]) -> list[dict]:
+    out = []
+    for r in train_rows:
+        base = [b for b in train_rows if b["model"] == r["model"] and b["seq"] == 64 and b["batch"] == 8]
+        c = r["ctam_step_s"] / r["ctam_examples_per_step"]
+        p = r["plain_step_s"] / r["plain_examples_per_step"]
+        cb = base[0]["ctam_step_s"] / base[0]["ctam_examples_per_step"] if base else c
+        pb = base[0]["plain_step_s"] / base[0]["plain_examples_per_step"] if base else p
+        inf = []
+        for b in INFERENCE_BATCHES:
+            m = [i for i in inf_rows if i["model"] == r["model"] and i["seq"] == r["seq"] and i["batch"] == b]
+            inf.append(m[0]["time_ratio"] if m else None)
+        out.append({"model": r["model"], "seq": r["seq"], "batch": r["batch"], "ctam_s_per_example": c,
+                    "plain_s_per_example": p, "ctam_growth": c / cb, "plain_growth": p / pb,
+                    "train_cost_ratio": r["train_cost_ratio"], "peak_memory_ratio": r.get("peak_memory_ratio"),
+                    "inference_time_ratio": inf})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- main
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--suite", choices=["train", "inference", "scaling", "all"], default="all")
+    ap.add_argument("--model", choices=["offline", "tiny", "both"], default=None,
+                    help="offline = multilingual-e5-small (offline build); tiny = hidden 32, 2 layers. "
+                         "Default: both (tiny with --quick).")
+    ap.add_argument("--quick", action="store_true", help="reduced grid (seq 64, batch 8, few repeats), < 1 minute")
+    ap.add_argument("--seqs", type=int, nargs="+", default=None, help="default 64 128 256")
+    ap.add_argument("--batches", type=int, nargs="+", default=None, help="training batches per path, default 8 32")
+    ap.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    ap.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32", help="bf16 = torch.autocast bfloat16")
+    ap.add_argument("--threads", type=int, default=threads_default(), help="torch.set_num_threads (CPU)")
+    ap.add_argument("--train-repeats", type=int, default=None, help="timed blocks per model and config (default 3)")
+    ap.add_argument("--train-calls", type=int, default=None, help="steps per timed block (default 1; 10 on CUDA)")
+    ap.add_argument("--latency-repeats", type=int, default=None, help="batch-1 blocks per model (default 7)")
+    ap.add_argument("--latency-calls", type=int, default=None, help="batch-1 calls per block (default 5; 20 on CUDA)")
+    ap.add_argument("--throughput-repeats", type=int, default=None, help="batch-32 calls per model (default 5)")
+    ap.add_argument("--no-memory", action="store_true", help="skip the per-configuration memory subprocesses")
+    ap.add_argument("--wait-for-load", type=float, default=None, metavar="L",
+                    help="before measuring, wait (up to --max-wait-s) until the 1-minute load average is below L")
+    ap.add_argument("--max-wait-s", type=float, default=900)
+    ap.add_argument("--out-dir", default=str(REPO_ROOT / "bench" / "results"))
+    ap.add_argument("--name", default=None, help="output file stem (default speed, speed_quick, or speed_<suite>_<model>)")
+    ap.add_argument("--_child", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    q = args.quick
+    args.model = args.model or ("tiny" if q else "both")
+    args.seqs = args.seqs or ([64] if q else [64, 128, 256])
+    args.batches = args.batches or ([8] if q else [8, 32])
+    args.train_repeats = args.train_repeats or (2 if q else 3)
+    args.latency_repeats = args.latency_repeats or (3 if q else 7)
+    cuda = (args.device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
+    args.train_calls = args.train_calls or (10 if cuda else 1)
+    args.latency_calls = args.latency_calls or (20 if cuda else 3 if q else 5)
+    args.throughput_repeats = args.throughput_repeats or (2 if q else 5)
+    return args
+
+
+def main(argv=None) -> dict | None:
+    args = parse_args(argv)
+    if args._child:
+        print(CHILD_MARKER + json.dumps(child_memory(json.loads(args._child))), flush=True)
+        return None
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    kinds = ["offline", "tiny"] if args.model == "both" else [args.model]
+    grid = [(s, b) for s in args.seqs for b in args.batches]
+    do_train = args.suite in ("train", "scaling", "all")
+    do_inf = args.suite in ("inference", "scaling", "all")
+    wait_for_low_load(args.wait_for_load, args.max_wait_s)
+    result = {"command": "python bench/speed.py " + " ".join(a for a in (argv if argv is not None else sys.argv[1:])),
+              "environment": environment(device, args.threads, args.dtype), "load_average_start": load_average(),
+              "targets": TARGETS, "grid": {"seqs": args.seqs, "train_batches": args.batches,
+                                           "inference_batches": list(INFERENCE_BATCHES)},
+              "repeats": {"train_blocks": args.train_repeats, "train_steps_per_block": args.train_calls,
+                          "latency_blocks": args.latency_repeats,
+                          "latency_calls_per_block": args.latency_calls, "throughput": args.throughput_repeats},
+              "train": [], "inference": [], "headline": {}}
+    t_start = time.perf_counter()
+    for kind in kinds:
+        ctam, plain, vocab = build_models(kind)
+        with tempfile.TemporaryDirectory(prefix="ctam-bench-") as tmp:
+            sources = {}
+            if do_train and not args.no_memory:  # fresh-process memory runs load these copies
+                for k, m in (("ctam", ctam), ("plain", plain)):
+                    sources[k] = os.path.join(tmp, k)
+                    m.save_pretrained(sources[k])
+            ctam, plain = ctam.to(device), plain.to(device)
+            if do_inf:
+                result["inference"] += run_inference(ctam, plain, vocab, args.seqs, args, device, kind)
+            if do_train:
+                result["train"] += run_train(ctam, plain, vocab, grid, args, device, sources, kind)
+        result["headline"][kind] = headline(result["train"], result["inference"], kind)
+        del ctam, plain
+        gc.collect()
+    if args.suite in ("scaling", "all"):
+        result["scaling"] = scaling_rows(result["train"], result["inference"])
+    result["load_average_end"] = load_average()
+    result["wall_s"] = time.perf_counter() - t_start
+    h = result["headline"].get("offline", {})
+    for key in ("train_cost_ratio", "inference_latency_ratio", "inference_throughput_ratio", "peak_memory_ratio",
+                "train_step_ratio"):
+        if key in h:
+            result[key] = h[key]  # top-level headline keys (offline encoder)
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = args.name or ("speed_quick" if args.quick else
+                         "speed" if args.suite == "all" and args.model == "both" else f"speed_{args.suite}_{args.model}")
+    (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    md = markdown(result)
+    (out_dir / f"{name}.md").write_text(md)
+    print("\n" + md)
+    print(f"wrote {out_dir / name}.json and .md ({result['wall_s']:.0f} s)")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""How does the alignment scale with the vocabulary size V on CPU?
+
+A full self-learning run (Procrustes + CSLS dictionary induction in both directions, vocabulary cutoff = V) on the
+offline e5-small encoder's static vectors at V = 5k, 10k, 20k, 40k words per language: seconds, peak memory, BLI
+precision@1 on the dev and test parts of the default split. When a corpus has fewer words than V, all its words are
+used and the table says so (the actual V per side is reported).
+
+    python bench/vecmap_scaling.py
+    python bench/vecmap_scaling.py --sizes 5000 10000 --layer 6
+
+Corpora: English = SST-2 train (phrases inside longer phrases dropped) + MR + UCI; Burmese = GKLMIP train+dev +
+myXNLI sentence1_my/sentence2_my + TALPCo. Static vectors are cached in `cache_dir()/static-vectors` (shared with
+bench/static_layer.py). Each V runs in a fresh process so that its peak resident memory is its own. Writes
+`vecmap_scaling.json` and `vecmap_scaling.md` into the output folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+ENCODER = "ctam/e5-small-offline"
+
+
+def _rss_mb(field: str) -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # Linux: reset VmHWM (peak RSS) to the current RSS
+        return True
+    except OSError:
+        return False
+
+
+def run_one(args: dict, queue) -> None:
+    import torch
+
+    from modeling_ctam import lexicon as lex
+    from modeling_ctam.static_vectors import StaticVectors
+    from modeling_ctam.vecmap import AlignmentConfig, mapped_views, self_learning
+
+    torch.set_num_threads(args["threads"])
+    en = StaticVectors.load(args["en_path"]).truncate(args["size"])
+    my = StaticVectors.load(args["my_path"]).truncate(args["size"])
+    layer = args["layer"]
+    x = my.layer(layer).clone()
+    y = en.layer(layer).clone()
+    del en.vectors, my.vectors
+    parts = args["parts"]
+    seeds = list(parts["seed"]) + lex.identical_pairs(en.words, my.words) + lex.numeral_pairs(en.words, my.words)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        x_idx, y_idx, stats = lex.pairs_to_indices(seeds, en.words, my.words, name="seed")
+    usable = [p for p in dict.fromkeys(seeds) if p[0] in set(en.words) and p[1] in set(my.words)]
+    config = AlignmentConfig(vocabulary_cutoff=args["size"], device=args["device"], stochastic=args["stochastic"])
+    rss_before = _rss_mb("VmRSS")
+    peak_reset = _reset_peak()
+    t = time.perf_counter()
+    result = self_learning(x, y, x_idx, y_idx, config)
+    seconds = time.perf_counter() - t
+    peak = _rss_mb("VmHWM")
+    row = {
+        "requested_v": args["size"], "v_en": y.shape[0], "v_my": x.shape[0], "seconds": round(seconds, 2),
+        "iterations": result.iterations, "seconds_per_iteration": round(seconds / max(1, result.iterations), 2),
+        "peak_rss_mb": round(peak, 1) if peak is not None else None,
+        "rss_before_mb": round(rss_before, 1) if rss_before is not None else None,
+        "peak_is_alignment_only": peak_reset, "seed_pairs": stats["usable"], "dictionary_size": result.dictionary_size,
+        "converged": result.converged,
+    }
+    if args["device"] and args["device"].startswith("cuda"):
+        row["cuda_peak_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    for split in ("dev", "test"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            eval_pairs = lex.drop_overlap(parts[split], usable)
+        bli = lex.bli_evaluate(*mapped_views(x, y, result), eval_pairs, en.words, my.words)
+        row[f"{split}_p_at_1"] = bli["p_at_1"]
+        row[f"{split}_nn_p_at_1"] = bli["nn_p_at_1"]
+        row[f"{split}_coverage"] = round(bli["coverage"], 3)
+        row[f"{split}_queries"] = bli["queries"]
+    queue.put(row)
+
+
+def markdown(rows, meta) -> str:
+    lines = [
+        "| requested V | V English | V Burmese | iterations | seconds | s / iteration | peak RSS (MB) | dev P@1 (CSLS) | dev P@1 (NN) | test P@1 (CSLS) | dev coverage |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['requested_v']} | {r['v_en']} | {r['v_my']} | {r['iterations']} | {r['seconds']:.1f} | "
+            f"{r['seconds_per_iteration']:.1f} | {r['peak_rss_mb']} | {r['dev_p_at_1']:.3f} | {r['dev_nn_p_at_1']:.3f} | "
+            f"{r['test_p_at_1']:.3f} | {r['dev_coverage']:.2f} |"
+        )
+    notes = [f"Encoder `{meta['encoder']}`, layer {meta['layer']}; corpora have {meta['available_en']} English and "
+             f"{meta['available_my']} Burmese words in all"]
+    short = [r for r in rows if r["v_en"] < r["requested_v"] or r["v_my"] < r["requested_v"]]
+    if short:
+        notes.append(f"rows with a V below the request use every word the corpus has")
+    notes.append(f"{meta['machine']}; peak RSS is the process's resident-memory high-water mark during the "
+                 "alignment (vectors included)")
+    return "\n".join(lines) + "\n\n" + "; ".join(notes) + ".\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--encoder", default=ENCODER)
+    parser.add_argument("--layer", type=int, default=None, help="default: modeling_ctam's DEFAULT_STATIC_LAYER")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 10000, 20000, 40000])
+    parser.add_argument("--all-layers", action="store_true",
+                        help="compute (or reuse) the cache of every layer, as bench/static_layer.py does")
+    parser.add_argument("--stochastic", action="store_true", help="stochastic dictionary induction")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--output-dir", default=str(Path(__file__).resolve().parent / "results"))
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from modeling_ctam import lexicon as lex
+    from modeling_ctam.static_vectors import (
+        DEFAULT_STATIC_LAYER,
+        cached_static_vectors,
+        default_corpora,
+        static_vectors_cache_path,
+    )
+
+    layer = DEFAULT_STATIC_LAYER if args.layer is None else args.layer
+    if args.all_layers:
+        from transformers import AutoConfig
+
+        from modeling_ctam.offline_encoder import resolve_encoder
+
+        layers = list(range(AutoConfig.from_pretrained(resolve_encoder(args.encoder)).num_hidden_layers + 1))
+    else:
+        layers = [layer]
+    t0 = time.perf_counter()
+    vectors = {}
+    for lang in ("en", "my"):
+        vectors[lang] = cached_static_vectors(args.encoder, default_corpora(lang), lang, layers, None,
+                                              dedupe="subsumed")
+    vector_seconds = time.perf_counter() - t0
+    paths = {lang: str(static_vectors_cache_path(args.encoder, default_corpora(lang), lang, layers, None,
+                                                 dedupe="subsumed")) for lang in ("en", "my")}
+    parts = lex.split_lexicon(lex.default_lexicon_entries())
+    threads = args.threads or torch.get_num_threads()
+    ctx = mp.get_context("spawn")
+    rows = []
+    for size in args.sizes:
+        queue = ctx.Queue()
+        job = {"size": size, "layer": layer, "en_path": paths["en"], "my_path": paths["my"], "parts": parts,
+               "device": args.device, "stochastic": args.stochastic, "threads": threads}
+        proc = ctx.Process(target=run_one, args=(job, queue))
+        proc.start()
+        row = queue.get()
+        proc.join()
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    meta = {
+        "encoder": args.encoder, "layer": layer, "available_en": len(vectors["en"]), "available_my": len(vectors["my"]),
+        "sentences_en": vectors["en"].meta.get("sentences"), "sentences_my": vectors["my"].meta.get("sentences"),
+        "static_vector_seconds_en": round(vectors["en"].meta.get("seconds", 0), 1),
+        "static_vector_seconds_my": round(vectors["my"].meta.get("seconds", 0), 1),
+        "vector_load_seconds_this_run": round(vector_seconds, 1),
+        "machine": f"{platform.machine()} CPU, {threads} torch threads" if not args.device else args.device,
+        "torch": torch.__version__, "stochastic": args.stochastic,
+    }
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "vecmap_scaling.json").write_text(json.dumps({"rows": rows, "meta": meta}, indent=2) + "\n",
+                                             encoding="utf-8")
+    (out / "vecmap_scaling.md").write_text(markdown(rows, meta), encoding="utf-8")
+    print(markdown(rows, meta))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,411 @@
+"""Tests of train.py: configuration files and overrides, presets, settings, end-to-end runs on a tiny random encoder
+(the real offline tokenizer, real GKLMIP / SST-2 rows), resume after a SIGKILL, and a 2-process DDP run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import train as T  # noqa: E402
+
+from modeling_ctam.paths import data_dir  # noqa: E402
+
+GKLMIP = ("my", "gklmip")
+SST2_DEV = data_dir() / "en" / "sst2" / "dev.tsv"
+
+needs_data = pytest.mark.skipif(
+    not (data_dir() / "my" / "gklmip").is_dir(), reason="shared data folder not found (set CTAM_DATA_DIR)")
+
+
+# ----------------------------------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(tmp_path_factory, offline_encoder_dir) -> str:
+    """A tiny random BERT (hidden 32, 2 layers) with the real offline XLM-R tokenizer (vocabulary 250,037)."""
+    from transformers import BertConfig, BertModel
+
+    out = tmp_path_factory.mktemp("tiny-encoder")
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(Path(offline_encoder_dir) / name, out / name)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=250037, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=37, max_position_embeddings=128, pad_token_id=1, bos_token_id=0,
+                        eos_token_id=2)
+    BertModel(config, add_pooling_layer=False).save_pretrained(out)
+    return str(out)
+
+
+@pytest.fixture(scope="session")
+def small_data(tmp_path_factory) -> dict[str, str]:
+    """Real GKLMIP rows, fewer of them (Burmese preprocessing dominates load time): every 12th train row and every 4th
+    dev row (the files are sorted by stars), in the original file format and names."""
+    if not (data_dir() / "my" / "gklmip").is_dir():
+        pytest.skip("shared data folder not found (set CTAM_DATA_DIR)")
+    out = tmp_path_factory.mktemp("gklmip")
+    paths = {}
+    for split, step in (("train", 12), ("dev", 4)):
+        name = f"product_sentiment_dataset_{split}.json"
+        rows = json.loads((data_dir().joinpath(*GKLMIP) / name).read_text(encoding="utf-8"))[::step]
+        (out / name).write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+        paths[split] = str(out / name)
+    paths["source"] = str(SST2_DEV)
+    return paths
+
+
+def _tiny_overrides(encoder: str, data: dict[str, str], **extra) -> dict:
+    cfg = dict(
+        encoder=encoder, source_data=[data["source"]], max_source_examples=32, target_train=data["train"],
+        target_dev=data["dev"], max_length=24, max_steps=4, per_device_train_batch_size=4,
+        per_device_eval_batch_size=32, learning_rate=1e-3, logging_steps=1, eval_strategy="steps", eval_steps=2,
+        save_strategy="steps", save_steps=2, use_cpu=True, disable_tqdm=True, seed=3,
+    )
+    cfg.update(extra)
+    return cfg
+
+
+def _write_yaml(path: Path, flat: dict) -> Path:
+    import yaml
+
+    path.write_text(yaml.safe_dump(flat), encoding="utf-8")
+    return path
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env["TOKENIZERS_PARALLELISM"] = "false"
+    return env
+
+
+def _run(cmd: list[str], timeout: int = 240) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+    return result
+
+
+# ----------------------------------------------------------------------------------------------------- config parsing
+def test_config_file_groups_flat_keys_and_command_line_overrides(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        "model:\n  preset: vxlm\n  ctam: {lambda_cls: 0.5}\n"
+        "data:\n  max-length: 48\n  source_data: en/uci_sentiment_labelled/yelp_labelled.txt\n"
+        "learning_rate: 3.0e-5\nseed: 7\n", encoding="utf-8")
+    cfg = T.load_config(config, ["--seed", "11", "--training.max_steps=20", "--ctam.grl_schedule", "constant",
+                                 "--max-source-examples", "null", "--source_data", "[a.tsv, b.tsv]", "--bf16",
+                                 "--resume_from_checkpoint", "--training_args.optim", "adafactor"])
+    assert cfg.preset == "vxlm" and cfg.max_length == 48 and cfg.learning_rate == 3e-5
+    assert cfg.seed == 11 and cfg.max_steps == 20 and cfg.max_source_examples is None and cfg.bf16 is True
+    assert cfg.ctam == {"lambda_cls": 0.5, "grl_schedule": "constant"}  # file and command line merge
+    assert cfg.source_data == ["a.tsv", "b.tsv"]
+    assert cfg.resume_from_checkpoint == "latest"  # a bare flag means the newest checkpoint
+    assert cfg.training_args == {"optim": "adafactor"}
+    # JSON works the same, and a single path becomes a one-element list
+    as_json = tmp_path / "run.json"
+    as_json.write_text(json.dumps({"data": {"source_data": "x.tsv"}, "warmup": 20}), encoding="utf-8")
+    cfg = T.load_config(as_json)
+    assert cfg.source_data == ["x.tsv"] and cfg.warmup == 20.0
+
+
+def test_shipped_presets_load(tmp_path):
+    files = sorted((REPO / "configs").glob("*.yaml"))
+    assert any(f.name == "zero-shot-ctam.yaml" for f in files)
+    for path in files:
+        cfg = T.load_config(path, output_dir=str(tmp_path))
+        assert cfg.preset in T.PRESETS, path
+
+
+@pytest.mark.parametrize(
+    "tokens, message",
+    [
+        (["--learnin_rate", "1e-4"], r"unknown key 'learnin_rate' \(did you mean 'learning_rate'\?\)\. Valid keys: "),
+        (["--training.max_length", "64"], "'max_length' belongs to the 'data' group"),
+        (["--max_steps", "ten"], "max_steps: expected an integer"),
+        (["--freeze_embeddings", "maybe"], "freeze_embeddings: expected true or false"),
+        (["--preset", "xlmr"], r"preset='xlmr' is not supported; use one of \['xlmr-base', 'vxlm', 'ctam'\]"),
+        (["--setting", "one-shot"], "setting='one-shot' is not supported"),
+        (["--ctam.lamda_align", "0"], "ctam.lamda_align is not a CTAMConfig field .did you mean 'lambda_align'"),
+        (["--ctam.encoder_config", "{}"], "ctam.encoder_config is set by train.py"),
+        (["--training_args.learning_rate", "1"], "use the top-level key 'learning_rate'"),
+        (["--training_args.no_such_arg", "1"], "not a TrainingArguments field"),
+        (["--pairing", "label"], "zero-shot setting has no Burmese labels"),
+        (["--pairing", "parallel"], "pairing='parallel' needs parallel_data"),
+        (["--preset", "xlmr-base", "--run_alignment"], "has no VecMap mapping"),
+        (["--alignment", "a", "--run_alignment"], "use one of them"),
+        (["--eval_strategy", "no"], "load_best_model_at_end needs dev evaluation"),
+        (["--eval_strategy", "steps", "--save_strategy", "epoch"], "must equal eval_strategy"),
+        (["--metric_for_best_model", "f1"], "is not a dev metric; use one of"),
+        (["--max_length", "4"], "max_length=4 is too short"),
+        (["--push_to_hub"], "push_to_hub needs hub_model_id"),
+        (["seed", "1"], "expected an option like --key value"),
+    ],
+)
+def test_bad_configuration_is_refused_with_a_clear_message(tokens, message):
+    with pytest.raises(ValueError, match=message):
+        T.load_config(None, tokens)
+
+
+def test_config_file_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="config file .*missing.yaml does not exist"):
+        T.load_config(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data:\n  learning_rate: 1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="'learning_rate' belongs to the 'training' group"):
+        T.load_config(bad)
+    bad.write_text("- a\n- b\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="top level must be a mapping"):
+        T.load_config(bad)
+    txt = tmp_path / "run.txt"
+    txt.write_text("seed: 1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"must end in \.yaml, \.yml or \.json"):
+        T.load_config(txt)
+
+
+def test_command_line_errors_exit_with_usage(capsys):
+    with pytest.raises(SystemExit):
+        T.parse_args(["--config", "configs/zero-shot-ctam.yaml"])  # no --output-dir
+    assert "pass --output-dir" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        T.parse_args(["--output-dir", "x", "--bogus", "1"])
+    assert "unknown key 'bogus'" in capsys.readouterr().err
+
+
+def test_missing_data_and_three_class_with_binary_source_are_named(tmp_path, small_data):
+    cfg = T.load_config(None, output_dir=str(tmp_path), target_train="my/gklmip/no_such_file.json")
+    with pytest.raises(FileNotFoundError, match="target_train: 'my/gklmip/no_such_file.json' not found .looked for"):
+        T.load_target(cfg)
+    cfg = T.load_config(None, output_dir=str(tmp_path), labels="three-class", source_data=[small_data["source"]])
+    with pytest.raises(ValueError, match="source_data=.*binary English data cannot train a three-class model"):
+        T.load_source(cfg)
+
+
+# ----------------------------------------------------------------------------------------------------- presets
+@pytest.mark.parametrize("preset", sorted(T.PRESETS))
+def test_presets_build_the_ablation_model(preset, tiny_encoder_dir, tmp_path):
+    cfg = T.load_config(None, output_dir=str(tmp_path), encoder=tiny_encoder_dir, preset=preset,
+                        ctam={"classifier_dropout": 0.2}, labels="three-class")
+    model, tokenizer, counts = T.build_model(cfg)
+    config = model.config
+    expected = {"xlmr-base": (False, 0.0, 0.0), "vxlm": (True, 0.0, 0.0), "ctam": (True, 0.4, 0.1)}[preset]
+    assert (config.use_vxlm, config.lambda_align, config.lambda_domain) == expected
+    assert (model.dual_path is not None) == (preset == "ctam")
+    assert (model.domain_discriminator is not None) == (preset == "ctam")
+    assert (model.ctam.mapping is not None) == (preset != "xlmr-base")
+    assert config.classifier_dropout == 0.2
+    assert config.id2label == {0: "negative", 1: "neutral", 2: "positive"} and config.num_labels == 3
+    assert config.label2id == {"negative": 0, "neutral": 1, "positive": 2}
+    # freeze_embeddings (default on): the word-embedding matrix gets no gradient, the rest trains
+    assert not model.ctam.encoder.get_input_embeddings().weight.requires_grad
+    assert counts["trainable"] == counts["total"] - 250037 * 32
+    assert all(p.requires_grad for n, p in model.named_parameters() if "classifier" in n)
+
+
+def test_freeze_layers_and_lora(tiny_encoder_dir, tmp_path):
+    cfg = T.load_config(None, output_dir=str(tmp_path), encoder=tiny_encoder_dir, freeze_layers=1)
+    model, _, _ = T.build_model(cfg)
+    frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
+    assert any(".layer.0." in n for n in frozen) and not any(".layer.1." in n for n in frozen)
+    assert any("position_embeddings" in n for n in frozen)
+    cfg = T.load_config(None, output_dir=str(tmp_path), encoder=tiny_encoder_dir, lora=True, lora_r=2)
+    model, _, counts = T.build_model(cfg)
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert any("lora_" in n for n in trainable) and any("classifier" in n for n in trainable)
+    assert not any("encoder.layer.0.attention.self.query.base_layer" in n for n in trainable)
+
+
+# ----------------------------------------------------------------------------------------------------- settings
+@pytest.mark.parametrize("setting", ["zero-shot", "few-shot", "supervised"])
+def test_settings_decide_which_burmese_labels_reach_the_model(setting, small_data, tmp_path):
+    # driver 'target': one training item per Burmese example, so the items show every target label that is used
+    cfg = T.load_config(None, output_dir=str(tmp_path), setting=setting, few_shot_n=3, seed=5, pairing_driver="target",
+                        source_data=[small_data["source"]], max_source_examples=32, target_train=small_data["train"],
+                        target_dev=small_data["dev"])
+    train, dev, summary = T.build_datasets(cfg)
+    items = [train[i] for i in range(len(train))]
+    assert len(items) == summary["target_train_examples"] > 100
+    assert {i["source_label"] for i in items} == {0, 1} and summary["source_labels"] == {"negative": 16, "positive": 16}
+    labelled = [i["label"] for i in items if i["label"] != -100]
+    if setting == "zero-shot":
+        assert labelled == [] and summary["target_train_labels"] == {"unlabelled": len(items)}
+    elif setting == "few-shot":
+        assert sorted(labelled) == [0, 0, 0, 1, 1, 1]  # 3 per class; the other texts stay, unlabelled
+    else:
+        assert len(labelled) == len(items) and set(labelled) == {0, 1}
+    assert all(v >= 0 for v in dev["label"]) and summary["dev_labels"]["negative"] > 0
+    # the same seed gives the same subsample and the same pairs
+    again, _, _ = T.build_datasets(cfg)
+    assert [again[i] for i in range(len(again))] == items
+
+
+def test_few_shot_can_train_on_the_labelled_few_only_with_label_pairing(small_data, tmp_path):
+    cfg = T.load_config(None, output_dir=str(tmp_path), setting="few-shot", few_shot_n=2, pairing="label",
+                        few_shot_keep_unlabelled=False, source_data=[small_data["source"]], max_source_examples=8,
+                        target_train=small_data["train"], target_dev=small_data["dev"])
+    train, _, summary = T.build_datasets(cfg)
+    assert summary["target_train_examples"] == 4
+    for i in range(len(train)):
+        item = train[i]
+        assert item["label"] == item["source_label"]  # label pairing
+
+
+# ----------------------------------------------------------------------------------------------------- checkpoints
+def test_find_last_checkpoint_skips_incomplete_ones(tmp_path):
+    assert T.find_last_checkpoint(tmp_path) is None
+    for step, complete in ((2, True), (4, True), (6, False)):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes(b"x")
+        if complete:
+            (folder / "trainer_state.json").write_text("{}")
+    assert T.find_last_checkpoint(tmp_path) == str(tmp_path / "checkpoint-4")
+    cfg = T.load_config(None, output_dir=str(tmp_path / "empty"), resume_from_checkpoint="latest")
+    with pytest.raises(FileNotFoundError, match="no complete checkpoint"):
+        T.resolve_resume(cfg)
+    cfg = T.load_config(None, output_dir=str(tmp_path), resume_from_checkpoint=str(tmp_path / "checkpoint-6"))
+    with pytest.raises(FileNotFoundError, match="not a complete checkpoint folder"):
+        T.resolve_resume(cfg)
+
+
+# ----------------------------------------------------------------------------------------------------- end to end
+def test_train_end_to_end_writes_a_loadable_model_and_dev_metrics(tiny_encoder_dir, small_data, tmp_path):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from modeling_ctam.data import load_examples
+    from modeling_ctam.metrics import compute_metrics, predict
+
+    out = tmp_path / "run"
+    config = _write_yaml(tmp_path / "tiny.yaml", _tiny_overrides(tiny_encoder_dir, small_data))
+    result = _run([sys.executable, "train.py", "--config", str(config), "--output-dir", str(out),
+                   "--gradient_accumulation_steps", "2"])
+    assert "dev macro-F1" in result.stdout and "majority-class baseline" in result.stdout
+
+    metrics = json.loads((out / "dev_metrics.json").read_text())
+    for key in ("macro_f1", "accuracy", "per_class", "confusion_matrix", "majority_baseline", "best_model_checkpoint",
+                "global_step"):
+        assert key in metrics, key
+    assert set(metrics["per_class"]) == {"negative", "positive"}
+    assert metrics["global_step"] == 4 and metrics["n_examples"] == sum(
+        v["support"] for v in metrics["per_class"].values())
+    resolved = json.loads((out / "train_config.json").read_text())
+    assert resolved["config"]["gradient_accumulation_steps"] == 2 and resolved["data"]["setting"] == "zero-shot"
+    state = json.loads((out / "trainer_state.json").read_text())
+    train_logs = [log for log in state["log_history"] if "loss" in log]
+    assert train_logs and all(k in train_logs[0] for k in ("loss_cls", "loss_align", "loss_domain", "gate_mean"))
+    assert any("eval_macro_f1" in log for log in state["log_history"])
+    # best checkpoint by dev macro-F1: the final model is the best evaluated one
+    evals = [log["eval_macro_f1"] for log in state["log_history"] if "eval_macro_f1" in log]
+    assert state["best_metric"] == pytest.approx(max(evals))
+    assert metrics["macro_f1"] == pytest.approx(max(evals))
+    # checkpoints hold safetensors weights only
+    checkpoints = sorted(out.glob("checkpoint-*"))
+    assert checkpoints and all((c / "model.safetensors").is_file() for c in checkpoints)
+    assert not list(out.rglob("*.bin")) or all(p.name == "training_args.bin" for p in out.rglob("*.bin"))
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(out), trust_remote_code=True)
+    assert model.config.id2label == {0: "negative", 1: "positive"}
+    assert "AutoModelForSequenceClassification" in model.config.auto_map
+    tokenizer = AutoTokenizer.from_pretrained(str(out))
+    dev = load_examples(small_data["dev"])
+    predictions, _ = predict(model, tokenizer, dev["text"], max_length=24)
+    again = compute_metrics(predictions, dev["label"], ["negative", "positive"])
+    assert again["macro_f1"] == pytest.approx(metrics["macro_f1"], abs=1e-6)  # the saved model is the evaluated one
+
+
+def test_a_run_killed_after_a_checkpoint_resumes_and_finishes(tiny_encoder_dir, small_data, tmp_path):
+    out = tmp_path / "run"
+    config = _write_yaml(tmp_path / "tiny.yaml", _tiny_overrides(
+        tiny_encoder_dir, small_data, max_steps=8, eval_strategy="no", save_strategy="steps", save_steps=2,
+        load_best_model_at_end=False, save_total_limit=None))
+    # the same CLI, with one extra callback that slows each step so that the kill lands mid-run
+    slow = tmp_path / "slow_train.py"
+    slow.write_text(
+        "import sys, time\n"
+        "from transformers import TrainerCallback\n"
+        "import train\n"
+        "class Slow(TrainerCallback):\n"
+        "    def on_step_end(self, args, state, control, **kwargs):\n"
+        "        time.sleep(1.0)\n"
+        "cfg, _ = train.parse_args(sys.argv[1:])\n"
+        "train.train(cfg, callbacks=[Slow()])\n", encoding="utf-8")
+    process = subprocess.Popen([sys.executable, str(slow), "--config", str(config), "--output-dir", str(out)],
+                               cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 180
+    try:
+        while T.find_last_checkpoint(out) is None:
+            assert process.poll() is None, f"training ended before a checkpoint: {process.stderr.read()[-3000:]}"
+            assert time.time() < deadline, "no checkpoint within 180 s"
+            time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    first = T.find_last_checkpoint(out)
+    step = int(first.rsplit("-", 1)[1])
+    assert step < 8 and not (out / "dev_metrics.json").exists()
+
+    _run([sys.executable, "train.py", "--config", str(config), "--output-dir", str(out), "--resume_from_checkpoint"])
+    state = json.loads((out / "trainer_state.json").read_text())
+    assert state["global_step"] == 8
+    assert json.loads((out / "train_config.json").read_text())["resumed_from"].endswith(f"checkpoint-{step}")
+    logged_steps = [log["step"] for log in state["log_history"] if "loss" in log]
+    assert logged_steps == sorted(set(logged_steps)) and logged_steps[-1] == 8  # no step trained twice
+    assert (out / "dev_metrics.json").is_file() and (out / "model.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_two_process_ddp_run_through_accelerate(tiny_encoder_dir, small_data, tmp_path):
+    out = tmp_path / "ddp"
+    config = _write_yaml(tmp_path / "tiny.yaml", _tiny_overrides(tiny_encoder_dir, small_data))
+    accelerate = shutil.which("accelerate")
+    if accelerate is None:
+        pytest.skip("the accelerate CLI is not on PATH")
+    _run([accelerate, "launch", "--config_file", str(REPO / "configs" / "accelerate" / "cpu_2proc.yaml"),
+          "train.py", "--config", str(config), "--output-dir", str(out)], timeout=300)
+    metrics = json.loads((out / "dev_metrics.json").read_text())
+    assert metrics["world_size"] == 2
+    resolved = json.loads((out / "train_config.json").read_text())
+    assert resolved["world_size"] == 2 and resolved["data"]["train_items_per_epoch"] == 32
+    state = json.loads((out / "trainer_state.json").read_text())
+    # 2 processes x 4 pairs per step: 32 pairs make an epoch of 4 steps
+    assert state["global_step"] == 4 and state["log_history"][-1]["epoch"] == pytest.approx(1.0)
+
+
+# ----------------------------------------------------------------------------------------------------- alignment
+def test_alignment_folder_initialises_the_mapping(tiny_encoder_dir, tmp_path):
+    from safetensors.torch import save_file
+
+    weight = torch.linalg.qr(torch.randn(32, 32, generator=torch.Generator().manual_seed(0)))[0].contiguous()
+    (tmp_path / "align").mkdir()
+    save_file({"weight": weight, "target_mean": torch.full((32,), 0.5), "source_mean": torch.zeros(32)},
+              str(tmp_path / "align" / "mapping.safetensors"))
+    cfg = T.load_config(None, output_dir=str(tmp_path), encoder=tiny_encoder_dir, alignment=str(tmp_path / "align"))
+    model, _, _ = T.build_model(cfg, alignment=cfg.alignment)
+    torch.testing.assert_close(model.ctam.mapping.weight.detach(), weight)
+    torch.testing.assert_close(model.ctam.mapping.target_mean, torch.full((32,), 0.5))
+
+
+def test_run_alignment_command_uses_this_runs_data_and_the_lexicon_split(tiny_encoder_dir, small_data, tmp_path):
+    cfg = T.load_config(None, output_dir=str(tmp_path), encoder=tiny_encoder_dir, run_alignment=True,
+                        source_data=[small_data["source"]], target_train=small_data["train"],
+                        alignment_args={"max_sentences": 300, "vocab-size": 500, "cache": False})
+    cmd = T.alignment_command(cfg, tmp_path / "alignment")
+    assert cmd[1:3] == ["-m", "modeling_ctam.align"]
+    args = " ".join(cmd)
+    assert f"--encoder {tiny_encoder_dir}" in args and f"--output-dir {tmp_path / 'alignment'}" in args
+    assert f"--source-corpus {small_data['source']} --target-corpus {small_data['train']}" in args
+    assert "--layer 1" in args  # the model's default static layer: the middle of the 2-layer encoder
+    assert "--identical" in args and "--numerals" in args and "--cache" not in args
+    assert "--max-sentences 300" in args and "--vocab-size 500" in args
+    seed = tmp_path / "alignment" / "lexicon" / "seed.tsv"
+    assert f"--seed-dict {seed}" in args and seed.is_file()
+    assert f"--eval-dict {tmp_path / 'alignment' / 'lexicon' / 'dev.tsv'}" in args
