@@ -411,6 +411,7 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
         encoder_kwargs.setdefault("dtype", torch.float32)
         pretrained = AutoModel.from_pretrained(path, **encoder_kwargs)
         encoder_config = pretrained.config.to_dict()
+        encoder_config["_name_or_path"] = encoder_name_or_path  # the id or alias, never a machine's cache path
         config = CTAMConfig(encoder_config=encoder_config, **config_kwargs)
         model = cls(config)
         state = {k: v for k, v in pretrained.state_dict().items() if not k.startswith("pooler.")}

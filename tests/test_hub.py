@@ -80,6 +80,8 @@ def tiny_model_dir(tmp_path_factory, offline_tokenizer) -> Path:
     folder = tmp_path_factory.mktemp("trained") / "tiny-ctam"
     model = _tiny_model(LABELS)
     model.ctam.set_word_boundaries(offline_tokenizer)
+    # As `from_encoder_pretrained` leaves it: the encoder folder it loaded, a path of this machine.
+    model.config.encoder_config._name_or_path = str(Path(offline_tokenizer.name_or_path).resolve())
     model.save_pretrained(folder)
     offline_tokenizer.save_pretrained(folder)
     # train_config.json as train.py writes it (the resolved configuration, the data summary, the versions).
@@ -95,7 +97,12 @@ def tiny_model_dir(tmp_path_factory, offline_tokenizer) -> Path:
                  "dev_labels": {"negative": 35, "positive": 308}},
         "device": "cpu", "versions": {"torch": torch.__version__, "transformers": "5.24.0", "numpy": "2"},
     }))
-    (folder / "metrics.json").write_text(json.dumps(_metrics_record()))
+    # eval.py's output as docs/evaluation.md runs it (MODEL/eval-dev/metrics.json) wins over train.py's dev_metrics.
+    (folder / "eval-dev").mkdir()
+    (folder / "eval-dev" / "metrics.json").write_text(json.dumps(_metrics_record()))
+    (folder / "dev_metrics.json").write_text(json.dumps({**_metrics_record(), "macro_f1": 0.1234}))
+    (folder / "checkpoint-10").mkdir()  # training leftovers stay out of the Hub folder
+    (folder / "checkpoint-10" / "optimizer.pt").write_bytes(b"not for the Hub")
     return folder
 
 
@@ -258,6 +265,7 @@ def test_dry_run_writes_the_complete_repository_folder(built, tiny_model_dir):
     assert config["id2label"] == {"0": "negative", "1": "positive"}
     assert config["ctam_inference"] == {"max_length": TRAIN_MAX_LENGTH, "word_ids": False, "preprocess": True}
     assert config["encoder_name_or_path"] == "ctam/e5-small-offline"
+    assert config["encoder_config"]["_name_or_path"] == "ctam/e5-small-offline"  # not the cache path
     # burmese.py is the package's own preprocessing, byte for byte; the templates are the hub/ ones.
     import modeling_ctam
 
@@ -273,7 +281,7 @@ def test_dry_run_writes_the_complete_repository_folder(built, tiny_model_dir):
     assert "is_local" not in tokenizer_config and tokenizer_config["tokenizer_class"] == "XLMRobertaTokenizer"
     # No path of this machine (the trained folder, the output, the home folder) in any text file.
     for path in folder.iterdir():
-        if path.suffix in (".json", ".py", ".md", ".txt"):
+        if path.suffix in (".json", ".py", ".md", ".txt") and path.name != "tokenizer.json":  # (vocabulary)
             text = path.read_text(encoding="utf-8")
             for machine_path in (str(tiny_model_dir), str(tiny_model_dir.parent), str(folder), str(Path.home())):
                 assert machine_path not in text, (path.name, machine_path)
@@ -407,6 +415,25 @@ def test_build_checked_the_same_things_in_its_own_isolated_process(built):
 # ---------------------------------------------------------------------------------------------------------------------
 # Refusals and checks that must fire
 # ---------------------------------------------------------------------------------------------------------------------
+def test_training_record_picks_the_evaluation_to_report(tmp_path):
+    assert prepare.read_training_record(tmp_path).metrics is None
+    (tmp_path / "dev_metrics.json").write_text('{"macro_f1": 0.1}')
+    assert prepare.read_training_record(tmp_path).metrics_source == "dev_metrics.json"
+    (tmp_path / "eval-dev").mkdir()
+    (tmp_path / "eval-dev" / "metrics.json").write_text('{"macro_f1": 0.2}')
+    assert prepare.read_training_record(tmp_path).metrics == {"macro_f1": 0.2}
+    (tmp_path / "eval-test").mkdir()
+    (tmp_path / "eval-test" / "metrics.json").write_text('{"macro_f1": 0.3}')
+    with pytest.raises(HubBuildError, match="several eval.py results.*--metrics"):
+        prepare.read_training_record(tmp_path)
+    chosen = prepare.read_training_record(tmp_path, tmp_path / "eval-test" / "metrics.json")
+    assert chosen.metrics == {"macro_f1": 0.3}
+    (tmp_path / "metrics.json").write_text('{"macro_f1": 0.4}')
+    assert prepare.read_training_record(tmp_path).metrics == {"macro_f1": 0.4}
+    with pytest.raises(HubBuildError, match="does not exist"):
+        prepare.read_training_record(tmp_path, tmp_path / "nope.json")
+
+
 def test_build_refuses_generic_label_names(tmp_path):
     model = _tiny_model(["LABEL_0", "LABEL_1"])
     model.save_pretrained(tmp_path / "model")
