@@ -79,9 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("alignment")
     g.add_argument("--csls-k", type=int, default=10, help="CSLS neighbourhood (default 10; 0 = nearest neighbour)")
     g.add_argument("--direction", choices=("union", "forward", "backward"), default="union")
-    g.add_argument("--vocabulary-cutoff", type=int, default=20000, help="words used for induction (default 20000)")
+    g.add_argument("--vocabulary-cutoff", type=int, default=5000,
+                   help="most frequent words per side used for dictionary induction (default 5000; 0 = all)")
     g.add_argument("--max-iterations", type=int, default=100)
-    g.add_argument("--threshold", type=float, default=1e-6, help="convergence threshold on the objective")
+    g.add_argument("--threshold", type=float, default=1e-4,
+                   help="stop when the mean best similarity improves by less than this (default 1e-4)")
     g.add_argument("--no-self-learning", action="store_true", help="Procrustes on the seed only")
     g.add_argument("--no-keep-seed", action="store_true", help="drop seed pairs after the first iteration (VecMap)")
     g.add_argument("--stochastic", action="store_true", help="stochastic dictionary induction (VecMap)")
@@ -90,8 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--stochastic-interval", type=int, default=50)
     g.add_argument("--whiten", action="store_true",
                    help="final whitening / re-weighting / de-whitening on the final dictionary (general linear W)")
-    g.add_argument("--source-reweight", type=float, default=0.5)
-    g.add_argument("--target-reweight", type=float, default=0.5)
+    g.add_argument("--source-reweight", type=float, default=0.0,
+                   help="whiten: re-weighting of the English side (keep 0: English must stay a rotation)")
+    g.add_argument("--target-reweight", type=float, default=0.5, help="whiten: re-weighting of the Burmese side")
     g.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     g.add_argument("--seed", type=int, default=0, help="random seed (stochastic induction)")
     g = p.add_argument_group("output")

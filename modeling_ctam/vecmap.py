@@ -61,9 +61,11 @@ class AlignmentConfig:
         direction (`str`, *optional*, defaults to `"union"`):
             Dictionary induction direction: `"forward"` (each Burmese word picks an English word), `"backward"` (each
             English word picks a Burmese word) or `"union"` (both lists concatenated).
-        vocabulary_cutoff (`int`, *optional*, defaults to 20000):
+        vocabulary_cutoff (`int`, *optional*, defaults to 5000):
             Only the first `vocabulary_cutoff` rows of each side (the most frequent words, rows must be frequency
-            sorted) take part in dictionary induction. `0` or `None` uses every row.
+            sorted) take part in dictionary induction. `0` or `None` uses every row. VecMap uses 20000 on corpora of
+            billions of words; on CTAM's corpora (9.7k Burmese words, half seen once) 5000 gave the best dev BLI
+            (docs/alignment.md).
         self_learning (`bool`, *optional*, defaults to `True`):
             Iterate dictionary induction and Procrustes. `False` maps with the seed dictionary only.
         keep_seed (`bool`, *optional*, defaults to `True`):
@@ -71,7 +73,7 @@ class AlignmentConfig:
             iteration (`False`).
         max_iterations (`int`, *optional*, defaults to 100):
             Hard cap on self-learning iterations.
-        threshold (`float`, *optional*, defaults to 1e-6):
+        threshold (`float`, *optional*, defaults to 1e-4):
             Convergence: an iteration counts as an improvement when the objective (mean best cosine similarity of
             every word in the induction vocabulary, both directions averaged) grows by at least this much.
         patience (`int`, *optional*, defaults to 1):
@@ -89,8 +91,10 @@ class AlignmentConfig:
         whiten (`bool`, *optional*, defaults to `False`):
             After self-learning, replace the orthogonal map by VecMap's advanced mapping on the final dictionary:
             whitening, orthogonal map, re-weighting, de-whitening. The result is a general linear `W`.
-        source_reweight (`float`, *optional*, defaults to 0.5):
+        source_reweight (`float`, *optional*, defaults to 0.0):
             Exponent of the singular values applied to the English side in the re-weighting step (whiten only).
+            CTAM keeps English in its own space, so the default 0 (with `source_dewhiten="source"`) leaves the English
+            side a pure rotation; VecMap's symmetric 0.5 distorts the English space and ruins retrieval there.
         target_reweight (`float`, *optional*, defaults to 0.5):
             Exponent of the singular values applied to the Burmese side in the re-weighting step (whiten only).
         source_dewhiten (`str`, *optional*, defaults to `"source"`):
@@ -117,19 +121,19 @@ class AlignmentConfig:
     csls_k: int = field(default=10, metadata={"help": "CSLS neighbourhood for induction; 0 = nearest neighbour."})
     direction: str = field(default="union", metadata={"help": "Induction direction: union, forward, backward."})
     vocabulary_cutoff: int | None = field(
-        default=20000, metadata={"help": "Induce only among the most frequent rows; 0/None = all."}
+        default=5000, metadata={"help": "Induce only among the most frequent rows; 0/None = all."}
     )
     self_learning: bool = field(default=True, metadata={"help": "Iterate induction + Procrustes."})
     keep_seed: bool = field(default=True, metadata={"help": "Keep the seed pairs in every induced dictionary."})
     max_iterations: int = field(default=100, metadata={"help": "Cap on self-learning iterations."})
-    threshold: float = field(default=1e-6, metadata={"help": "Minimum objective gain that counts as improvement."})
+    threshold: float = field(default=1e-4, metadata={"help": "Minimum objective gain that counts as improvement."})
     patience: int = field(default=1, metadata={"help": "Non-stochastic: iterations without improvement to stop."})
     stochastic: bool = field(default=False, metadata={"help": "VecMap stochastic dictionary induction."})
     stochastic_initial: float = field(default=0.1, metadata={"help": "Initial keep probability."})
     stochastic_multiplier: float = field(default=2.0, metadata={"help": "Keep probability growth factor."})
     stochastic_interval: int = field(default=50, metadata={"help": "Iterations without improvement before growth."})
     whiten: bool = field(default=False, metadata={"help": "Final whitening/re-weighting/de-whitening step."})
-    source_reweight: float = field(default=0.5, metadata={"help": "Re-weighting exponent, English side."})
+    source_reweight: float = field(default=0.0, metadata={"help": "Re-weighting exponent, English side (keep 0)."})
     target_reweight: float = field(default=0.5, metadata={"help": "Re-weighting exponent, Burmese side."})
     source_dewhiten: str = field(default="source", metadata={"help": "De-whitening of English: source/target/none."})
     target_dewhiten: str = field(default="target", metadata={"help": "De-whitening of Burmese: target/source/none."})
@@ -187,6 +191,13 @@ class AlignmentConfig:
                 )
         if self.similarity_cache_mb < 0:
             raise ValueError(f"AlignmentConfig.similarity_cache_mb={self.similarity_cache_mb} must be >= 0 (0 = blocks).")
+        if self.whiten and (self.source_reweight != 0 or self.source_dewhiten != "source"):
+            logger.warning(
+                "AlignmentConfig: with source_reweight=%s / source_dewhiten=%r the English side is not a pure "
+                "rotation, so W maps into a distorted English space (BLI there collapsed to ~1%% in our tests). "
+                "Keep source_reweight=0 and source_dewhiten='source' for CTAM.", self.source_reweight,
+                self.source_dewhiten,
+            )
         if self.chunk_size is not None and self.chunk_size < 1:
             raise ValueError(f"AlignmentConfig.chunk_size={self.chunk_size} must be >= 1, or None for automatic.")
         if self.dtype not in ("float32", "float64"):
@@ -364,7 +375,7 @@ def advanced_mapping(
     y: torch.Tensor,
     x_indices: torch.Tensor,
     y_indices: torch.Tensor,
-    source_reweight: float = 0.5,
+    source_reweight: float = 0.0,
     target_reweight: float = 0.5,
     source_dewhiten: str = "source",
     target_dewhiten: str = "target",
@@ -374,14 +385,16 @@ def advanced_mapping(
     Steps on the dictionary rows: whiten each side (`Tx1`, `Ty1`), orthogonal map of the whitened dictionaries
     (`svd(Xw^T Yw) = P S Q^T`), re-weight by `S^a` / `S^b`, de-whiten. VecMap maps *both* sides into a shared space,
     `x Tx ~ y Ty`. CTAM keeps English where it is, so the map returned is `W = (Tx Ty^{-1})^T`: Burmese rows go to
-    `x @ W.T ~ y`. With `target_reweight=0` and `source_dewhiten="source"`, `Ty` reduces to the rotation `Q` and the
+    `x @ W.T ~ y`. With `source_reweight=0` and `source_dewhiten="source"`, `Ty` reduces to the rotation `Q` and the
     two views agree up to that rotation.
 
     Args:
         x (`torch.Tensor` of shape `(Vx, d)`): normalised Burmese vectors.
         y (`torch.Tensor` of shape `(Vy, d)`): normalised English vectors.
         x_indices, y_indices (`torch.LongTensor` of shape `(n,)`): the dictionary.
-        source_reweight (`float`, *optional*, defaults to 0.5): exponent `b` for the English side.
+        source_reweight (`float`, *optional*, defaults to 0.0): exponent `b` for the English side. Keep 0: a
+            re-weighted English side is not a rotation, and `W` then maps into a distorted English space (VecMap
+            compares both sides in the shared space instead, where 0.5 / 0.5 is its default).
         target_reweight (`float`, *optional*, defaults to 0.5): exponent `a` for the Burmese side.
         source_dewhiten (`str`, *optional*, defaults to `"source"`): `"source"`, `"target"` or `"none"`.
         target_dewhiten (`str`, *optional*, defaults to `"target"`): `"target"`, `"source"` or `"none"`.

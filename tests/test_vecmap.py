@@ -417,3 +417,24 @@ def test_default_split_files(shared_lexicons, tmp_path):
     assert not words["seed"][1] & (words["dev"][1] | words["test"][1])
     again = lex.write_default_split(tmp_path / "again")
     assert all(files[n].read_bytes() == again[n].read_bytes() for n in files)
+
+
+def test_whitening_keeps_english_a_rotation_by_default():
+    """With the default English re-weighting 0, the map into English coordinates equals VecMap's shared space up to a
+    rotation, so cosine retrieval is the same in both."""
+    x, y, rot, perm = planted(n=300, d=16, noise=0.3, seed=8)
+    xn = normalize_embeddings(x)
+    yn = normalize_embeddings(y)
+    dict_x, dict_y = torch.arange(120), perm[:120]
+    w = advanced_mapping(xn, yn, dict_x, dict_y)  # source_reweight=0, target_reweight=0.5
+    # recompute VecMap's shared space by hand: whiten, rotate, re-weight Burmese, de-whiten both
+    wx1, wy1 = whitening_transformation(xn[dict_x]), whitening_transformation(yn[dict_y])
+    p, s, qt = torch.linalg.svd((xn[dict_x] @ wx1).T @ (yn[dict_y] @ wy1))
+    q = qt.T
+    tx = wx1 @ p @ torch.diag(s.sqrt()) @ p.T @ torch.linalg.inv(wx1) @ p
+    ty = wy1 @ q @ q.T @ torch.linalg.inv(wy1) @ q
+    assert torch.allclose(ty, q, atol=1e-8)  # English: a rotation only
+    assert torch.allclose(xn @ w.T, xn @ tx @ q.T, atol=1e-8)
+    cos_shared = length_normalize(xn @ tx) @ length_normalize(yn @ ty).T
+    cos_english = length_normalize(xn @ w.T) @ yn.T
+    assert torch.allclose(cos_shared, cos_english, atol=1e-8)
