@@ -68,7 +68,9 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
                              "GKLMIP, en for sst2-tsv / uci-tsv / mr, the model's target_language (my) for "
                              "csv / json / jsonl, the known language of a Hub id (else en).")
     parser.add_argument("--batch-size", type=int, default=32, help="Texts per forward pass (default 32).")
-    parser.add_argument("--max-length", type=int, default=128, help="Truncation length in tokens (default 128).")
+    parser.add_argument("--max-length", type=int, default=None,
+                        help="Truncation length in tokens (default: the training run's max_length from the model "
+                             "folder's train_config.json, else 128).")
     parser.add_argument("--word-ids", action="store_true",
                         help="Pass Burmese word-segmenter word_ids to the model (use it if the model was trained "
                              "with them); default: the model's tokenizer word boundaries.")
@@ -131,6 +133,18 @@ def model_max_tokens(config, tokenizer=None) -> int | None:
     return limit
 
 
+def trained_max_length(model: str) -> int | None:
+    """The `max_length` a local model folder was trained with (`train_config.json`, written by train.py), if any."""
+    record = Path(model) / "train_config.json"
+    if not record.is_file():
+        return None
+    try:
+        value = (json.loads(record.read_text(encoding="utf-8")).get("config") or {}).get("max_length")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and value > 0 else None
+
+
 def _sha256(path: str) -> str | None:
     """SHA-256 of a local data file (provenance in metrics.json); `None` for folders and Hub ids."""
     import hashlib
@@ -153,6 +167,8 @@ def run_evaluate(args: argparse.Namespace, argv: list[str] | None = None) -> dic
     from modeling_ctam.figures import plot_confusion_matrix
     from modeling_ctam.metrics import compute_metrics, predict, render_report, resolve_label_names, write_metrics
 
+    if args.max_length is None:
+        args.max_length = trained_max_length(args.model) or 128
     for name in ("batch_size", "max_length"):
         if getattr(args, name) < 1:
             raise SystemExit(f"error: --{name.replace('_', '-')} must be a positive integer.")

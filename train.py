@@ -884,7 +884,7 @@ ALIGNMENT_DEFAULTS: dict[str, Any] = {"identical": True, "numerals": True, "max_
 
 
 def _static_layer(cfg: TrainConfig) -> int:
-    """The model's eq. 1 static layer: ctam.static_layer, else CTAMConfig's default (the middle layer)."""
+    """The model's eq. 1 static layer: ctam.static_layer, else CTAMConfig's default (the last layer)."""
     if cfg.ctam.get("static_layer") is not None:
         return int(cfg.ctam["static_layer"])
     from transformers import AutoConfig
@@ -892,7 +892,7 @@ def _static_layer(cfg: TrainConfig) -> int:
     from modeling_ctam.modeling_ctam import _resolve_encoder_name
 
     revision = {"revision": cfg.encoder_revision} if cfg.encoder_revision else {}
-    return AutoConfig.from_pretrained(_resolve_encoder_name(cfg.encoder), **revision).num_hidden_layers // 2
+    return AutoConfig.from_pretrained(_resolve_encoder_name(cfg.encoder), **revision).num_hidden_layers
 
 
 def alignment_command(cfg: TrainConfig, output_dir: Path) -> list[str]:

@@ -52,8 +52,8 @@ TARGET_DEV = "my/gklmip/product_sentiment_dataset_dev.json"
 TARGET_TRAIN = "my/gklmip/product_sentiment_dataset_train.json"
 
 BUDGET = {
-    # Sized for a 2-core CPU: 18 runs in about 40 minutes on an idle machine (each run: ~15 s loading, the steps,
-    # ~15 s scoring the 343 dev reviews, ~5 s saving).
+    # Sized for a 2-core CPU: 18 runs in about 12 minutes on an idle machine (35-40 s each measured: loading, the
+    # steps, scoring the 343 dev reviews, saving).
     # English source: the UCI review sentences (Yelp restaurants + Amazon products: closest to GKLMIP product
     # reviews), balanced subset. SST-2 is mostly short phrases.
     "source_data": ["en/uci_sentiment_labelled/yelp_labelled.txt", "en/uci_sentiment_labelled/amazon_cells_labelled.txt"],
@@ -99,9 +99,28 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--results-dir", default=str(REPO_ROOT / "bench" / "results"))
     p.add_argument("--keep-models", action="store_true", help="Keep each run's model folder in --work-dir.")
     p.add_argument("--rerun", action="store_true", help="Train again even when a run's metrics.json exists.")
+    p.add_argument("--ctam", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="CTAMConfig overrides for the ctam preset only (e.g. lambda_align=0.04 "
+                        "student_gru_init=teacher); values are parsed as YAML scalars.")
+    p.add_argument("--tag", default=None,
+                   help="Name of this variant: results go to <results-dir>/quality-<tag>* so a sweep does not "
+                        "overwrite the main table.")
     p.add_argument("--quick", action="store_true", help="Smoke configuration: 1 seed, 4 steps, tiny subset.")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice).")
     return p.parse_args(argv)
+
+
+def parse_ctam_overrides(items: list[str]) -> dict:
+    """`["lambda_align=0.04", "grl_schedule=constant"]` -> `{"lambda_align": 0.04, "grl_schedule": "constant"}`."""
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"error: --ctam expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
 
 
 def budget_from(args) -> dict:
@@ -133,6 +152,8 @@ def run_one(setting: str, preset: str, seed: int, budget: dict, args, run_dir: P
         overrides["data_dir"] = args.data_dir
     if args.alignment and preset != "xlmr-base":
         overrides["alignment"] = args.alignment
+    if preset == "ctam" and args.ctam_overrides:
+        overrides["ctam"] = dict(args.ctam_overrides)
     cfg = ctam_train.load_config(None, overrides)
     return ctam_train.train(cfg)
 
@@ -172,7 +193,10 @@ def main(argv=None) -> int:
     if args.quick:
         args.seeds = args.seeds[:1]
     budget = budget_from(args)
+    args.ctam_overrides = parse_ctam_overrides(args.ctam)
     tag = "quality_quick" if args.quick else "quality"
+    if args.tag:
+        tag = f"{tag}-{args.tag}"
     results = Path(args.results_dir)
     runs_root = results / tag
     work = Path(args.work_dir) if args.work_dir else cache_dir() / "bench-quality" / tag
@@ -183,7 +207,6 @@ def main(argv=None) -> int:
     # seeds before presets: an interrupted bench has whole seeds of every preset (comparable partial tables)
     plan = [(s, p, seed) for s in args.settings for seed in args.seeds for p in args.presets]
     start = time.perf_counter()
-    timings = []
     for i, (setting, preset, seed) in enumerate(plan, 1):
         out = runs_root / setting / preset / f"seed-{seed}" / "metrics.json"
         if out.is_file() and not args.rerun:
@@ -196,7 +219,6 @@ def main(argv=None) -> int:
         report = run_one(setting, preset, seed, budget, args, run_dir)
         seconds = time.perf_counter() - t0
         write_metrics(to_metrics_record(report, setting, preset, seed, dev_path, budget, seconds), out)
-        timings.append({"setting": setting, "preset": preset, "seed": seed, "seconds": round(seconds, 1)})
         print(f"[{i}/{len(plan)}] {setting} {preset} seed {seed}: dev macro-F1 {report['macro_f1']:.4f} "
               f"({seconds:.0f} s; {time.perf_counter() - start:.0f} s so far)", flush=True)
         if not args.keep_models:
@@ -204,14 +226,16 @@ def main(argv=None) -> int:
         del report
         gc.collect()
 
-    summary = {"budget": budget, "encoder": args.encoder, "alignment": args.alignment, "settings": {},
+    summary = {"budget": budget, "encoder": args.encoder, "alignment": args.alignment,
+               "ctam_overrides": args.ctam_overrides, "settings": {},
                "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
                            "torch_threads": torch.get_num_threads(), "cuda": _cuda()},
-               "new_run_timings": timings}
+               "runs": []}
     sections = [f"# Ablation quality ({'quick smoke run' if args.quick else 'tables 1-2'})", "",
                 "Generated by `python bench/quality.py" + (" --quick" if args.quick else "") + "`. Budget per run: "
                 + ", ".join(f"{k}={v}" for k, v in budget.items()) + f"; encoder {args.encoder}; alignment "
-                + (args.alignment and "from --alignment" or "none (identity mapping)") + ". Score: GKLMIP dev, "
+                + (args.alignment and "from --alignment" or "none (identity mapping)")
+                + (f"; ctam overrides {args.ctam_overrides}" if args.ctam_overrides else "") + ". Score: GKLMIP dev, "
                 "binary (343 reviews), last step, no checkpoint selection.", ""]
     for setting in args.settings:
         files = sorted((runs_root / setting).glob("*/seed-*/metrics.json"))
@@ -224,6 +248,8 @@ def main(argv=None) -> int:
         records = [r for r in records if r.get("method") in args.presets and r.get("seed") in args.seeds]
         if not records:
             continue
+        summary["runs"] += [{"setting": setting, "preset": r["method"], "seed": r["seed"],
+                             "macro_f1": r["macro_f1"], "seconds": r.get("seconds")} for r in records]
         order = [p for p in PRESETS if any(r["method"] == p for r in records)]
         groups = group_metrics(records, method_order=order)
         table = ablation_table(groups, baseline="xlmr-base" if "xlmr-base" in groups else None)

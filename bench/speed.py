@@ -296,7 +296,8 @@ def measure_memory(spec: dict) -> dict:
     for line in proc.stdout.splitlines()[::-1]:
         if line.startswith(CHILD_MARKER):
             return json.loads(line[len(CHILD_MARKER):])
-    raise RuntimeError(f"memory child failed ({spec['which']}, seq {spec['seq']}, batch {spec['batch']}):\n"
+    raise RuntimeError(f"memory child failed ({spec['which']}, seq {spec['seq']}, batch {spec['batch']}, exit code "
+                       f"{proc.returncode}{': killed' if proc.returncode == -9 else ''}):\n"
                        f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
 
 
@@ -327,7 +328,14 @@ def run_train(ctam, plain, vocab, grid, args, device, sources, model_kind) -> li
             for k in (["ctam", "plain"] if (seq + batch) % 2 == 0 else ["plain", "ctam"]):
                 spec = {"which": k, "model": model_kind, "source": sources[k], "seq": seq, "batch": batch,
                         "vocab": vocab, "device": str(device), "dtype": args.dtype, "threads": args.threads}
-                mem[k] = measure_memory(spec)
+                try:
+                    mem[k] = measure_memory(spec)
+                except RuntimeError as err:  # e.g. the kernel's OOM killer: record it, keep the other rows
+                    mem[k] = None
+                    row.setdefault("memory_errors", []).append(str(err).splitlines()[0])
+                    print(f"warning: {str(err).splitlines()[0]} (killed for memory?); row kept without memory",
+                          flush=True)
+        if not args.no_memory and all(mem.values()):
             row.update(ctam_peak_mb=mem["ctam"]["delta_mb"], plain_peak_mb=mem["plain"]["delta_mb"],
                        ctam_peak_abs_mb=mem["ctam"]["peak_mb"], plain_peak_abs_mb=mem["plain"]["peak_mb"],
                        peak_memory_ratio=mem["ctam"]["delta_mb"] / mem["plain"]["delta_mb"],

@@ -29,7 +29,6 @@ import torch
 from . import lexicon as lex
 from .static_vectors import (
     DEDUPE_MODES,
-    DEFAULT_STATIC_LAYER,
     StaticVectors,
     cached_static_vectors,
     compute_static_vectors,
@@ -58,8 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Burmese corpus files (GKLMIP JSON, myXNLI, TALPCo, plain text) or Hub ids")
     g.add_argument("--text-column", default=None, help="text column for JSON / headed TSV / Hub corpora")
     g.add_argument("--hub-split", default="train", help="split of Hub dataset corpora (default train)")
-    g.add_argument("--layer", type=int, default=DEFAULT_STATIC_LAYER,
-                   help=f"hidden-state index for static vectors, 0 = embeddings (default {DEFAULT_STATIC_LAYER})")
+    g.add_argument("--layer", type=int, default=None,
+                   help="hidden-state index for static vectors, 0 = embeddings (default: the encoder's last layer, "
+                        "CTAMConfig's static_layer default; docs/alignment.md has the per-layer table)")
     g.add_argument("--vocab-size", type=int, default=20000, help="V most frequent words per language (default 20000)")
     g.add_argument("--max-sentences", type=int, default=None, help="cap on sentences per language")
     g.add_argument("--batch-size", type=int, default=64, help="sentences per encoder batch (default 64)")
@@ -221,6 +221,8 @@ def run(args: argparse.Namespace) -> dict:
     eval_entries = lex.read_lexicon(args.eval_dict) if args.eval_dict else None
     seed_entries = {f: lex.read_lexicon(f) for f in args.seed_dict}
     tok_model = load_encoder(args.encoder, args.device)
+    if args.layer is None:
+        args.layer = int(tok_model[1].config.num_hidden_layers)
     t0 = time.perf_counter()
     en = _vectors(args, args.source_corpus, "en", tok_model)
     my = _vectors(args, args.target_corpus, "my", tok_model)

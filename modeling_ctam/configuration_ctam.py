@@ -15,6 +15,7 @@ GATE_TYPES = ("vector", "scalar")
 GRL_SCHEDULES = ("dann", "constant")
 PAIRING_MODES = ("random", "label", "parallel")
 ALIGN_WEIGHTINGS = ("attention", "uniform")
+STUDENT_GRU_INITS = ("independent", "teacher")
 STATIC_POOLING_MODES = ("word_form", "occurrence")
 VECMAP_INTEGRATIONS = ("fusion", "init", "aux_loss")
 
@@ -32,8 +33,9 @@ class CTAMConfig(PreTrainedConfig):
             ablation (encoder + classifier).
         static_layer (`int`, *optional*):
             Hidden-state index `l` used for eq. 1 static word vectors (0 = embeddings, `i` = output of layer `i`).
-            Defaults to the middle of the encoder (`num_hidden_layers // 2`), the best layer by bilingual-lexicon-
-            induction precision@1 on the offline encoder's dev dictionary (table in docs/alignment.md).
+            Defaults to the last layer (`num_hidden_layers`): the best layer by bilingual-lexicon-induction
+            precision@1 on the offline encoder's dev dictionary (table in docs/alignment.md; rerun
+            `bench/static_layer.py --encoder NAME` for another encoder).
         static_pooling (`str`, *optional*, defaults to `"word_form"`):
             Eq. 1 grouping: `"word_form"` averages every occurrence of a word form in a sequence, `"occurrence"`
             averages each occurrence on its own (cheaper, a departure from eq. 1).
@@ -59,6 +61,10 @@ class CTAMConfig(PreTrainedConfig):
             Hidden size of each direction of the teacher and student BiGRUs. Defaults to half the encoder hidden size.
         align_weighting (`str`, *optional*, defaults to `"attention"`):
             Eq. 10 weights: `"attention"` uses the eq. 7-9 weights `X_i`, `"uniform"` weights every teacher layer alike.
+        student_gru_init (`str`, *optional*, defaults to `"independent"`):
+            Initial weights of the student BiGRU: `"independent"` (its own random draw, method.md) or `"teacher"` (a
+            copy of the teacher BiGRU's initial weights, so that at the start `L_R` measures how the two paths' layer
+            summaries differ rather than how two random GRUs differ; docs/method-notes.md).
         share_encoder (`bool`, *optional*, defaults to `True`):
             Teacher and student share the encoder. `False` gives the student its own copy with the same initial weights.
         discriminator_hidden_size (`int`, *optional*):
@@ -111,6 +117,7 @@ class CTAMConfig(PreTrainedConfig):
     align_layers: list[int] | None = None
     gru_hidden_size: int | None = None
     align_weighting: str = "attention"
+    student_gru_init: str = "independent"
     share_encoder: bool = True
     discriminator_hidden_size: int | None = None
     grl_schedule: str = "dann"
@@ -132,7 +139,7 @@ class CTAMConfig(PreTrainedConfig):
             )
         super().__post_init__(**kwargs)
         if self.static_layer is None:
-            self.static_layer = getattr(self.encoder_config, "num_hidden_layers", 0) // 2
+            self.static_layer = getattr(self.encoder_config, "num_hidden_layers", 0)  # best BLI layer, docs/alignment.md
         if self.vecmap_integrations is None:
             self.vecmap_integrations = ["fusion", "init"]
         self.vecmap_integrations = list(self.vecmap_integrations)
@@ -175,6 +182,7 @@ class CTAMConfig(PreTrainedConfig):
             ("gate_type", GATE_TYPES),
             ("pooling", POOLING_MODES),
             ("align_weighting", ALIGN_WEIGHTINGS),
+            ("student_gru_init", STUDENT_GRU_INITS),
             ("grl_schedule", GRL_SCHEDULES),
             ("pairing", PAIRING_MODES),
         ):

@@ -85,6 +85,18 @@ class DualPathAttention(nn.Module):
         self.score = BilinearScore(2 * gru_hidden_size)
         self.weighting = weighting
 
+    @torch.no_grad()
+    def student_starts_as_teacher(self) -> None:
+        """Copy the teacher BiGRU's weights into the student BiGRU (`student_gru_init="teacher"`).
+
+        With two independent random GRUs, most of the initial `L_R` is the difference between the GRUs themselves;
+        with a copy it is the difference between the two paths' layer summaries, which is what eq. 10 is meant to
+        shrink. A no-op on the meta device (`from_pretrained` then loads the saved weights).
+        """
+        if self.teacher_gru.weight_ih_l0.is_meta:
+            return
+        self.student_gru.load_state_dict(self.teacher_gru.state_dict())
+
     def forward(self, student_summaries: torch.Tensor, teacher_summaries: torch.Tensor):
         # (B, M, d) each -> BiGRU -> (B, M, 2g)
         h_student, _ = self.student_gru(student_summaries)

@@ -251,7 +251,10 @@ def plot_per_class_f1(
             for r in groups[method]
         ])  # (runs, categories)
         mean = values.mean(axis=0)
-        err = values.std(axis=0, ddof=1) if values.shape[0] > 1 else None
+        err = None
+        if values.shape[0] > 1:  # sample std, drawn inside the [0, 1] range F1 lives in
+            std = values.std(axis=0, ddof=1)
+            err = np.vstack([np.minimum(std, mean), np.minimum(std, 1.0 - mean)])
         label = f"{method} (n={values.shape[0]})" if values.shape[0] > 1 else method
         bars = ax.bar(x - 0.4 + width * (k + 0.5), mean, width, yerr=err, capsize=3, label=label)
         ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=2)

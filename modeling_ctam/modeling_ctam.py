@@ -386,6 +386,8 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
             DomainDiscriminator(d, config.resolved_discriminator_hidden_size) if config.lambda_domain > 0 else None
         )
         self.post_init()
+        if self.dual_path is not None and config.student_gru_init == "teacher":
+            self.dual_path.student_starts_as_teacher()
 
     # ------------------------------------------------------------------ construction around a pretrained encoder
     @classmethod

@@ -299,3 +299,17 @@ def test_early_exit_gives_the_same_vectors(tiny_encoder):
     assert full.words == fast.words
     assert torch.allclose(full.vectors, fast.vectors, atol=1e-6)
     assert sv._layer_stack(model) is model.encoder.layer
+
+
+def test_cache_of_all_layers_serves_a_single_layer_request(tiny_encoder, tmp_path):
+    en, _ = write_corpora(tmp_path, n=40)
+    tok_model = sv.load_encoder(tiny_encoder, "cpu")
+    full = sv.cached_static_vectors(tiny_encoder, [str(en)], "en", [0, 1, 2], None, cache=tmp_path / "cache",
+                                    model_and_tokenizer=tok_model, show_progress=False)
+    # no model given: only a cache hit can answer
+    part = sv.cached_static_vectors(tiny_encoder, [str(en)], "en", 1, 10, cache=tmp_path / "cache",
+                                    model_and_tokenizer=("no tokenizer", "no model"), show_progress=False)
+    direct = sv.compute_static_vectors(tok_model[1], tok_model[0], sv.load_corpora([str(en)], "en"), "en", [1], 10,
+                                       show_progress=False)
+    assert part.layers == [1] and part.words == direct.words == full.words[:10]
+    assert torch.allclose(part.vectors, direct.vectors, atol=1e-6)

@@ -440,3 +440,20 @@ def test_eval_py_table_commands(tmp_path):
         bad = tmp_path / "bad.json"
         bad.write_text("{}", encoding="utf-8")
         cli.main(["ablation-table", str(bad), "--output-dir", str(tmp_path / "t2")])
+
+
+@needs_gklmip
+def test_eval_py_truncates_like_the_training_run_by_default(tiny_models, tmp_path):
+    import shutil
+
+    model = tmp_path / "trained"
+    shutil.copytree(tiny_models["binary"], model)
+    (model / "train_config.json").write_text(json.dumps({"config": {"max_length": 24}}), encoding="utf-8")
+    cli = _eval_cli()
+    argv = ["--model", str(model), "--data", str(GKLMIP_DEV), "--data-format", "gklmip-json", "--labels", "binary",
+            "--no-figure", "--max-examples", "8"]
+    assert cli.main(argv + ["--output-dir", str(tmp_path / "a")])["max_length"] == 24
+    assert cli.main(argv + ["--output-dir", str(tmp_path / "b"), "--max-length", "40"])["max_length"] == 40
+    # no training record: 128, capped at what the tiny encoder's 68 positions allow (68 - padding index 1 - 1)
+    assert cli.main(["--model", tiny_models["binary"]] + argv[2:] + ["--output-dir", str(tmp_path / "c")])[
+        "max_length"] == 66

@@ -367,6 +367,7 @@ def test_nothing_is_left_uninitialised():
     (dict(classifier_dropout=1.5), "classifier_dropout"),
     (dict(vecmap_integrations=["fusion", "magic"]), "unknown entries \\['magic'\\]"),
     (dict(gru_hidden_size=0), "gru_hidden_size"),
+    (dict(student_gru_init="zeros"), "student_gru_init"),
     (dict(num_labels=1), "at least 2 labels"),
 ])
 def test_bad_config_values_raise_clear_errors(kwargs, message):
@@ -385,6 +386,26 @@ def test_config_round_trips_with_encoder_sub_config(tester):
     assert again.encoder_config.model_type == tester.encoder
     assert again.align_layers == [1, 2] and again.lambda_domain == 0.2
     assert type(again.encoder_config) is type(config.encoder_config)
+
+
+# ---------------------------------------------------------------------------------------------------- student GRU init
+def test_student_gru_starts_as_the_teacher_only_when_asked(tmp_path):
+    tester = CTAMModelTester()
+    def gru_pairs(model):
+        dp = model.dual_path
+        return list(zip(dp.teacher_gru.state_dict().values(), dp.student_gru.state_dict().values()))
+
+    independent = tester.model(seed=0)
+    assert not all(torch.equal(a, b) for a, b in gru_pairs(independent))
+    copied = tester.model(seed=0, student_gru_init="teacher")
+    assert all(torch.equal(a, b) for a, b in gru_pairs(copied))
+    # the copy is an initialisation: trained student weights survive save/load, they are not re-copied
+    with torch.no_grad():
+        copied.dual_path.student_gru.weight_hh_l0.add_(0.5)
+    copied.save_pretrained(tmp_path / "m")
+    again = CTAMForSequenceClassification.from_pretrained(tmp_path / "m")
+    assert torch.equal(again.dual_path.student_gru.weight_hh_l0, copied.dual_path.student_gru.weight_hh_l0)
+    assert not torch.equal(again.dual_path.student_gru.weight_hh_l0, again.dual_path.teacher_gru.weight_hh_l0)
 
 
 # ---------------------------------------------------------------------------------------------------- encoder copy

@@ -403,7 +403,7 @@ def test_run_alignment_command_uses_this_runs_data_and_the_lexicon_split(tiny_en
     args = " ".join(cmd)
     assert f"--encoder {tiny_encoder_dir}" in args and f"--output-dir {tmp_path / 'alignment'}" in args
     assert f"--source-corpus {small_data['source']} --target-corpus {small_data['train']}" in args
-    assert "--layer 1" in args  # the model's default static layer: the middle of the 2-layer encoder
+    assert "--layer 2" in args  # the model's default static layer: the last layer of the 2-layer encoder
     assert "--identical" in args and "--numerals" in args and "--cache" not in args
     assert "--max-sentences 300" in args and "--vocab-size 500" in args
     seed = tmp_path / "alignment" / "lexicon" / "seed.tsv"
