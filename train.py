@@ -235,6 +235,9 @@ class TrainConfig:
         "training", "fp16 mixed precision (or: accelerate launch --mixed_precision fp16)."))
     gradient_checkpointing: bool = field(default=False, metadata=_meta(
         "training", "Recompute encoder activations in the backward pass (less memory, more time)."))
+    path_by_path_backward: bool = field(default=False, metadata=_meta(
+        "training", "Backward after each path (English, then Burmese) instead of one joint pass: the same gradients, "
+        "the peak activation memory of one path (docs/performance.md). One process only."))
     report_to: list = field(default_factory=lambda: ["none"], metadata=_meta(
         "training", "Experiment trackers (e.g. [tensorboard]); 'none' for none."))
     disable_tqdm: bool = field(default=False, metadata=_meta("training", "Hide the progress bar."))
@@ -1195,6 +1198,7 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
         model=model, args=args, train_dataset=train_dataset, eval_dataset=dev_dataset if cfg.eval_strategy != "no"
         else None, data_collator=collator, processing_class=tokenizer,
         compute_metrics=make_compute_metrics(cfg.class_names), callbacks=callbacks,
+        path_by_path=cfg.path_by_path_backward,
     )
     trainer.add_callback(_set_epoch_callback()(train_dataset))
     resolved = {"config": cfg.to_dict(), "model_config": model_config_kwargs(cfg), "data": summary,

@@ -181,10 +181,19 @@ def make_optimizer(model):
     return torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=2e-5)
 
 
-def train_step(model, optimizer, batch, device, dtype) -> None:
-    with autocast(device, dtype):
-        loss = model(**batch).loss
-    loss.backward()
+def train_step(model, optimizer, batch, device, dtype, path_by_path: bool = False) -> None:
+    if path_by_path and "source_input_ids" in batch:  # CTAM: backward after each path (train.py --path_by_path_backward)
+        parts = model.path_by_path_losses(**batch)
+        while True:
+            with autocast(device, dtype):
+                step = next(parts, None)
+            if step is None:
+                break
+            step[0].backward()
+    else:
+        with autocast(device, dtype):
+            loss = model(**batch).loss
+        loss.backward()
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
 
@@ -255,12 +264,13 @@ def child_memory(spec: dict) -> dict:
     optimizer = make_optimizer(model)
     gc.collect()
     out = {"which": spec["which"], "seq": spec["seq"], "batch": spec["batch"], "model": spec["model"]}
+    pbp = spec.get("path_by_path", False)
     if device.type == "cuda":
         sync(device)
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
-        train_step(model, optimizer, batch, device, spec["dtype"])  # creates the AdamW state
-        train_step(model, optimizer, batch, device, spec["dtype"])  # steady state: state + grads + activations
+        train_step(model, optimizer, batch, device, spec["dtype"], pbp)  # creates the AdamW state
+        train_step(model, optimizer, batch, device, spec["dtype"], pbp)  # steady state: state + grads + activations
         sync(device)
         out.update(method="torch.cuda.max_memory_allocated", baseline_mb=base / 2**20,
                    peak_mb=torch.cuda.max_memory_allocated(device) / 2**20)
@@ -276,7 +286,7 @@ def child_memory(spec: dict) -> dict:
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         t0 = time.perf_counter()
-        train_step(model, optimizer, batch, device, spec["dtype"])
+        train_step(model, optimizer, batch, device, spec["dtype"], pbp)
         out["step_s"] = time.perf_counter() - t0
         if exact:
             peak_kb, method = _rss_kb("VmHWM"), "VmHWM after clear_refs (peak RSS)"
@@ -308,7 +318,8 @@ def run_train(ctam, plain, vocab, grid, args, device, sources, model_kind) -> li
     models = {"ctam": ctam.train(), "plain": plain.train()}
     for seq, batch in grid:
         batches = {k: make_batch(k, batch, seq, vocab, device) for k in models}
-        fns = {k: (lambda k=k: train_step(models[k], opt[k], batches[k], device, args.dtype)) for k in models}
+        fns = {k: (lambda k=k: train_step(models[k], opt[k], batches[k], device, args.dtype, args.path_by_path))
+               for k in models}
         load = load_average()
         for k in fns:  # warm-up: allocator, kernels, AdamW state
             timed(fns[k], device, 1)
@@ -327,7 +338,8 @@ def run_train(ctam, plain, vocab, grid, args, device, sources, model_kind) -> li
             mem = {}
             for k in (["ctam", "plain"] if (seq + batch) % 2 == 0 else ["plain", "ctam"]):
                 spec = {"which": k, "model": model_kind, "source": sources[k], "seq": seq, "batch": batch,
-                        "vocab": vocab, "device": str(device), "dtype": args.dtype, "threads": args.threads}
+                        "vocab": vocab, "device": str(device), "dtype": args.dtype, "threads": args.threads,
+                        "path_by_path": args.path_by_path}
                 try:
                     mem[k] = measure_memory(spec)
                 except RuntimeError as err:  # e.g. the kernel's OOM killer: record it, keep the other rows
@@ -349,7 +361,7 @@ def run_train(ctam, plain, vocab, grid, args, device, sources, model_kind) -> li
     if head:  # same processed examples per step: CTAM B/2 target + B/2 source against plain B
         spec = {"which": "ctam", "model": model_kind, "source": sources["ctam"], "seq": HEADLINE_SEQ,
                 "batch": HEADLINE_TRAIN_BATCH // 2, "vocab": vocab, "device": str(device), "dtype": args.dtype,
-                "threads": args.threads}
+                "threads": args.threads, "path_by_path": args.path_by_path}
         half = measure_memory(spec)
         head[0].update(ctam_half_batch_peak_mb=half["delta_mb"],
                        peak_memory_ratio_same_examples=half["delta_mb"] / head[0]["plain_peak_mb"])
@@ -516,6 +528,8 @@ def parse_args(argv=None):
     ap.add_argument("--latency-calls", type=int, default=None, help="batch-1 calls per block (default 5; 20 on CUDA)")
     ap.add_argument("--throughput-repeats", type=int, default=None, help="batch-32 calls per model (default 5)")
     ap.add_argument("--no-memory", action="store_true", help="skip the per-configuration memory subprocesses")
+    ap.add_argument("--path-by-path", action="store_true",
+                    help="CTAM steps back-propagate after each path (train.py --path_by_path_backward)")
     ap.add_argument("--wait-for-load", type=float, default=None, metavar="L",
                     help="before measuring, wait (up to --max-wait-s) until the 1-minute load average is below L")
     ap.add_argument("--max-wait-s", type=float, default=900)

@@ -49,6 +49,13 @@ class DomainDiscriminator(nn.Module):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(hidden_size, mlp_hidden_size), nn.ReLU(), nn.Linear(mlp_hidden_size, 1))
 
+    def summed_loss(self, features: torch.Tensor, is_source: bool, strength: float) -> torch.Tensor:
+        """Eq. 11 for one domain's rows, summed (not averaged): the path-by-path backward adds the two domains' sums
+        and divides by the total row count, which equals `forward`'s mean over the concatenation."""
+        logits = self.net(gradient_reversal(features, strength)).squeeze(-1)  # (B,)
+        domain = torch.full_like(logits, 1.0 if is_source else 0.0, dtype=torch.float32)
+        return nn.functional.binary_cross_entropy_with_logits(logits.float(), domain, reduction="sum")
+
     def forward(self, source_features: torch.Tensor, target_features: torch.Tensor, strength: float):
         # (Bs, d), (Bt, d) -> (Bs + Bt, d)
         features = torch.cat([source_features, target_features], dim=0)

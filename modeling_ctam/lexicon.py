@@ -140,6 +140,18 @@ def burmese_digits_to_ascii(text: str) -> str:
     return text.translate(_TO_ASCII_DIGITS)
 
 
+def _pair_of_words(english_words: list[str], burmese_words: list[str], single_words: bool,
+                   strip_particles: bool) -> tuple[str, str] | None:
+    """One dictionary pair from the words of a line: single words only (particles stripped), or whole phrases."""
+    if single_words:
+        if len(english_words) != 1:
+            return None
+        english = normalize_english(english_words[0])
+        burmese = _one_burmese_word(burmese_words, strip_particles)
+        return None if not english or burmese is None else (english, burmese)
+    return " ".join(normalize_english(w) for w in english_words), " ".join(w for w in burmese_words if w)
+
+
 def _one_burmese_word(words: Sequence[str], strip_particles: bool) -> str | None:
     kept = [w for w in words if w and w not in BURMESE_PUNCTUATION]
     if strip_particles and len(kept) > 1:
@@ -213,17 +225,9 @@ def read_mypar(
             raise LexiconFormatError(f"{path}:{number}: expected 'English | Burmese', got {raw[:80]!r}.")
         english_words = parts[0].split()
         burmese_words = normalize_burmese(parts[1]).split()  # myPar is Unicode: no Zawgyi detection
-        if single_words:
-            if len(english_words) != 1:
-                continue
-            english = normalize_english(english_words[0])
-            burmese = _one_burmese_word(burmese_words, strip_particles)
-            if not english or burmese is None:
-                continue
-        else:
-            english = " ".join(normalize_english(w) for w in english_words)
-            burmese = " ".join(w for w in burmese_words if w)
-        out.add(english, burmese, number)
+        pair = _pair_of_words(english_words, burmese_words, single_words, strip_particles)
+        if pair is not None:
+            out.add(*pair, number)
     return out.entries
 
 
@@ -282,17 +286,9 @@ def read_myth(
         cell = burmese_mod.zawgyi_to_unicode(row[ib]) if zawgyi else row[ib]
         unicode_text = burmese_mod.preprocess(cell, convert_zawgyi=False)
         burmese_words = [w.strip().lower() for w in burmese_mod.segment_words(unicode_text) if w.strip()]
-        if single_words:
-            if len(english_words) != 1:
-                continue
-            english = normalize_english(english_words[0])
-            burmese = _one_burmese_word(burmese_words, strip_particles)
-            if not english or burmese is None:
-                continue
-        else:
-            english = " ".join(normalize_english(w) for w in english_words)
-            burmese = " ".join(burmese_words)
-        out.add(english, burmese, number)
+        pair = _pair_of_words(english_words, burmese_words, single_words, strip_particles)
+        if pair is not None:
+            out.add(*pair, number)
     return out.entries
 
 

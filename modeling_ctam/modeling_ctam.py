@@ -583,19 +583,109 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
             hidden_states=student.hidden_states if output_hidden_states else None,
         )
 
-    def _cls_loss(self, logits: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor | None:
-        if labels is None:
-            return None
+    def _checked_labels(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         labels = labels.to(logits.device).view(-1)
-        if not bool((labels != -100).any()):
-            return None
         bad = labels[(labels != -100) & ((labels < 0) | (labels >= self.num_labels))]
         if bad.numel():
             raise ValueError(
                 f"label {int(bad[0])} is outside 0..{self.num_labels - 1} (num_labels={self.num_labels}); "
                 "check the label scheme (binary / three-class) of the data against the model's id2label."
             )
+        return labels
+
+    def _cls_loss(self, logits: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor | None:
+        if labels is None:
+            return None
+        labels = self._checked_labels(logits, labels)
+        if not bool((labels != -100).any()):
+            return None
         return nn.functional.cross_entropy(logits.float(), labels, ignore_index=-100)
+
+    # ------------------------------------------------------------------ path-by-path backward
+    def path_by_path_losses(
+        self,
+        input_ids: torch.LongTensor,
+        source_input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.LongTensor | None = None,
+        word_ids: torch.LongTensor | None = None,
+        labels: torch.LongTensor | None = None,
+        source_attention_mask: torch.Tensor | None = None,
+        source_token_type_ids: torch.LongTensor | None = None,
+        source_word_ids: torch.LongTensor | None = None,
+        source_labels: torch.LongTensor | None = None,
+        training_progress: float | None = None,
+    ):
+        r"""The eq. 13 training loss in two exact parts, for a backward pass after each path (less peak memory).
+
+        The teacher's states enter `L_R` detached (eq. 10), so `L = l1 L_T + l2 L_R + l3 L_S` splits into a source part
+        (`L_T` and `L_S` terms of the English rows) and a target part (`L_T` and `L_S` terms of the Burmese rows, `L_R`,
+        the mapping losses). A generator: it yields the source part, and after the caller's backward frees the
+        source activations it runs the student path and yields the target part. The two gradients add up to the
+        joint forward's (tested); peak activation memory is that of one path.
+
+        Yields:
+            `(torch.Tensor, dict)`: the part's loss (a scalar to call `backward` on) and, with the last part, the
+            components `loss`, `loss_cls`, `loss_align`, `loss_domain`, `loss_mapping`, `gate_mean` (detached).
+        """
+        cfg = self.config
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        if source_attention_mask is None:
+            source_attention_mask = torch.ones_like(source_input_ids)
+        if source_labels is None:
+            source_labels = torch.full((source_input_ids.shape[0],), -100, dtype=torch.long, device=input_ids.device)
+        if labels is None:
+            labels = torch.full((input_ids.shape[0],), -100, dtype=torch.long, device=input_ids.device)
+        n_labelled = ((source_labels != -100).sum() + (labels != -100).sum()).clamp_min(1)  # no host sync
+        n_rows = source_input_ids.shape[0] + input_ids.shape[0]
+        strength = grl_strength(training_progress, cfg.grl_schedule, cfg.grl_lambda, cfg.grl_gamma)
+
+        def cls_sum(logits, y):  # eq. 12 summed over one path's labelled rows
+            y = self._checked_labels(logits, y)
+            return nn.functional.cross_entropy(logits.float(), y, ignore_index=-100, reduction="sum")
+
+        # source (teacher) path: English rows, no mapping
+        teacher = self.ctam(source_input_ids, source_attention_mask, source_token_type_ids, source_word_ids,
+                            is_target=False)
+        ce_source = cls_sum(self.classifier(teacher.pooler_output), source_labels)
+        part = cfg.lambda_cls * ce_source / n_labelled
+        domain_source = None
+        if self.domain_discriminator is not None:
+            domain_source = self.domain_discriminator.summed_loss(teacher.pooler_output, True, strength)
+            part = part + cfg.lambda_domain * domain_source / n_rows
+        t_seq = None
+        if self.dual_path is not None:  # (Bs, M, d) T_1..T_M, detached as eq. 10 reads them
+            t_seq = layer_summaries(teacher.hidden_states, source_attention_mask, cfg.resolved_align_layers).detach()
+        del teacher
+        yield part, {}
+
+        # target (student) path: Burmese rows, mapped
+        student = self.ctam(input_ids, attention_mask, token_type_ids, word_ids, is_target=True)
+        ce_target = cls_sum(self.classifier(student.pooler_output), labels)
+        part = cfg.lambda_cls * ce_target / n_labelled
+        loss_cls = (ce_source.detach() + ce_target.detach()) / n_labelled
+        total = cfg.lambda_cls * loss_cls
+        loss_align = loss_domain = None
+        if self.dual_path is not None:
+            s_seq = layer_summaries(student.hidden_states, attention_mask, cfg.resolved_align_layers)  # (Bt, M, d)
+            n = min(t_seq.shape[0], s_seq.shape[0])
+            loss_align, _, _ = self.dual_path(s_seq[:n], t_seq[:n])  # eq. 10
+            part = part + cfg.lambda_align * loss_align
+            total = total + cfg.lambda_align * loss_align.detach()
+        if self.domain_discriminator is not None:
+            domain_target = self.domain_discriminator.summed_loss(student.pooler_output, False, strength)
+            part = part + cfg.lambda_domain * domain_target / n_rows
+            loss_domain = (domain_source.detach() + domain_target.detach()) / n_rows
+            total = total + cfg.lambda_domain * loss_domain
+        loss_mapping = self.ctam.mapping_loss()
+        if loss_mapping is not None:
+            part = part + loss_mapping
+            total = total + loss_mapping.detach()
+        components = {"loss": total, "loss_cls": loss_cls, "loss_align": None if loss_align is None else loss_align.detach(),
+                      "loss_domain": loss_domain, "loss_mapping": None if loss_mapping is None else loss_mapping.detach(),
+                      "gate_mean": self._gate_mean(student.gate, attention_mask)}
+        yield part, components
 
     @staticmethod
     def _gate_mean(gate: torch.Tensor | None, attention_mask: torch.Tensor | None) -> torch.Tensor | None:

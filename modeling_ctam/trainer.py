@@ -20,10 +20,19 @@ class CTAMTrainer(Trainer):
     - The model reports `accepts_loss_kwargs = False`, so Trainer divides the per-batch mean loss by the gradient
       accumulation steps itself: accumulation 2 at half batch gives the update of accumulation 1 at full batch.
     - Labels: only the target `labels` are prediction labels (`label_names=["labels"]` unless set otherwise).
+    - `path_by_path=True` runs the backward pass after each path (`CTAMForSequenceClassification.path_by_path_losses`):
+      the same gradients as the joint pass, with the peak activation memory of one path. One process only.
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, path_by_path: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.path_by_path = path_by_path
+        if path_by_path and (self.args.world_size > 1 or self.args.n_gpu > 1):
+            raise ValueError(
+                "path_by_path backward runs on one process and one device: each path's forward bypasses the "
+                "DistributedDataParallel wrapper. For several processes, lower the per-path batch and raise "
+                "gradient_accumulation_steps, or use gradient_checkpointing."
+            )
         if self.args.label_names is None:
             self.label_names = ["labels"]
         # running sums kept as tensors on the device: no host synchronisation per step, one at logging time
@@ -34,19 +43,42 @@ class CTAMTrainer(Trainer):
         max_steps = getattr(self.state, "max_steps", 0) or 0
         return self.state.global_step / max_steps if max_steps > 0 else None
 
+    def _record_components(self, outputs) -> None:
+        for name in LOSS_COMPONENTS:
+            value = outputs.get(name)
+            if value is not None:
+                value = value.detach().float()
+                prev = self._component_sums.get(name)
+                self._component_sums[name] = value if prev is None else prev + value
+                self._component_counts[name] += 1
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        if not (self.path_by_path and "source_input_ids" in inputs):
+            return super().training_step(model, inputs, num_items_in_batch)
+        model.train()
+        inputs = self._prepare_inputs(inputs)
+        parts = self.accelerator.unwrap_model(model).path_by_path_losses(
+            **inputs, training_progress=self._training_progress())
+        total = None
+        while True:
+            with self.compute_loss_context_manager(), self.accelerator.autocast():  # forward under autocast only
+                step = next(parts, None)
+            if step is None:
+                break
+            part, components = step
+            part = part / self.current_gradient_accumulation_steps  # as Trainer scales a per-batch mean loss
+            self.accelerator.backward(part)  # frees this path's activations before the next path runs
+            total = part.detach() if total is None else total + part.detach()
+        self._record_components(components)
+        return total
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if "source_input_ids" in inputs:
             inputs = {**inputs, "training_progress": self._training_progress()}
         outputs = model(**inputs)
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs[0]
-        if model.training:
-            for name in LOSS_COMPONENTS:
-                value = outputs.get(name) if isinstance(outputs, dict) else None
-                if value is not None:
-                    value = value.detach().float()
-                    prev = self._component_sums.get(name)
-                    self._component_sums[name] = value if prev is None else prev + value
-                    self._component_counts[name] += 1
+        if model.training and isinstance(outputs, dict):
+            self._record_components(outputs)
         return (loss, outputs) if return_outputs else loss
 
     def log(self, logs: dict[str, float], *args, **kwargs) -> None:

@@ -496,19 +496,19 @@ def _trainer_dataset(tester, n=8):
     return _ListDataset(items)
 
 
-def _train_one_step(tmp_path, batch_size, accumulation):
+def _train_one_step(tmp_path, batch_size, accumulation, path_by_path=False):
     from modeling_ctam import CTAMTrainer
 
     tester = CTAMModelTester("bert")
     enc = dict(TINY_ENCODERS["bert"], **NO_DROPOUT)
     model = tester.model(seed=5, encoder_config=enc, classifier_dropout=0.0).train()
     args = TrainingArguments(
-        output_dir=str(tmp_path / f"run{batch_size}"), per_device_train_batch_size=batch_size,
+        output_dir=str(tmp_path / f"run{batch_size}{path_by_path}"), per_device_train_batch_size=batch_size,
         gradient_accumulation_steps=accumulation, max_steps=1, learning_rate=1.0, optim="sgd", lr_scheduler_type="constant",
         logging_steps=1, report_to=[], save_strategy="no", use_cpu=True, seed=5, data_seed=5,
         dataloader_drop_last=True,
     )
-    trainer = CTAMTrainer(model=model, args=args, train_dataset=_trainer_dataset(tester, 4))
+    trainer = CTAMTrainer(model=model, args=args, train_dataset=_trainer_dataset(tester, 4), path_by_path=path_by_path)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     trainer.train()
     update = {n: before[n] - p.detach() for n, p in model.named_parameters()}
@@ -527,6 +527,41 @@ def test_gradient_accumulation_does_not_change_the_update(tmp_path, monkeypatch)
     logged = logs[0]
     for name in ("loss", "loss_cls", "loss_align", "loss_domain", "gate_mean"):
         assert name in logged, (name, logged)
+
+
+@pytest.mark.parametrize("with_target_labels", [False, True])
+def test_path_by_path_backward_gives_the_joint_gradients(with_target_labels):
+    tester = CTAMModelTester("bert")
+    enc = dict(TINY_ENCODERS["bert"], **NO_DROPOUT)
+    model = tester.model(seed=3, encoder_config=enc, classifier_dropout=0.0).train()
+    inputs = tester.training_inputs(seed=4)
+    if with_target_labels:  # few-shot: one Burmese label known, the others -100
+        inputs["labels"] = torch.tensor([1, -100, 2])
+    out = model(**inputs, training_progress=0.3)
+    out.loss.backward()
+    joint = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad(set_to_none=True)
+    parts = list(model.path_by_path_losses(**inputs, training_progress=0.3))
+    assert len(parts) == 2
+    for part, _ in parts:
+        part.backward()
+    split = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    assert joint.keys() == split.keys() and len(joint) > 20
+    for name in joint:
+        torch.testing.assert_close(split[name], joint[name], atol=1e-5, rtol=1e-4, msg=name)
+    components = parts[-1][1]
+    for name in ("loss", "loss_cls", "loss_align", "loss_domain"):
+        torch.testing.assert_close(components[name], getattr(out, name).detach(), atol=1e-5, rtol=1e-5, msg=name)
+    torch.testing.assert_close(parts[0][0].detach() + parts[1][0].detach(), out.loss.detach(), atol=1e-5, rtol=1e-5)
+
+
+def test_trainer_path_by_path_makes_the_same_update(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.utils.data.RandomSampler, "__iter__", lambda self: iter(range(len(self.data_source))))
+    joint, _ = _train_one_step(tmp_path, batch_size=2, accumulation=2)
+    split, logs = _train_one_step(tmp_path, batch_size=2, accumulation=2, path_by_path=True)
+    for name in joint:
+        torch.testing.assert_close(split[name], joint[name], atol=2e-6, rtol=1e-4, msg=name)
+    assert all(name in logs[0] for name in ("loss", "loss_cls", "loss_align", "loss_domain", "gate_mean"))
 
 
 # ---------------------------------------------------------------------------------------------------- PEFT

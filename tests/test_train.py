@@ -409,3 +409,16 @@ def test_run_alignment_command_uses_this_runs_data_and_the_lexicon_split(tiny_en
     seed = tmp_path / "alignment" / "lexicon" / "seed.tsv"
     assert f"--seed-dict {seed}" in args and seed.is_file()
     assert f"--eval-dict {tmp_path / 'alignment' / 'lexicon' / 'dev.tsv'}" in args
+
+
+def test_path_by_path_backward_trains_through_train_py(tiny_encoder_dir, small_data, tmp_path):
+    out = tmp_path / "pbp"
+    cfg = T.load_config(None, **_tiny_overrides(tiny_encoder_dir, small_data, output_dir=str(out), max_steps=2,
+                                                eval_strategy="no", save_strategy="no",
+                                                load_best_model_at_end=False, path_by_path_backward=True))
+    report = T.train(cfg)
+    assert report["global_step"] == 2
+    state = json.loads((out / "trainer_state.json").read_text())
+    logs = [log for log in state["log_history"] if "loss" in log]
+    assert logs and all(k in logs[0] for k in ("loss_cls", "loss_align", "loss_domain", "gate_mean"))
+    assert json.loads((out / "train_config.json").read_text())["config"]["path_by_path_backward"] is True
