@@ -95,6 +95,6 @@ class CTAMTextClassificationPipeline(TextClassificationPipeline):
             # Batched calls pad every key with 0; padding must carry "no word" (-1).
             model_inputs["word_ids"] = model_inputs["word_ids"].masked_fill(model_inputs["attention_mask"] == 0, -1)
         outputs = super()._forward(model_inputs)
-        # Only the logits go on: CTAM's output also carries batch-level scalars (`gate_mean`), which the pipeline's
-        # batch splitting (`batch_size` > 1) cannot index per example.
+        # Only the logits go on: the pipeline's batch splitting (`batch_size` > 1) indexes every output per example,
+        # and a CTAM output may carry batch-level training diagnostics.
         return {"logits": outputs["logits"]}

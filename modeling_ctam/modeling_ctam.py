@@ -89,7 +89,7 @@ class CTAMSequenceClassifierOutput(ModelOutput):
         loss_mapping (`torch.FloatTensor` of shape `()`, *optional*):
             Weighted orthogonality penalty and auxiliary mapping loss, when enabled.
         gate_mean (`torch.FloatTensor` of shape `()`, *optional*):
-            Mean eq. 3 gate value over the student's real tokens.
+            Mean eq. 3 gate value over the student's real tokens (in training mode only).
         source_logits (`torch.FloatTensor` of shape `(B_src, num_labels)`, *optional*):
             Teacher-path (source-language) classification scores.
         layer_weights (`torch.FloatTensor` of shape `(B, M)`, *optional*):
@@ -491,7 +491,10 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
         loss_cls = self._cls_loss(logits, labels)
         loss = None if loss_cls is None else self.config.lambda_cls * loss_cls
         return CTAMSequenceClassifierOutput(
-            loss=loss, logits=logits, loss_cls=loss_cls, gate_mean=self._gate_mean(out.gate, attention_mask),
+            loss=loss, logits=logits, loss_cls=loss_cls,
+            # a batch-level training diagnostic; left out at inference so that every output splits per example
+            # (the stock text-classification pipeline's batching indexes each output tensor by example)
+            gate_mean=self._gate_mean(out.gate, attention_mask) if self.training else None,
             hidden_states=out.hidden_states if output_hidden_states else None, attentions=out.attentions,
         )
 

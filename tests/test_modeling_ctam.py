@@ -434,6 +434,22 @@ def _tiny_wordpiece_tokenizer(folder):
     return BertTokenizerFast.from_pretrained(str(folder))
 
 
+def test_stock_text_classification_pipeline_batches_ctam(tmp_path):
+    from transformers import TextClassificationPipeline
+
+    tokenizer = _tiny_wordpiece_tokenizer(tmp_path / "tok")
+    model = CTAMModelTester("bert", num_labels=2).model(seed=2)
+    model.ctam.set_word_boundaries(tokenizer)
+    pipe = TextClassificationPipeline(model=model, tokenizer=tokenizer)
+    texts = ["good film", "bad films very badly", "very good", "not bad", "good good film"]
+    batched = pipe(texts, batch_size=4, top_k=None)
+    one_by_one = [pipe(t, top_k=None) for t in texts]
+    assert len(batched) == len(texts)
+    for a, b in zip(batched, one_by_one):
+        assert [x["label"] for x in a] == [x["label"] for x in b]
+        assert [x["score"] for x in a] == pytest.approx([x["score"] for x in b], abs=1e-5)
+
+
 def test_from_encoder_pretrained_loads_weights_and_initialises_ctam_parts(tmp_path):
     tester = CTAMModelTester("bert")
     torch.manual_seed(3)
