@@ -282,18 +282,22 @@ def run_f1_bars(args: argparse.Namespace) -> Path:
     return path
 
 
+def write_table(table: dict, markdown: str, output_dir: str, name: str) -> dict:
+    """Write `<output_dir>/<name>.json` and `.md`, print the Markdown, return the table."""
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / f"{name}.md").write_text(markdown, encoding="utf-8")
+    print(markdown)
+    return table
+
+
 def run_ablation_table(args: argparse.Namespace) -> dict:
     from modeling_ctam.figures import ablation_markdown, ablation_table, group_metrics
 
     groups = group_metrics(args.metrics, args.method_order)
     table = ablation_table(groups, baseline=args.baseline)
-    out = Path(args.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{args.name}.json").write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    markdown = ablation_markdown(table, title=args.title)
-    (out / f"{args.name}.md").write_text(markdown, encoding="utf-8")
-    print(markdown)
-    return table
+    return write_table(table, ablation_markdown(table, title=args.title), args.output_dir, args.name)
 
 
 def run_cosine_table(args: argparse.Namespace) -> dict:
@@ -330,13 +334,7 @@ def run_cosine_table(args: argparse.Namespace) -> dict:
             f"error: none of the {len(pairs)} word pairs is in both vector files (missing: {table['missing'][:3]} ...); "
             "save vectors for a larger vocabulary or give --pairs with words the files hold."
         )
-    out = Path(args.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{args.name}.json").write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    markdown = cosine_markdown(table, title=args.title)
-    (out / f"{args.name}.md").write_text(markdown, encoding="utf-8")
-    print(markdown)
-    return table
+    return write_table(table, cosine_markdown(table, title=args.title), args.output_dir, args.name)
 
 
 # --------------------------------------------------------------------------------------------------------------------

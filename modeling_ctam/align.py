@@ -125,18 +125,17 @@ def collect_seeds(
                            name, st["missing"], st["pairs"], st["usable"])
         stats[name] = st
         pairs += [e.pair for e in entries]
-    if args.identical:
-        ident = lex.identical_pairs(source_words, target_words)
-        stats["identical"] = {"pairs": len(ident), "usable": len(ident), "missing": 0}
-        if not ident:
-            logger.warning("--identical: the vocabularies share no word.")
-        pairs += ident
-    if args.numerals:
-        nums = lex.numeral_pairs(source_words, target_words)
-        stats["numerals"] = {"pairs": len(nums), "usable": len(nums), "missing": 0}
-        if not nums:
-            logger.warning("--numerals: no numeral occurs in both vocabularies.")
-        pairs += nums
+    for name, wanted, make, none_found in (
+        ("identical", args.identical, lex.identical_pairs, "the vocabularies share no word"),
+        ("numerals", args.numerals, lex.numeral_pairs, "no numeral occurs in both vocabularies"),
+    ):
+        if not wanted:
+            continue
+        found = make(source_words, target_words)
+        stats[name] = {"pairs": len(found), "usable": len(found), "missing": 0}
+        if not found:
+            logger.warning("--%s: %s.", name, none_found)
+        pairs += found
     src, tgt = set(source_words), set(target_words)
     usable = list(dict.fromkeys(p for p in pairs if p[0] in src and p[1] in tgt))
     if not usable:

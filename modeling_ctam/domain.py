@@ -49,17 +49,17 @@ class DomainDiscriminator(nn.Module):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(hidden_size, mlp_hidden_size), nn.ReLU(), nn.Linear(mlp_hidden_size, 1))
 
-    def summed_loss(self, features: torch.Tensor, is_source: bool, strength: float) -> torch.Tensor:
-        """Eq. 11 for one domain's rows, summed (not averaged): the path-by-path backward adds the two domains' sums
-        and divides by the total row count, which equals `forward`'s mean over the concatenation."""
+    def forward(self, features: torch.Tensor, is_source: bool, strength: float) -> torch.Tensor:
+        """Eq. 11 binary cross-entropy of one domain's rows (source = 1, target = 0), summed over the rows.
+
+        The model adds the two domains' sums and divides by the total row count: the mean `L_S` over both paths, and
+        each path's share can go backward on its own (path-by-path backward).
+
+        Args:
+            features (`torch.Tensor` of shape `(B, d)`): pooled features of one path.
+            is_source (`bool`): whether the rows are source-language (English) rows.
+            strength (`float`): gradient-reversal strength.
+        """
         logits = self.net(gradient_reversal(features, strength)).squeeze(-1)  # (B,)
         domain = torch.full_like(logits, 1.0 if is_source else 0.0, dtype=torch.float32)
         return nn.functional.binary_cross_entropy_with_logits(logits.float(), domain, reduction="sum")
-
-    def forward(self, source_features: torch.Tensor, target_features: torch.Tensor, strength: float):
-        # (Bs, d), (Bt, d) -> (Bs + Bt, d)
-        features = torch.cat([source_features, target_features], dim=0)
-        domain = torch.cat([features.new_ones(source_features.shape[0]), features.new_zeros(target_features.shape[0])])
-        logits = self.net(gradient_reversal(features, strength)).squeeze(-1)  # (Bs + Bt,)
-        loss = nn.functional.binary_cross_entropy_with_logits(logits.float(), domain.float())  # eq. 11: L_S
-        return loss, logits

@@ -153,6 +153,20 @@ def word_start_table_from_tokenizer(tokenizer) -> torch.Tensor:
     return table
 
 
+@dataclass
+class _PathTerms:
+    """One path's share of the eq. 13 loss (`part`) and what the outputs report from it."""
+
+    part: torch.Tensor
+    ce_sum: torch.Tensor
+    logits: torch.Tensor
+    domain_sum: torch.Tensor | None = None
+    t_seq: torch.Tensor | None = None
+    loss_align: torch.Tensor | None = None
+    layer_weights: torch.Tensor | None = None
+    loss_mapping: torch.Tensor | None = None
+
+
 class CTAMClassificationHead(nn.Module):
     """Dropout -> Linear(d, d) -> tanh -> dropout -> Linear(d, num_labels) over the pooled fused state."""
 
@@ -545,49 +559,82 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
     def _dual_path(self, input_ids, attention_mask, token_type_ids, word_ids, labels, source_input_ids,
                    source_attention_mask, source_token_type_ids, source_word_ids, source_labels, training_progress,
                    output_hidden_states) -> CTAMSequenceClassifierOutput:
-        cfg = self.config
         teacher, student, teacher_mask, student_mask = self._encode_both(
             input_ids, attention_mask, token_type_ids, word_ids, source_input_ids, source_attention_mask,
             source_token_type_ids, source_word_ids,
         )
-        logits = self.classifier(student.pooler_output)  # (Bt, C)  student path
-        source_logits = self.classifier(teacher.pooler_output)  # (Bs, C)  teacher path
-        # eq. 12: L_T over every labelled example; target labels join it in few-shot / supervised settings
-        all_logits = torch.cat([source_logits, logits])  # (Bs + Bt, C)
-        if source_labels is None:
-            source_labels = torch.full((source_logits.shape[0],), -100, dtype=torch.long, device=logits.device)
-        if labels is None:
-            labels = torch.full((logits.shape[0],), -100, dtype=torch.long, device=logits.device)
-        loss_cls = self._cls_loss(all_logits, torch.cat([source_labels, labels]))
-        loss = cfg.lambda_cls * loss_cls if loss_cls is not None else all_logits.new_zeros(())
-
-        loss_align = layer_weights = None
-        if self.dual_path is not None:
-            layers = cfg.resolved_align_layers
-            t_seq = layer_summaries(teacher.hidden_states, teacher_mask, layers)  # (Bs, M, d)  T_1..T_M
-            s_seq = layer_summaries(student.hidden_states, student_mask, layers)  # (Bt, M, d)  S_1..S_M
-            n = min(t_seq.shape[0], s_seq.shape[0])  # pairs: the i-th target example with the i-th source example
-            loss_align, _, layer_weights = self.dual_path(s_seq[:n], t_seq[:n])  # eq. 10
-            loss = loss + cfg.lambda_align * loss_align
-
-        loss_domain = None
-        if self.domain_discriminator is not None:
-            strength = grl_strength(training_progress, cfg.grl_schedule, cfg.grl_lambda, cfg.grl_gamma)
-            loss_domain, _ = self.domain_discriminator(teacher.pooler_output, student.pooler_output, strength)  # eq. 11
-            loss = loss + cfg.lambda_domain * loss_domain
-
-        loss_mapping = self.ctam.mapping_loss()
-        if loss_mapping is not None:
-            loss = loss + loss_mapping
+        source_labels, labels, labelled_count, strength = self._loss_setup(source_labels, labels, source_input_ids,
+                                                                            input_ids, training_progress)
+        n_labelled, n_rows = labelled_count.clamp_min(1), source_input_ids.shape[0] + input_ids.shape[0]
+        src = self._source_terms(teacher, teacher_mask, source_labels, n_labelled, n_rows, strength)
+        tgt = self._target_terms(student, student_mask, labels, src.t_seq, n_labelled, n_rows, strength)
+        loss_cls = (src.ce_sum + tgt.ce_sum) / n_labelled if bool(labelled_count > 0) else None
+        loss_domain = None if src.domain_sum is None else (src.domain_sum + tgt.domain_sum) / n_rows
         return CTAMSequenceClassifierOutput(
-            loss=loss, logits=logits, loss_cls=loss_cls, loss_align=loss_align, loss_domain=loss_domain,
-            loss_mapping=loss_mapping, gate_mean=self._gate_mean(student.gate, student_mask),
-            source_logits=source_logits, layer_weights=layer_weights,
-            hidden_states=student.hidden_states if output_hidden_states else None,
+            loss=src.part + tgt.part, logits=tgt.logits, loss_cls=loss_cls, loss_align=tgt.loss_align,
+            loss_domain=loss_domain, loss_mapping=tgt.loss_mapping,
+            gate_mean=self._gate_mean(student.gate, student_mask), source_logits=src.logits,
+            layer_weights=tgt.layer_weights, hidden_states=student.hidden_states if output_hidden_states else None,
         )
 
-    def _checked_labels(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        labels = labels.to(logits.device).view(-1)
+    # ------------------------------------------------------------------ eq. 13, one path at a time
+    def _loss_setup(self, source_labels, labels, source_input_ids, input_ids, training_progress):
+        """Labels with -100 for missing ones, the labelled-row count (a tensor: no host synchronisation; eq. 12 divides
+        by it) and the gradient-reversal strength."""
+        device = input_ids.device
+        if source_labels is None:
+            source_labels = torch.full((source_input_ids.shape[0],), -100, dtype=torch.long, device=device)
+        if labels is None:
+            labels = torch.full((input_ids.shape[0],), -100, dtype=torch.long, device=device)
+        source_labels, labels = source_labels.to(device).view(-1), labels.to(device).view(-1)
+        self._checked_labels(torch.cat([source_labels, labels]), device)  # both paths in one check
+        count = (source_labels != -100).sum() + (labels != -100).sum()
+        cfg = self.config
+        return source_labels, labels, count, grl_strength(training_progress, cfg.grl_schedule, cfg.grl_lambda,
+                                                               cfg.grl_gamma)
+
+    def _cls_sum(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Eq. 12 cross-entropy summed over one path's labelled rows (the caller divides by all labelled rows).
+        `labels` come from `_loss_setup`, which checked them."""
+        return nn.functional.cross_entropy(logits.float(), labels, ignore_index=-100, reduction="sum")
+
+    def _source_terms(self, teacher: CTAMModelOutput, mask, source_labels, n_labelled, n_rows, strength) -> _PathTerms:
+        """The English rows' share of eq. 13: `l1 L_T` and `l3 L_S` over them, and `T_1..T_M` for eq. 10."""
+        cfg = self.config
+        logits = self.classifier(teacher.pooler_output)  # (Bs, C)  teacher path
+        ce_sum = self._cls_sum(logits, source_labels)
+        part = cfg.lambda_cls * ce_sum / n_labelled
+        domain_sum = None
+        if self.domain_discriminator is not None:  # eq. 11, source rows
+            domain_sum = self.domain_discriminator(teacher.pooler_output, True, strength)
+            part = part + cfg.lambda_domain * domain_sum / n_rows
+        t_seq = None
+        if self.dual_path is not None:  # (Bs, M, d) T_1..T_M, detached: eq. 10 trains the student side only
+            t_seq = layer_summaries(teacher.hidden_states, mask, cfg.resolved_align_layers).detach()
+        return _PathTerms(part=part, ce_sum=ce_sum, domain_sum=domain_sum, logits=logits, t_seq=t_seq)
+
+    def _target_terms(self, student: CTAMModelOutput, mask, labels, t_seq, n_labelled, n_rows, strength) -> _PathTerms:
+        """The Burmese rows' share of eq. 13: `l1 L_T` and `l3 L_S` over them, `l2 L_R` and the mapping losses."""
+        cfg = self.config
+        logits = self.classifier(student.pooler_output)  # (Bt, C)  student path
+        ce_sum = self._cls_sum(logits, labels)
+        part = cfg.lambda_cls * ce_sum / n_labelled
+        terms = _PathTerms(part=part, ce_sum=ce_sum, logits=logits)
+        if self.dual_path is not None:
+            s_seq = layer_summaries(student.hidden_states, mask, cfg.resolved_align_layers)  # (Bt, M, d) S_1..S_M
+            n = min(t_seq.shape[0], s_seq.shape[0])  # pairs: the i-th target example with the i-th source example
+            terms.loss_align, _, terms.layer_weights = self.dual_path(s_seq[:n], t_seq[:n])  # eq. 10
+            terms.part = terms.part + cfg.lambda_align * terms.loss_align
+        if self.domain_discriminator is not None:  # eq. 11, target rows
+            terms.domain_sum = self.domain_discriminator(student.pooler_output, False, strength)
+            terms.part = terms.part + cfg.lambda_domain * terms.domain_sum / n_rows
+        terms.loss_mapping = self.ctam.mapping_loss()
+        if terms.loss_mapping is not None:
+            terms.part = terms.part + terms.loss_mapping
+        return terms
+
+    def _checked_labels(self, labels: torch.Tensor, device: torch.device) -> torch.Tensor:
+        labels = labels.to(device).view(-1)
         bad = labels[(labels != -100) & ((labels < 0) | (labels >= self.num_labels))]
         if bad.numel():
             raise ValueError(
@@ -599,7 +646,7 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
     def _cls_loss(self, logits: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor | None:
         if labels is None:
             return None
-        labels = self._checked_labels(logits, labels)
+        labels = self._checked_labels(labels, logits.device)
         if not bool((labels != -100).any()):
             return None
         return nn.functional.cross_entropy(logits.float(), labels, ignore_index=-100)
@@ -631,64 +678,30 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
             `(torch.Tensor, dict)`: the part's loss (a scalar to call `backward` on) and, with the last part, the
             components `loss`, `loss_cls`, `loss_align`, `loss_domain`, `loss_mapping`, `gate_mean` (detached).
         """
-        cfg = self.config
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         if source_attention_mask is None:
             source_attention_mask = torch.ones_like(source_input_ids)
-        if source_labels is None:
-            source_labels = torch.full((source_input_ids.shape[0],), -100, dtype=torch.long, device=input_ids.device)
-        if labels is None:
-            labels = torch.full((input_ids.shape[0],), -100, dtype=torch.long, device=input_ids.device)
-        n_labelled = ((source_labels != -100).sum() + (labels != -100).sum()).clamp_min(1)  # no host sync
-        n_rows = source_input_ids.shape[0] + input_ids.shape[0]
-        strength = grl_strength(training_progress, cfg.grl_schedule, cfg.grl_lambda, cfg.grl_gamma)
-
-        def cls_sum(logits, y):  # eq. 12 summed over one path's labelled rows
-            y = self._checked_labels(logits, y)
-            return nn.functional.cross_entropy(logits.float(), y, ignore_index=-100, reduction="sum")
-
-        # source (teacher) path: English rows, no mapping
+        source_labels, labels, count, strength = self._loss_setup(source_labels, labels, source_input_ids, input_ids,
+                                                                   training_progress)
+        n_labelled, n_rows = count.clamp_min(1), source_input_ids.shape[0] + input_ids.shape[0]
         teacher = self.ctam(source_input_ids, source_attention_mask, source_token_type_ids, source_word_ids,
-                            is_target=False)
-        ce_source = cls_sum(self.classifier(teacher.pooler_output), source_labels)
-        part = cfg.lambda_cls * ce_source / n_labelled
-        domain_source = None
-        if self.domain_discriminator is not None:
-            domain_source = self.domain_discriminator.summed_loss(teacher.pooler_output, True, strength)
-            part = part + cfg.lambda_domain * domain_source / n_rows
-        t_seq = None
-        if self.dual_path is not None:  # (Bs, M, d) T_1..T_M, detached as eq. 10 reads them
-            t_seq = layer_summaries(teacher.hidden_states, source_attention_mask, cfg.resolved_align_layers).detach()
+                            is_target=False)  # English rows, no mapping
+        src = self._source_terms(teacher, source_attention_mask, source_labels, n_labelled, n_rows, strength)
         del teacher
-        yield part, {}
-
-        # target (student) path: Burmese rows, mapped
-        student = self.ctam(input_ids, attention_mask, token_type_ids, word_ids, is_target=True)
-        ce_target = cls_sum(self.classifier(student.pooler_output), labels)
-        part = cfg.lambda_cls * ce_target / n_labelled
-        loss_cls = (ce_source.detach() + ce_target.detach()) / n_labelled
-        total = cfg.lambda_cls * loss_cls
-        loss_align = loss_domain = None
-        if self.dual_path is not None:
-            s_seq = layer_summaries(student.hidden_states, attention_mask, cfg.resolved_align_layers)  # (Bt, M, d)
-            n = min(t_seq.shape[0], s_seq.shape[0])
-            loss_align, _, _ = self.dual_path(s_seq[:n], t_seq[:n])  # eq. 10
-            part = part + cfg.lambda_align * loss_align
-            total = total + cfg.lambda_align * loss_align.detach()
-        if self.domain_discriminator is not None:
-            domain_target = self.domain_discriminator.summed_loss(student.pooler_output, False, strength)
-            part = part + cfg.lambda_domain * domain_target / n_rows
-            loss_domain = (domain_source.detach() + domain_target.detach()) / n_rows
-            total = total + cfg.lambda_domain * loss_domain
-        loss_mapping = self.ctam.mapping_loss()
-        if loss_mapping is not None:
-            part = part + loss_mapping
-            total = total + loss_mapping.detach()
-        components = {"loss": total, "loss_cls": loss_cls, "loss_align": None if loss_align is None else loss_align.detach(),
-                      "loss_domain": loss_domain, "loss_mapping": None if loss_mapping is None else loss_mapping.detach(),
-                      "gate_mean": self._gate_mean(student.gate, attention_mask)}
-        yield part, components
+        yield src.part, {}
+        student = self.ctam(input_ids, attention_mask, token_type_ids, word_ids, is_target=True)  # Burmese, mapped
+        tgt = self._target_terms(student, attention_mask, labels, src.t_seq, n_labelled, n_rows, strength)
+        detached = lambda t: None if t is None else t.detach()  # noqa: E731
+        components = {
+            "loss": src.part.detach() + tgt.part.detach(),
+            "loss_cls": (src.ce_sum.detach() + tgt.ce_sum.detach()) / n_labelled,
+            "loss_align": detached(tgt.loss_align),
+            "loss_domain": None if src.domain_sum is None else (src.domain_sum.detach() + tgt.domain_sum.detach()) / n_rows,
+            "loss_mapping": detached(tgt.loss_mapping),
+            "gate_mean": self._gate_mean(student.gate, attention_mask),
+        }
+        yield tgt.part, components
 
     @staticmethod
     def _gate_mean(gate: torch.Tensor | None, attention_mask: torch.Tensor | None) -> torch.Tensor | None:

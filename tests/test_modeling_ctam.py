@@ -11,6 +11,7 @@ import textwrap
 
 import pytest
 import torch
+from safetensors.torch import save_file
 from transformers import AutoModel, AutoModelForSequenceClassification, BertTokenizerFast, TrainingArguments
 
 from modeling_ctam import CTAMConfig, CTAMForSequenceClassification, CTAMModel
@@ -303,11 +304,13 @@ REMOTE_SCRIPT = textwrap.dedent("""
     model = AutoModelForSequenceClassification.from_pretrained(folder, trust_remote_code=True).eval()
     assert "transformers_modules" in type(model).__module__, type(model).__module__
     try:
-        import modeling_ctam
-        raise SystemExit("package was importable")
+        importlib.import_module("modeling_ctam")
+        importable = True
     except ImportError:
-        pass
-    data = torch.load(inputs)
+        importable = False
+    assert not importable, "package was importable"
+    from safetensors.torch import load_file
+    data = load_file(inputs)
     with torch.no_grad():
         logits = model(input_ids=data["ids"], attention_mask=data["mask"]).logits
     print("MAXDIFF", float((logits - data["ref"]).abs().max()))
@@ -323,11 +326,11 @@ def test_remote_code_loading_in_a_process_without_the_package(tmp_path):
         ref = model(input_ids=ids, attention_mask=mask).logits
     folder = tmp_path / "ckpt"
     model.save_pretrained(folder)
-    torch.save({"ids": ids, "mask": mask, "ref": ref}, tmp_path / "inputs.pt")  # test-local tensors, not a checkpoint
+    save_file({"ids": ids, "mask": mask, "ref": ref}, str(tmp_path / "inputs.safetensors"))
     script = tmp_path / "load.py"
     script.write_text(REMOTE_SCRIPT)
     env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "PYTHONPATH": ""}
-    result = subprocess.run([sys.executable, str(script), str(folder), str(tmp_path / "inputs.pt")],
+    result = subprocess.run([sys.executable, str(script), str(folder), str(tmp_path / "inputs.safetensors")],
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "EQUAL True" in result.stdout, result.stdout
