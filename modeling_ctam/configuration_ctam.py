@@ -15,6 +15,7 @@ GATE_TYPES = ("vector", "scalar")
 GRL_SCHEDULES = ("dann", "constant")
 PAIRING_MODES = ("random", "label", "parallel")
 ALIGN_WEIGHTINGS = ("attention", "uniform")
+ALIGN_REDUCTIONS = ("mean", "normalized", "sum")
 STUDENT_GRU_INITS = ("independent", "teacher")
 STATIC_POOLING_MODES = ("word_form", "occurrence")
 VECMAP_INTEGRATIONS = ("fusion", "init", "aux_loss")
@@ -61,6 +62,15 @@ class CTAMConfig(PreTrainedConfig):
             Hidden size of each direction of the teacher and student BiGRUs. Defaults to half the encoder hidden size.
         align_weighting (`str`, *optional*, defaults to `"attention"`):
             Eq. 10 weights: `"attention"` uses the eq. 7-9 weights `X_i`, `"uniform"` weights every teacher layer alike.
+        align_reduction (`str`, *optional*, defaults to `"sum"`):
+            How eq. 10 reduces `(s_i - h'_i)^2` over the BiGRU units: `"mean"` (method.md section 3: keeps `L_R` on the
+            scale of `L_T` at the paper's weight 0.4) or `"sum"` (the first reading; about 22 at the start on the
+            offline encoder, which let `L_R` dominate and collapse training), or `"normalized"`: the mean divided by the
+            variance of the teacher states over the batch (scale-free: about 1 for an uninformed student).
+        teacher_head (`bool`, *optional*, defaults to `False`):
+            Give the teacher BiGRU a signal: a linear head on the mean of its states `h'`, trained with the English
+            labels by cross-entropy beside `L_T` (a departure from the paper, whose BiGRU has no loss; method.md
+            section 3). The head sees detached layer summaries, so it trains the BiGRU and not the encoder.
         student_gru_init (`str`, *optional*, defaults to `"independent"`):
             Initial weights of the student BiGRU: `"independent"` (its own random draw, method.md) or `"teacher"` (a
             copy of the teacher BiGRU's initial weights, so that at the start `L_R` measures how the two paths' layer
@@ -96,7 +106,7 @@ class CTAMConfig(PreTrainedConfig):
     model_type = "ctam"
     # Output fields that are not predictions: Trainer leaves them out of `EvalPrediction.predictions`.
     keys_to_ignore_at_inference = [
-        "loss_cls", "loss_align", "loss_domain", "loss_mapping", "gate_mean", "source_logits", "layer_weights",
+        "loss_cls", "loss_align", "loss_domain", "loss_mapping", "loss_teacher", "gate_mean", "source_logits", "layer_weights",
         "hidden_states", "attentions",
     ]
     sub_configs_defaults = {
@@ -117,6 +127,8 @@ class CTAMConfig(PreTrainedConfig):
     align_layers: list[int] | None = None
     gru_hidden_size: int | None = None
     align_weighting: str = "attention"
+    align_reduction: str = "sum"
+    teacher_head: bool = False
     student_gru_init: str = "independent"
     share_encoder: bool = True
     discriminator_hidden_size: int | None = None
@@ -182,6 +194,7 @@ class CTAMConfig(PreTrainedConfig):
             ("gate_type", GATE_TYPES),
             ("pooling", POOLING_MODES),
             ("align_weighting", ALIGN_WEIGHTINGS),
+            ("align_reduction", ALIGN_REDUCTIONS),
             ("student_gru_init", STUDENT_GRU_INITS),
             ("grl_schedule", GRL_SCHEDULES),
             ("pairing", PAIRING_MODES),

@@ -49,7 +49,8 @@ class DomainDiscriminator(nn.Module):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(hidden_size, mlp_hidden_size), nn.ReLU(), nn.Linear(mlp_hidden_size, 1))
 
-    def forward(self, features: torch.Tensor, is_source: bool, strength: float) -> torch.Tensor:
+    def forward(self, features: torch.Tensor, is_source: bool, strength: float,
+                weights: torch.Tensor | None = None) -> torch.Tensor:
         """Eq. 11 binary cross-entropy of one domain's rows (source = 1, target = 0), summed over the rows.
 
         The model adds the two domains' sums and divides by the total row count: the mean `L_S` over both paths, and
@@ -59,7 +60,13 @@ class DomainDiscriminator(nn.Module):
             features (`torch.Tensor` of shape `(B, d)`): pooled features of one path.
             is_source (`bool`): whether the rows are source-language (English) rows.
             strength (`float`): gradient-reversal strength.
+            weights (`torch.Tensor` of shape `(B,)`, *optional*): per-row weights. For the English rows the two-stage
+                recipe passes `pi_target(y) / pi_source(y)`, so that the discriminator sees the source classes in the
+                target's proportions and `L_S` does not erase sentiment along with language (Combes et al. 2020).
         """
         logits = self.net(gradient_reversal(features, strength)).squeeze(-1)  # (B,)
         domain = torch.full_like(logits, 1.0 if is_source else 0.0, dtype=torch.float32)
-        return nn.functional.binary_cross_entropy_with_logits(logits.float(), domain, reduction="sum")
+        if weights is None:
+            return nn.functional.binary_cross_entropy_with_logits(logits.float(), domain, reduction="sum")
+        per_row = nn.functional.binary_cross_entropy_with_logits(logits.float(), domain, reduction="none")  # (B,)
+        return (weights.to(per_row) * per_row).sum()

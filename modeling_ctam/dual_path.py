@@ -4,9 +4,13 @@ The teacher (English) and student (Burmese) paths each summarise the encoder lay
 masked mean of hidden-state layer `m`. A BiGRU per path runs over that length-`M` sequence. The student's attended
 context for each teacher layer is pulled towards that teacher state (eq. 10, our reading):
 
-    L_R = sum_i X_i * || s_i - stopgrad(h'_i) ||^2, averaged over the batch.
+    L_R = sum_i X_i * mean_units (s_i - stopgrad(h'_i))^2, averaged over the pairs
 
-The teacher side is detached everywhere in `L_R`: knowledge flows teacher -> student, the teacher trains by `L_T`.
+(`align_reduction="sum"` sums over the units instead: the first reading). The teacher side is detached everywhere in
+`L_R`: knowledge flows teacher -> student. The teacher's states come either from this module's teacher BiGRU over the
+English pair's layer summaries, or, in the two-stage recipe, from a frozen stage-1 teacher computed once and cached
+(`teacher_states`). The optional teacher head gives the teacher BiGRU a training signal of its own (a departure from
+the paper; method.md section 3).
 
 This file is part of the flat set of files copied next to a checkpoint on the Hub: it imports nothing from the package.
 """
@@ -48,7 +52,8 @@ class BilinearScore(nn.Module):
 
 
 def alignment_loss(student: torch.Tensor, teacher: torch.Tensor, score: BilinearScore,
-                   weighting: str = "attention") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                   weighting: str = "attention", reduction: str = "sum",
+                   row_weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Eqs. 4-10 on the BiGRU states of both paths.
 
     Args:
@@ -56,12 +61,17 @@ def alignment_loss(student: torch.Tensor, teacher: torch.Tensor, score: Bilinear
         teacher (`torch.Tensor` of shape `(B, M, k)`): teacher states `h'_1..h'_M` (detached inside).
         score (`BilinearScore`): `f`.
         weighting (`str`, *optional*, defaults to `"attention"`): `"attention"` uses `X_i`, `"uniform"` uses `1/M`.
+        reduction (`str`, *optional*, defaults to `"sum"`): `"mean"` or `"sum"` of `(s_i - h'_i)^2` over the `k` units,
+            or `"normalized"`: the mean divided by the variance of the teacher's states over the batch (detached), a
+            scale-free `L_R` near 1 for an uninformed student and 0 for a perfect one.
+        row_weights (`torch.Tensor` of shape `(B,)`, *optional*): weight of each pair in the average (0 = a row without
+            a teacher pair); defaults to 1 for every row.
 
     Returns:
         `(loss, w, X)`: the scalar `L_R`, the `(B, M_teacher, M_student)` weights `w_ij` and the `(B, M)` weights `X_i`.
     """
     assert student.shape == teacher.shape, f"paths differ: {tuple(student.shape)} vs {tuple(teacher.shape)}"
-    teacher = teacher.detach()  # stop-gradient: the teacher is trained by L_T only
+    teacher = teacher.detach().to(student.dtype)  # stop-gradient: the teacher is trained by L_T only
     # eqs. 4-5: w_ij = softmax_j f(h_j, h'_i)
     w = torch.softmax(score(teacher, student), dim=-1)  # (B, M_i, M_j)
     s = torch.bmm(w, student)  # (B, M, k)   eq. 6: s_i = sum_j w_ij h_j
@@ -70,24 +80,49 @@ def alignment_loss(student: torch.Tensor, teacher: torch.Tensor, score: Bilinear
         x = torch.softmax(score(hbar, teacher).squeeze(1), dim=-1)  # (B, M)   eqs. 8-9: X_i = softmax_i f(hbar, h'_i)
     else:
         x = torch.full(s.shape[:2], 1.0 / s.shape[1], dtype=s.dtype, device=s.device)  # (B, M)
-    per_layer = ((s - teacher) ** 2).sum(-1)  # (B, M)  ||s_i - h'_i||^2
-    loss = (x * per_layer).sum(-1).mean()  # eq. 10, averaged over the batch
+    squared = (s - teacher) ** 2  # (B, M, k)
+    per_layer = squared.sum(-1) if reduction == "sum" else squared.mean(-1)  # (B, M)  ||s_i - h'_i||^2
+    if reduction == "normalized":  # divide by Var(h') over the paired rows, per layer and unit, averaged: scale-free
+        t = teacher.float()  # (B, M, k)
+        w = torch.ones(t.shape[0], device=t.device) if row_weights is None else row_weights.float()  # (B,)
+        w = (w / w.sum().clamp_min(1e-6))[:, None, None]  # (B, 1, 1)
+        centre = (w * t).sum(0, keepdim=True)  # (1, M, k)
+        variance = (w * (t - centre) ** 2).sum(0).mean()  # scalar
+        per_layer = per_layer / variance.clamp_min(1e-6).to(per_layer.dtype)
+    per_pair = (x * per_layer).sum(-1)  # (B,)  eq. 10 for each pair
+    if row_weights is None:
+        loss = per_pair.mean()
+    else:
+        row_weights = row_weights.to(per_pair.dtype)  # (B,)
+        loss = (row_weights * per_pair).sum() / row_weights.sum().clamp_min(1.0)
     return loss, w, x
 
 
 class DualPathAttention(nn.Module):
-    """Teacher and student BiGRUs over layer summaries, scored by a shared bilinear `f` (eqs. 4-10)."""
+    """Teacher and student BiGRUs over layer summaries, scored by a shared bilinear `f` (eqs. 4-10).
 
-    def __init__(self, hidden_size: int, gru_hidden_size: int, weighting: str = "attention"):
+    Args:
+        hidden_size (`int`): encoder hidden size `d`.
+        gru_hidden_size (`int`): units of each BiGRU direction (`k = 2 * gru_hidden_size`).
+        weighting (`str`, *optional*, defaults to `"attention"`): eq. 10 weights, see [`alignment_loss`].
+        reduction (`str`, *optional*, defaults to `"sum"`): eq. 10 reduction over units, see [`alignment_loss`].
+        num_labels (`int`, *optional*): with a value, a teacher head `Linear(k, num_labels)` over the mean teacher
+            state gives the teacher BiGRU a sentiment signal (method.md section 3, a departure from the paper).
+    """
+
+    def __init__(self, hidden_size: int, gru_hidden_size: int, weighting: str = "attention", reduction: str = "sum",
+                 num_labels: int | None = None):
         super().__init__()
         self.teacher_gru = nn.GRU(hidden_size, gru_hidden_size, batch_first=True, bidirectional=True)
         self.student_gru = nn.GRU(hidden_size, gru_hidden_size, batch_first=True, bidirectional=True)
         self.score = BilinearScore(2 * gru_hidden_size)
+        self.teacher_head = nn.Linear(2 * gru_hidden_size, num_labels) if num_labels else None
         self.weighting = weighting
+        self.reduction = reduction
 
     @torch.no_grad()
     def student_starts_as_teacher(self) -> None:
-        """Copy the teacher BiGRU's weights into the student BiGRU (`student_gru_init="teacher"`).
+        """Copy the teacher BiGRU's weights into the student BiGRU (`student_gru_init="teacher"`; stage 2 start).
 
         With two independent random GRUs, most of the initial `L_R` is the difference between the GRUs themselves;
         with a copy it is the difference between the two paths' layer summaries, which is what eq. 10 is meant to
@@ -97,8 +132,27 @@ class DualPathAttention(nn.Module):
             return
         self.student_gru.load_state_dict(self.teacher_gru.state_dict())
 
-    def forward(self, student_summaries: torch.Tensor, teacher_summaries: torch.Tensor):
-        # (B, M, d) each -> BiGRU -> (B, M, 2g)
-        h_student, _ = self.student_gru(student_summaries)
-        h_teacher, _ = self.teacher_gru(teacher_summaries)
-        return alignment_loss(h_student, h_teacher, self.score, self.weighting)
+    def teacher_states(self, teacher_summaries: torch.Tensor) -> torch.Tensor:
+        """`h'_1..h'_M`: the teacher BiGRU over `T_1..T_M`, `(B, M, d)` -> `(B, M, k)`."""
+        return self.teacher_gru(teacher_summaries)[0]
+
+    def teacher_head_logits(self, teacher_states: torch.Tensor) -> torch.Tensor:
+        """The teacher head over the mean teacher state: `(B, M, k)` -> `(B, num_labels)`."""
+        assert self.teacher_head is not None, "teacher_head is off (CTAMConfig.teacher_head=False)"
+        return self.teacher_head(teacher_states.mean(dim=1))
+
+    def forward(self, student_summaries: torch.Tensor, teacher_summaries: torch.Tensor | None = None,
+                teacher_states: torch.Tensor | None = None, row_weights: torch.Tensor | None = None):
+        """Eq. 10 from the student's layer summaries and either the teacher's summaries or its cached states.
+
+        Args:
+            student_summaries (`torch.Tensor` of shape `(B, M, d)`): `S_1..S_M`.
+            teacher_summaries (`torch.Tensor` of shape `(B, M, d)`, *optional*): `T_1..T_M` of the paired English rows.
+            teacher_states (`torch.Tensor` of shape `(B, M, k)`, *optional*): precomputed `h'_1..h'_M` of a frozen
+                teacher (the two-stage recipe); used instead of `teacher_summaries`.
+            row_weights (`torch.Tensor` of shape `(B,)`, *optional*): see [`alignment_loss`].
+        """
+        h_student, _ = self.student_gru(student_summaries)  # (B, M, d) -> (B, M, k)
+        if teacher_states is None:
+            teacher_states = self.teacher_states(teacher_summaries)  # (B, M, k)
+        return alignment_loss(h_student, teacher_states, self.score, self.weighting, self.reduction, row_weights)

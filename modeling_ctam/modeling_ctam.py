@@ -28,6 +28,7 @@ from .vxlm import (
     NOT_A_WORD,
     VecMapMapping,
     VXLMGate,
+    load_mapping_file,
     pool_static_word_vectors,
     static_pooling_matrix,
     word_ids_from_start_table,
@@ -88,6 +89,8 @@ class CTAMSequenceClassifierOutput(ModelOutput):
             `L_S` (eq. 11): domain discriminator binary cross-entropy.
         loss_mapping (`torch.FloatTensor` of shape `()`, *optional*):
             Weighted orthogonality penalty and auxiliary mapping loss, when enabled.
+        loss_teacher (`torch.FloatTensor` of shape `()`, *optional*):
+            Cross-entropy of the teacher head on the teacher BiGRU states (`teacher_head=True`; method.md section 3).
         gate_mean (`torch.FloatTensor` of shape `()`, *optional*):
             Mean eq. 3 gate value over the student's real tokens (in training mode only).
         source_logits (`torch.FloatTensor` of shape `(B_src, num_labels)`, *optional*):
@@ -106,6 +109,7 @@ class CTAMSequenceClassifierOutput(ModelOutput):
     loss_align: torch.FloatTensor | None = None
     loss_domain: torch.FloatTensor | None = None
     loss_mapping: torch.FloatTensor | None = None
+    loss_teacher: torch.FloatTensor | None = None
     gate_mean: torch.FloatTensor | None = None
     source_logits: torch.FloatTensor | None = None
     layer_weights: torch.FloatTensor | None = None
@@ -162,6 +166,8 @@ class _PathTerms:
     logits: torch.Tensor
     domain_sum: torch.Tensor | None = None
     t_seq: torch.Tensor | None = None
+    t_states: torch.Tensor | None = None
+    loss_teacher: torch.Tensor | None = None
     loss_align: torch.Tensor | None = None
     layer_weights: torch.Tensor | None = None
     loss_mapping: torch.Tensor | None = None
@@ -276,14 +282,7 @@ class CTAMModel(CTAMPreTrainedModel):
         if self.mapping is None:
             raise ValueError("this model has use_vxlm=False, so it has no mapping to initialise.")
         if isinstance(alignment, (str, bytes)) or hasattr(alignment, "__fspath__"):
-            import os
-
-            from safetensors.torch import load_file
-
-            path = os.fspath(alignment)
-            if os.path.isdir(path):
-                path = os.path.join(path, "mapping.safetensors")
-            alignment = load_file(path)
+            alignment, _ = load_mapping_file(alignment, expected_layer=self.config.static_layer)
         missing = [k for k in ("weight",) if k not in alignment]
         if missing:
             raise ValueError(f"alignment has no {missing}; expected keys weight, target_mean, source_mean.")
@@ -393,7 +392,8 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
         self.classifier = CTAMClassificationHead(config)
         d = config.hidden_size
         self.dual_path = (
-            DualPathAttention(d, config.resolved_gru_hidden_size, config.align_weighting)
+            DualPathAttention(d, config.resolved_gru_hidden_size, config.align_weighting, config.align_reduction,
+                              num_labels=config.num_labels if config.teacher_head else None)
             if config.lambda_align > 0 else None
         )
         self.domain_discriminator = (
@@ -470,6 +470,10 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
         source_token_type_ids: torch.LongTensor | None = None,
         source_word_ids: torch.LongTensor | None = None,
         source_labels: torch.LongTensor | None = None,
+        teacher_states: torch.FloatTensor | None = None,
+        teacher_weights: torch.FloatTensor | None = None,
+        soft_labels: torch.FloatTensor | None = None,
+        source_weights: torch.FloatTensor | None = None,
         training_progress: float | None = None,
         output_hidden_states: bool | None = None,
         output_attentions: bool | None = None,
@@ -484,25 +488,69 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
             source_input_ids, source_attention_mask, source_token_type_ids, source_word_ids (`torch.Tensor` of shape `(B_src, T_src)`, *optional*):
                 The source-language (English) batch: the teacher path. Given only in training.
             source_labels (`torch.LongTensor` of shape `(B_src,)`, *optional*): source labels.
+            teacher_states (`torch.FloatTensor` of shape `(B, M, k)`, *optional*):
+                Two-stage recipe, stage 2: the frozen stage-1 teacher's BiGRU states `h'` for each target row's
+                English pair (a translation, or a review of the pseudo-label's class), computed once and cached.
+                Eq. 10 then compares the student with these instead of running the teacher BiGRU on the batch.
+            teacher_weights (`torch.FloatTensor` of shape `(B,)`, *optional*):
+                Weight of each target row in `L_R` (0 for rows without a teacher pair). Defaults to 1.
+            soft_labels (`torch.FloatTensor` of shape `(B, num_labels)`, *optional*):
+                Soft pseudo-labels of target rows for eq. 12 (self-training); each row sums to its weight (0 = none).
+            source_weights (`torch.FloatTensor` of shape `(B_src,)`, *optional*):
+                Per-row weights of the English rows in `L_S` (the target/source class-prior ratio).
             training_progress (`float`, *optional*):
                 Fraction of training done, for the gradient-reversal schedule (CTAMTrainer passes it).
+
+        With `source_*` alone (no `input_ids`), the forward runs the teacher path only: stage 1 of the two-stage recipe
+        (English `L_T` and, with `teacher_head`, the teacher head's loss).
         """
         if input_ids is None:
+            if source_input_ids is not None:
+                return self._teacher_only(source_input_ids, source_attention_mask, source_token_type_ids,
+                                          source_word_ids, source_labels)
             raise ValueError("CTAM needs `input_ids` (eq. 1 groups tokens into words by their ids).")
         if source_input_ids is None:
             return self._student_only(input_ids, attention_mask, token_type_ids, word_ids, labels,
-                                      output_hidden_states, output_attentions)
+                                      output_hidden_states, output_attentions, soft_labels)
         return self._dual_path(
             input_ids, attention_mask, token_type_ids, word_ids, labels, source_input_ids, source_attention_mask,
             source_token_type_ids, source_word_ids, source_labels, training_progress, output_hidden_states,
+            teacher_states, teacher_weights, soft_labels, source_weights,
         )
 
+    def _teacher_only(self, source_input_ids, source_attention_mask, source_token_type_ids, source_word_ids,
+                      source_labels) -> CTAMSequenceClassifierOutput:
+        """Stage 1: English text through the teacher path (no mapping): `l1 (L_T + L_teacher_head)`."""
+        if source_attention_mask is None:
+            source_attention_mask = torch.ones_like(source_input_ids)
+        teacher = self.ctam(source_input_ids, source_attention_mask, source_token_type_ids, source_word_ids,
+                            is_target=False)
+        logits = self.classifier(teacher.pooler_output)  # (Bs, C)
+        loss_cls = self._cls_loss(logits, source_labels)
+        loss_teacher = None
+        if loss_cls is not None and self.dual_path is not None and self.dual_path.teacher_head is not None:
+            t_seq = layer_summaries(teacher.hidden_states, source_attention_mask,
+                                    self.config.resolved_align_layers).detach()  # (Bs, M, d)
+            head_logits = self.dual_path.teacher_head_logits(self.dual_path.teacher_states(t_seq))  # (Bs, C)
+            loss_teacher = self._cls_loss(head_logits, source_labels)
+        loss = None
+        if loss_cls is not None:
+            loss = self.config.lambda_cls * (loss_cls if loss_teacher is None else loss_cls + loss_teacher)
+        return CTAMSequenceClassifierOutput(loss=loss, logits=logits, loss_cls=loss_cls, loss_teacher=loss_teacher,
+                                            source_logits=logits)
+
     def _student_only(self, input_ids, attention_mask, token_type_ids, word_ids, labels, output_hidden_states,
-                      output_attentions) -> CTAMSequenceClassifierOutput:
+                      output_attentions, soft_labels=None) -> CTAMSequenceClassifierOutput:
         out = self.ctam(input_ids, attention_mask, token_type_ids, word_ids, is_target=True,
                         output_attentions=output_attentions)
         logits = self.classifier(out.pooler_output)  # (B, num_labels)
         loss_cls = self._cls_loss(logits, labels)
+        if soft_labels is not None:  # eq. 12 over hard and soft (pseudo) labels alike
+            hard = labels if labels is not None else torch.full_like(input_ids[:, 0], -100)
+            hard = self._checked_labels(hard, logits.device)
+            mass = (hard != -100).sum() + soft_labels.sum()
+            ce = self._cls_sum(logits, hard) + self._soft_cls_sum(logits, soft_labels)
+            loss_cls = ce / mass.clamp_min(1e-6)
         loss = None if loss_cls is None else self.config.lambda_cls * loss_cls
         return CTAMSequenceClassifierOutput(
             loss=loss, logits=logits, loss_cls=loss_cls,
@@ -558,29 +606,32 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
 
     def _dual_path(self, input_ids, attention_mask, token_type_ids, word_ids, labels, source_input_ids,
                    source_attention_mask, source_token_type_ids, source_word_ids, source_labels, training_progress,
-                   output_hidden_states) -> CTAMSequenceClassifierOutput:
+                   output_hidden_states, teacher_states=None, teacher_weights=None, soft_labels=None,
+                   source_weights=None) -> CTAMSequenceClassifierOutput:
         teacher, student, teacher_mask, student_mask = self._encode_both(
             input_ids, attention_mask, token_type_ids, word_ids, source_input_ids, source_attention_mask,
             source_token_type_ids, source_word_ids,
         )
         source_labels, labels, labelled_count, strength = self._loss_setup(source_labels, labels, source_input_ids,
-                                                                            input_ids, training_progress)
-        n_labelled, n_rows = labelled_count.clamp_min(1), source_input_ids.shape[0] + input_ids.shape[0]
-        src = self._source_terms(teacher, teacher_mask, source_labels, n_labelled, n_rows, strength)
-        tgt = self._target_terms(student, student_mask, labels, src.t_seq, n_labelled, n_rows, strength)
+                                                                            input_ids, training_progress, soft_labels)
+        n_labelled, n_rows = labelled_count.float().clamp_min(1e-6), source_input_ids.shape[0] + input_ids.shape[0]
+        src = self._source_terms(teacher, teacher_mask, source_labels, n_labelled, n_rows, strength,
+                                 cached_teacher=teacher_states is not None, source_weights=source_weights)
+        tgt = self._target_terms(student, student_mask, labels, src, n_labelled, n_rows, strength,
+                                 teacher_states, teacher_weights, soft_labels)
         loss_cls = (src.ce_sum + tgt.ce_sum) / n_labelled if bool(labelled_count > 0) else None
         loss_domain = None if src.domain_sum is None else (src.domain_sum + tgt.domain_sum) / n_rows
         return CTAMSequenceClassifierOutput(
             loss=src.part + tgt.part, logits=tgt.logits, loss_cls=loss_cls, loss_align=tgt.loss_align,
-            loss_domain=loss_domain, loss_mapping=tgt.loss_mapping,
+            loss_domain=loss_domain, loss_mapping=tgt.loss_mapping, loss_teacher=src.loss_teacher,
             gate_mean=self._gate_mean(student.gate, student_mask), source_logits=src.logits,
             layer_weights=tgt.layer_weights, hidden_states=student.hidden_states if output_hidden_states else None,
         )
 
     # ------------------------------------------------------------------ eq. 13, one path at a time
-    def _loss_setup(self, source_labels, labels, source_input_ids, input_ids, training_progress):
+    def _loss_setup(self, source_labels, labels, source_input_ids, input_ids, training_progress, soft_labels=None):
         """Labels with -100 for missing ones, the labelled-row count (a tensor: no host synchronisation; eq. 12 divides
-        by it) and the gradient-reversal strength."""
+        by it; soft pseudo-labels count by their weight) and the gradient-reversal strength."""
         device = input_ids.device
         if source_labels is None:
             source_labels = torch.full((source_input_ids.shape[0],), -100, dtype=torch.long, device=device)
@@ -589,6 +640,8 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
         source_labels, labels = source_labels.to(device).view(-1), labels.to(device).view(-1)
         self._checked_labels(torch.cat([source_labels, labels]), device)  # both paths in one check
         count = (source_labels != -100).sum() + (labels != -100).sum()
+        if soft_labels is not None:
+            count = count + soft_labels.float().sum()
         cfg = self.config
         return source_labels, labels, count, grl_strength(training_progress, cfg.grl_schedule, cfg.grl_lambda,
                                                                cfg.grl_gamma)
@@ -598,32 +651,56 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
         `labels` come from `_loss_setup`, which checked them."""
         return nn.functional.cross_entropy(logits.float(), labels, ignore_index=-100, reduction="sum")
 
-    def _source_terms(self, teacher: CTAMModelOutput, mask, source_labels, n_labelled, n_rows, strength) -> _PathTerms:
-        """The English rows' share of eq. 13: `l1 L_T` and `l3 L_S` over them, and `T_1..T_M` for eq. 10."""
+    @staticmethod
+    def _soft_cls_sum(logits: torch.Tensor, soft_labels: torch.Tensor) -> torch.Tensor:
+        """Eq. 12 against soft pseudo-labels `(B, C)` (rows sum to their weight), summed over rows."""
+        assert soft_labels.shape == logits.shape, f"soft_labels {tuple(soft_labels.shape)} vs logits {tuple(logits.shape)}"
+        return -(soft_labels.float() * torch.log_softmax(logits.float(), dim=-1)).sum()
+
+    def _source_terms(self, teacher: CTAMModelOutput, mask, source_labels, n_labelled, n_rows, strength,
+                      cached_teacher: bool = False, source_weights=None) -> _PathTerms:
+        """The English rows' share of eq. 13: `l1 L_T` and `l3 L_S` over them, and `T_1..T_M` for eq. 10 (unless the
+        target rows bring cached teacher states), with the teacher head's loss when it is on."""
         cfg = self.config
         logits = self.classifier(teacher.pooler_output)  # (Bs, C)  teacher path
         ce_sum = self._cls_sum(logits, source_labels)
         part = cfg.lambda_cls * ce_sum / n_labelled
         domain_sum = None
-        if self.domain_discriminator is not None:  # eq. 11, source rows
-            domain_sum = self.domain_discriminator(teacher.pooler_output, True, strength)
+        if self.domain_discriminator is not None:  # eq. 11, source rows (importance-weighted when weights are given)
+            domain_sum = self.domain_discriminator(teacher.pooler_output, True, strength, source_weights)
             part = part + cfg.lambda_domain * domain_sum / n_rows
-        t_seq = None
-        if self.dual_path is not None:  # (Bs, M, d) T_1..T_M, detached: eq. 10 trains the student side only
-            t_seq = layer_summaries(teacher.hidden_states, mask, cfg.resolved_align_layers).detach()
-        return _PathTerms(part=part, ce_sum=ce_sum, domain_sum=domain_sum, logits=logits, t_seq=t_seq)
+        terms = _PathTerms(part=part, ce_sum=ce_sum, domain_sum=domain_sum, logits=logits)
+        if self.dual_path is not None and not cached_teacher:
+            # (Bs, M, d) T_1..T_M, detached: eq. 10 trains the student side only
+            terms.t_seq = layer_summaries(teacher.hidden_states, mask, cfg.resolved_align_layers).detach()
+            if self.dual_path.teacher_head is not None:  # the teacher BiGRU's own signal (departure, method.md 3)
+                terms.t_states = self.dual_path.teacher_states(terms.t_seq)  # (Bs, M, k)
+                head_sum = self._cls_sum(self.dual_path.teacher_head_logits(terms.t_states), source_labels)
+                terms.loss_teacher = head_sum / n_labelled
+                terms.part = terms.part + cfg.lambda_cls * terms.loss_teacher
+        return terms
 
-    def _target_terms(self, student: CTAMModelOutput, mask, labels, t_seq, n_labelled, n_rows, strength) -> _PathTerms:
-        """The Burmese rows' share of eq. 13: `l1 L_T` and `l3 L_S` over them, `l2 L_R` and the mapping losses."""
+    def _target_terms(self, student: CTAMModelOutput, mask, labels, src: _PathTerms, n_labelled, n_rows, strength,
+                      teacher_states=None, teacher_weights=None, soft_labels=None) -> _PathTerms:
+        """The Burmese rows' share of eq. 13: `l1 L_T` (gold or pseudo-labels) and `l3 L_S` over them, `l2 L_R` and
+        the mapping losses."""
         cfg = self.config
         logits = self.classifier(student.pooler_output)  # (Bt, C)  student path
         ce_sum = self._cls_sum(logits, labels)
+        if soft_labels is not None:  # self-training: the frozen teacher's soft pseudo-labels
+            ce_sum = ce_sum + self._soft_cls_sum(logits, soft_labels)
         part = cfg.lambda_cls * ce_sum / n_labelled
         terms = _PathTerms(part=part, ce_sum=ce_sum, logits=logits)
         if self.dual_path is not None:
             s_seq = layer_summaries(student.hidden_states, mask, cfg.resolved_align_layers)  # (Bt, M, d) S_1..S_M
-            n = min(t_seq.shape[0], s_seq.shape[0])  # pairs: the i-th target example with the i-th source example
-            terms.loss_align, _, terms.layer_weights = self.dual_path(s_seq[:n], t_seq[:n])  # eq. 10
+            if teacher_states is not None:  # (Bt, M, k) cached frozen-teacher states, one per target row
+                terms.loss_align, _, terms.layer_weights = self.dual_path(
+                    s_seq, teacher_states=teacher_states, row_weights=teacher_weights)  # eq. 10
+            else:  # pairs: the i-th target example with the i-th source example
+                n = min(src.t_seq.shape[0], s_seq.shape[0])
+                t_states = None if src.t_states is None else src.t_states[:n]
+                terms.loss_align, _, terms.layer_weights = self.dual_path(
+                    s_seq[:n], src.t_seq[:n], teacher_states=t_states)  # eq. 10
             terms.part = terms.part + cfg.lambda_align * terms.loss_align
         if self.domain_discriminator is not None:  # eq. 11, target rows
             terms.domain_sum = self.domain_discriminator(student.pooler_output, False, strength)
@@ -664,6 +741,10 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
         source_token_type_ids: torch.LongTensor | None = None,
         source_word_ids: torch.LongTensor | None = None,
         source_labels: torch.LongTensor | None = None,
+        teacher_states: torch.FloatTensor | None = None,
+        teacher_weights: torch.FloatTensor | None = None,
+        soft_labels: torch.FloatTensor | None = None,
+        source_weights: torch.FloatTensor | None = None,
         training_progress: float | None = None,
     ):
         r"""The eq. 13 training loss in two exact parts, for a backward pass after each path (less peak memory).
@@ -683,15 +764,17 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
         if source_attention_mask is None:
             source_attention_mask = torch.ones_like(source_input_ids)
         source_labels, labels, count, strength = self._loss_setup(source_labels, labels, source_input_ids, input_ids,
-                                                                   training_progress)
-        n_labelled, n_rows = count.clamp_min(1), source_input_ids.shape[0] + input_ids.shape[0]
+                                                                   training_progress, soft_labels)
+        n_labelled, n_rows = count.float().clamp_min(1e-6), source_input_ids.shape[0] + input_ids.shape[0]
         teacher = self.ctam(source_input_ids, source_attention_mask, source_token_type_ids, source_word_ids,
                             is_target=False)  # English rows, no mapping
-        src = self._source_terms(teacher, source_attention_mask, source_labels, n_labelled, n_rows, strength)
+        src = self._source_terms(teacher, source_attention_mask, source_labels, n_labelled, n_rows, strength,
+                                 cached_teacher=teacher_states is not None, source_weights=source_weights)
         del teacher
         yield src.part, {}
         student = self.ctam(input_ids, attention_mask, token_type_ids, word_ids, is_target=True)  # Burmese, mapped
-        tgt = self._target_terms(student, attention_mask, labels, src.t_seq, n_labelled, n_rows, strength)
+        tgt = self._target_terms(student, attention_mask, labels, src, n_labelled, n_rows, strength, teacher_states,
+                                 teacher_weights, soft_labels)
         detached = lambda t: None if t is None else t.detach()  # noqa: E731
         components = {
             "loss": src.part.detach() + tgt.part.detach(),
@@ -699,6 +782,7 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
             "loss_align": detached(tgt.loss_align),
             "loss_domain": None if src.domain_sum is None else (src.domain_sum.detach() + tgt.domain_sum.detach()) / n_rows,
             "loss_mapping": detached(tgt.loss_mapping),
+            "loss_teacher": detached(src.loss_teacher),
             "gate_mean": self._gate_mean(student.gate, attention_mask),
         }
         yield tgt.part, components

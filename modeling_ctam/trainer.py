@@ -7,7 +7,7 @@ from collections import defaultdict
 import torch
 from transformers import Trainer
 
-LOSS_COMPONENTS = ("loss_cls", "loss_align", "loss_domain", "loss_mapping", "gate_mean")
+LOSS_COMPONENTS = ("loss_cls", "loss_align", "loss_domain", "loss_mapping", "loss_teacher", "gate_mean")
 
 
 class CTAMTrainer(Trainer):

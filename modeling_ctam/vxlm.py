@@ -170,6 +170,49 @@ class VecMapMapping(nn.Module):
         return ((w.t() @ w - eye) ** 2).sum()
 
 
+MAPPING_FILE = "mapping.safetensors"
+MAPPING_TENSORS = ("weight", "target_mean", "source_mean")
+
+
+def load_mapping_file(path, expected_layer: int | None = None) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Read an eq. 2 mapping written by the alignment CLI: the one loader used by the model, the CLI and the figures.
+
+    Args:
+        path (`str` or `os.PathLike`): an alignment folder (holding `mapping.safetensors`) or the file itself.
+        expected_layer (`int`, *optional*): the model's `static_layer`. When the file records the layer its static
+            vectors came from (metadata `layer`) and it differs, a `ValueError` says so: a mapping learnt on one
+            layer's vectors does not fit another layer's.
+
+    Returns:
+        `(tensors, metadata)`: tensors `weight` `(d, d)`, `target_mean` `(d,)`, `source_mean` `(d,)` (and any extra
+        tensors such as the dictionary vectors), and the metadata strings.
+    """
+    import os
+
+    from safetensors import SafetensorError, safe_open
+
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        path = os.path.join(path, MAPPING_FILE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no alignment mapping here; write one with `python -m modeling_ctam.align`.")
+    try:
+        with safe_open(path, framework="pt") as f:
+            meta = dict(f.metadata() or {})
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError) as err:
+        raise ValueError(f"{path}: not a readable safetensors mapping ({err}).") from err
+    missing = [k for k in MAPPING_TENSORS if k not in tensors]
+    if missing:
+        raise ValueError(f"{path} lacks tensors {missing}; it was not written by `python -m modeling_ctam.align`.")
+    layer = meta.get("layer")
+    if expected_layer is not None and layer not in (None, "") and int(layer) != int(expected_layer):
+        raise ValueError(
+            f"{path} maps static vectors of encoder layer {layer}, but this model's static_layer is {expected_layer}: "
+            f"re-run the alignment with --layer {expected_layer}, or build the model with static_layer={layer}.")
+    return tensors, meta
+
+
 class VXLMGate(nn.Module):
     """Eq. 3: ``g = sigmoid(W_g [h_xlm; h_vec] + b_g)``; ``h = g * h_xlm + (1 - g) * h_vec``."""
 

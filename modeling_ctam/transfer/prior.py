@@ -1,0 +1,124 @@
+"""The target class prior from unlabelled text: EM of Saerens, Latinne and Decaestecker (2002), guarded.
+
+English training data is balanced; Burmese product reviews are about 90% positive. Self-training quotas and the
+domain-loss importance weights need the Burmese prior, and no Burmese label may be used in a zero-shot run. EM
+re-estimates it from a classifier's posteriors on unlabelled target text:
+
+    p_t(y | x) ∝ p_s(y | x) * pi_t(y) / pi_s(y),      pi_t(y) <- mean_x p_t(y | x)
+
+until `pi_t` stops moving. A classifier that already leans hard one way can drive EM to a degenerate prior (0% of a
+class: measured after a naive self-training round), so the estimate is clamped to `[min_prior, 1 - ...]` and a
+warning says so; a run that does not converge falls back to the source prior.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PriorEstimate:
+    """What :func:`estimate_target_prior` found, as recorded in `train_config.json`.
+
+    Args:
+        prior (`list[float]`): the target class prior used downstream (after any clamping or fallback).
+        em_prior (`list[float]`): EM's raw estimate.
+        source_prior (`list[float]`): the prior the classifier was trained under.
+        iterations (`int`): EM iterations run.
+        converged (`bool`): whether EM met its tolerance.
+        clamped (`bool`): whether a class fell below `min_prior` and was raised to it.
+        fallback (`str`, *optional*): what replaced EM's estimate: `"classify-and-count"` (degenerate estimate) or
+            `"source-prior"` (no convergence); None when EM's estimate was used.
+        predicted_share (`list[float]`): the share of each class among the classifier's predictions.
+    """
+
+    prior: list[float]
+    em_prior: list[float]
+    source_prior: list[float]
+    iterations: int
+    converged: bool
+    clamped: bool = False
+    fallback: str | None = None
+    predicted_share: list[float] | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def em_prior(probs: np.ndarray, source_prior: np.ndarray, max_iterations: int = 1000,
+             tolerance: float = 1e-8) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    """Saerens et al.'s EM: the target prior and the posteriors re-weighted to it.
+
+    Args:
+        probs (`np.ndarray` of shape `(N, C)`): posteriors under `source_prior`.
+        source_prior (`np.ndarray` of shape `(C,)`): the training class prior.
+
+    Returns:
+        `(prior (C,), adjusted posteriors (N, C), iterations, converged)`.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    source_prior = np.asarray(source_prior, dtype=np.float64)
+    assert probs.ndim == 2 and probs.shape[1] == source_prior.shape[0], (probs.shape, source_prior.shape)
+    prior = source_prior.copy()
+    adjusted = probs
+    for iteration in range(1, max_iterations + 1):
+        adjusted = probs * (prior / source_prior)  # (N, C)
+        adjusted /= adjusted.sum(axis=1, keepdims=True)
+        new_prior = adjusted.mean(axis=0)  # (C,)
+        if np.abs(new_prior - prior).max() < tolerance:
+            return new_prior, adjusted, iteration, True
+        prior = new_prior
+    return prior, adjusted, max_iterations, False
+
+
+def adjust_posteriors(probs: np.ndarray, source_prior: np.ndarray, target_prior: np.ndarray) -> np.ndarray:
+    """Bayes' rule for a prior shift: `p(y|x) * pi_t(y) / pi_s(y)`, renormalised. `(N, C)` -> `(N, C)`."""
+    adjusted = np.asarray(probs, dtype=np.float64) * (np.asarray(target_prior) / np.asarray(source_prior))
+    return adjusted / adjusted.sum(axis=1, keepdims=True)
+
+
+def estimate_target_prior(probs: np.ndarray, source_prior: np.ndarray, min_prior: float = 0.02) -> PriorEstimate:
+    """EM's target prior, clamped so that no class falls below `min_prior`, with a logged warning when it acts.
+
+    Raises:
+        ValueError: `min_prior` outside `[0, 1/C)`, or posteriors that are not `(N, C)` probabilities.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    num_classes = probs.shape[1] if probs.ndim == 2 else 0
+    if probs.ndim != 2 or len(probs) == 0 or num_classes < 2:
+        raise ValueError(f"estimate_target_prior needs (N, C) posteriors with N >= 1 and C >= 2, got {probs.shape}.")
+    if not 0.0 <= min_prior < 1.0 / num_classes:
+        raise ValueError(f"min_prior={min_prior} must lie in [0, 1/{num_classes}).")
+    source_prior = np.asarray(source_prior, dtype=np.float64)
+    prior, _, iterations, converged = em_prior(probs, source_prior)
+    share = np.bincount(probs.argmax(axis=1), minlength=num_classes) / len(probs)
+    estimate = PriorEstimate(prior=prior.tolist(), em_prior=prior.tolist(), source_prior=source_prior.tolist(),
+                             iterations=iterations, converged=converged, predicted_share=share.tolist())
+    if not converged:
+        logger.warning("EM class-prior estimate did not converge in %d iterations (%s); using the source prior %s.",
+                       iterations, np.round(prior, 4).tolist(), np.round(source_prior, 4).tolist())
+        estimate.prior, estimate.fallback = source_prior.tolist(), "source-prior"
+        return estimate
+    if prior.min() < min_prior:
+        fallback = _clamp(share, min_prior)
+        logger.warning("EM class-prior estimate %s puts a class below min_prior=%s (a degenerate estimate: the "
+                       "classifier's posteriors are over-confident on this data); using classify-and-count %s instead.",
+                       np.round(prior, 4).tolist(), min_prior, np.round(fallback, 4).tolist())
+        estimate.prior, estimate.fallback = fallback.tolist(), "classify-and-count"
+        estimate.clamped = bool(share.min() < min_prior)
+    return estimate
+
+
+def _clamp(prior: np.ndarray, min_prior: float) -> np.ndarray:
+    """`prior` with every class raised to at least `min_prior`, the excess taken from the others pro rata."""
+    clamped = np.maximum(np.asarray(prior, dtype=np.float64), min_prior)
+    excess = clamped.sum() - 1.0
+    big = clamped > min_prior
+    if excess > 0 and big.any():
+        clamped[big] -= excess * (clamped[big] - min_prior) / (clamped[big] - min_prior).sum()
+    return clamped

@@ -1,0 +1,302 @@
+"""The two-stage transfer recipe (method.md section 3): a trained English teacher, then a student trained against it.
+
+Stage 1 trains the teacher path on English labels: `L_T` and, with `teacher_head`, the teacher BiGRU's own head.
+Stage 2 freezes that model as the teacher. Everything the frozen teacher contributes is computed once
+(:mod:`.teacher`): its posteriors on the unlabelled Burmese reviews, the EM estimate of the Burmese class prior
+(:mod:`.prior`), the pseudo-labels under that prior's quotas (:mod:`.pseudo_label`) and the BiGRU states of every
+English sentence that a stage-2 item pairs with. The model then keeps training as the student on batches that carry
+several streams (:mod:`.streams`): English labelled rows (`L_T`, the source side of `L_S`), parallel Burmese sentences
+(`L_R` against their translations) and unlabelled Burmese reviews (pseudo-labels in `L_T`, class-conditional `L_R`
+pairs, the target side of `L_S`). The student BiGRU starts as a copy of the trained teacher BiGRU.
+
+Each stage writes Trainer checkpoints into its own folder (`stage1/`, `stage2/`), and the end of stage 1 is saved, so
+a run interrupted in either stage resumes there (:func:`run_two_stage`). The caller saves one ordinary CTAM checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+import torch
+
+from ..data import CTAMCollator
+from .prior import adjust_posteriors, estimate_target_prior
+from .pseudo_label import select_pseudo_labels
+from .streams import (
+    UNLABELLED_PAIRINGS,
+    ItemDataset,
+    SourceOnlyCollator,
+    Stage2Collator,
+    Stage2Streams,
+    attach_teacher_states,
+    build_stage2_items,
+)
+from .teacher import teacher_posteriors, teacher_states
+
+logger = logging.getLogger(__name__)
+
+RECIPES = ("joint", "two-stage")
+STAGE1_DIR, STAGE2_DIR, STAGE1_MODEL = "stage1", "stage2", "teacher.safetensors"
+
+
+@dataclass
+class TransferArguments:
+    """How CTAM is trained: the paper's one joint stage, or the two-stage recipe of method.md section 3."""
+
+    recipe: str = field(default="joint", metadata={"help": (
+        "'joint': one stage, every eq. 13 term from the first step (the paper's letter). 'two-stage': stage 1 trains "
+        "the English teacher, stage 2 trains the student against the frozen teacher (method.md section 3).")})
+    stage1_steps: int = field(default=60, metadata={"help": "two-stage: optimisation steps of stage 1 (English only)."})
+    stage2_steps: int = field(default=60, metadata={"help": "two-stage: optimisation steps of each stage-2 round."})
+    stage2_learning_rate: Optional[float] = field(default=None, metadata={"help": (
+        "two-stage: peak learning rate of stage 2 (default: the run's learning_rate).")})
+    parallel_share: float = field(default=0.3, metadata={"help": (
+        "two-stage: share of stage-2 Burmese rows that are parallel sentences (L_R against their English side); "
+        "0 switches the parallel stream off. Needs parallel_data.")})
+    pairing: str = field(default="pseudo-label", metadata={"help": (
+        "two-stage: eq. 10 pair of an unlabelled Burmese review: 'pseudo-label' (an English review of the class the "
+        "teacher predicts), 'random' (any English review: a control) or 'none'.")})
+    shuffle_parallel: bool = field(default=False, metadata={"help": (
+        "two-stage control: keep the parallel sentences but break the translation link (a permutation).")})
+    self_training: bool = field(default=True, metadata={"help": (
+        "two-stage: the teacher's pseudo-labels on unlabelled Burmese reviews join L_T (beyond the paper).")})
+    pseudo_fraction: float = field(default=0.6, metadata={"help": (
+        "Share of the unlabelled reviews that may be pseudo-labelled; class quotas follow the EM target prior.")})
+    pseudo_threshold: float = field(default=0.0, metadata={"help": "Minimum prior-adjusted confidence of a pseudo-label."})
+    soft_labels: bool = field(default=True, metadata={"help": (
+        "Pseudo-labels as the teacher's prior-adjusted posteriors (sharpened by soft_temperature) rather than one-hot.")})
+    soft_temperature: float = field(default=0.5, metadata={"help": "Sharpening temperature of soft pseudo-labels."})
+    pseudo_weight: float = field(default=1.0, metadata={"help": "Weight of a pseudo-labelled row in L_T (1 = a gold row)."})
+    self_training_rounds: int = field(default=1, metadata={"help": (
+        "Stage-2 rounds; each later round relabels the reviews with the current student.")})
+    min_prior: float = field(default=0.02, metadata={"help": (
+        "Clamp of the EM target-prior estimate: no class below this share (a degenerate estimate is logged).")})
+    domain_importance_weights: bool = field(default=True, metadata={"help": (
+        "Weight English rows in L_S by pi_target(y) / pi_source(y) (EM prior), so L_S does not erase sentiment.")})
+    stage2_lambda_align: Optional[float] = field(default=None, metadata={"help": (
+        "two-stage: l2 (L_R weight) in stage 2; default: the model's lambda_align. 0 switches L_R off (ablation).")})
+    stage2_lambda_domain: Optional[float] = field(default=None, metadata={"help": (
+        "two-stage: l3 (L_S weight) in stage 2; default: the model's lambda_domain. 0 switches L_S off (ablation).")})
+    teacher_from: Optional[str] = field(default=None, metadata={"help": (
+        "two-stage: reuse a finished stage 1 (a run folder or its stage1/teacher.safetensors) instead of training it; "
+        "it must come from the same preset, encoder and seed.")})
+
+    def __post_init__(self):
+        if self.recipe not in RECIPES:
+            raise ValueError(f"recipe={self.recipe!r} is not supported; use one of {list(RECIPES)}.")
+        if self.pairing not in UNLABELLED_PAIRINGS:
+            raise ValueError(f"pairing={self.pairing!r}: use one of {list(UNLABELLED_PAIRINGS)} for the two-stage recipe.")
+        for name in ("stage1_steps", "stage2_steps", "self_training_rounds"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} must be at least 1.")
+        if not 0.0 <= self.parallel_share <= 1.0:
+            raise ValueError(f"parallel_share={self.parallel_share} must lie in [0, 1] (0 = no parallel stream).")
+        if not 0.0 < self.pseudo_fraction <= 1.0:
+            raise ValueError(f"pseudo_fraction={self.pseudo_fraction} must lie in (0, 1].")
+        if not 0.0 <= self.pseudo_threshold < 1.0:
+            raise ValueError(f"pseudo_threshold={self.pseudo_threshold} must lie in [0, 1).")
+        if self.soft_temperature <= 0 or self.pseudo_weight < 0:
+            raise ValueError("soft_temperature must be positive and pseudo_weight non-negative.")
+        if not 0.0 <= self.min_prior < 0.5:
+            raise ValueError(f"min_prior={self.min_prior} must lie in [0, 0.5).")
+        for name in ("stage2_lambda_align", "stage2_lambda_domain"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name}={value} must be non-negative (or null for the model's own weight).")
+        if self.shuffle_parallel and self.parallel_share == 0:
+            raise ValueError("shuffle_parallel is a control of the parallel stream; it needs parallel_share > 0.")
+
+
+@dataclass
+class TransferData:
+    """The data of one two-stage run, already loaded and preprocessed.
+
+    Args:
+        english_texts / english_labels: labelled English rows (both stages).
+        unlabelled (`list[str]`): unlabelled Burmese reviews (stage 2; never their labels).
+        parallel (`list[tuple[str, str]]`): `(burmese, english)` translation pairs.
+    """
+
+    english_texts: list[str]
+    english_labels: list[int]
+    unlabelled: list[str]
+    parallel: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _stage_args(base, output_dir: Path, max_steps: int, learning_rate: float | None = None):
+    """The run's TrainingArguments for one stage: its own folder and budget, no evaluation (the strict protocol picks
+    no checkpoint by Burmese dev), checkpoints as the run asked."""
+    changes = dict(output_dir=str(output_dir), max_steps=max_steps, eval_strategy="no", load_best_model_at_end=False,
+                   remove_unused_columns=False,  # the items carry the streams' own keys
+                   metric_for_best_model=None)
+    if learning_rate is not None:
+        changes["learning_rate"] = learning_rate
+    if getattr(base, "save_strategy", "no") in ("best", "epoch") or str(base.save_strategy).endswith("BEST"):
+        changes["save_strategy"] = "steps"
+        changes["save_steps"] = max(1, max_steps // 2)
+    return dataclasses.replace(base, **changes)
+
+
+def _latest_checkpoint(folder: Path) -> Optional[str]:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+
+
+def _load_weights(model, path: Path) -> None:
+    from safetensors.torch import load_file
+
+    state = load_file(str(path))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if "word_start_table" not in k]
+    if missing or unexpected:
+        raise ValueError(f"{path}: the stage-1 teacher does not fit this model (missing {missing[:5]}, unexpected "
+                         f"{unexpected[:5]}); it must come from the same preset and encoder.")
+
+
+def _save_weights(model, path: Path) -> None:
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp))
+    os.replace(tmp, path)  # a crash never leaves a half-written teacher behind
+
+
+def run_stage1(model, tokenizer, data: TransferData, args: TransferArguments, training_args, collator: CTAMCollator,
+               make_trainer: Callable, output_dir: Path) -> dict:
+    """Stage 1 (or its reuse): the model ends as the trained English teacher, saved as `stage1/teacher.safetensors`."""
+    final = output_dir / STAGE1_DIR / STAGE1_MODEL
+    if args.teacher_from:
+        source = Path(args.teacher_from)
+        source = source / STAGE1_DIR / STAGE1_MODEL if source.is_dir() else source
+        _load_weights(model, source)
+        return {"stage1": "reused", "teacher_from": str(args.teacher_from)}
+    if final.is_file():
+        _load_weights(model, final)
+        return {"stage1": "resumed (finished before)"}
+    items = [{"source_text": t, "source_label": int(y)} for t, y in zip(data.english_texts, data.english_labels)]
+    stage_args = _stage_args(training_args, output_dir / STAGE1_DIR, args.stage1_steps)
+    trainer = make_trainer(model, stage_args, ItemDataset(items), SourceOnlyCollator(collator))
+    start = time.perf_counter()
+    trainer.train(resume_from_checkpoint=_latest_checkpoint(output_dir / STAGE1_DIR))
+    if trainer.is_world_process_zero():
+        _save_weights(model, final)
+    return {"stage1": "trained", "stage1_seconds": round(time.perf_counter() - start, 1)}
+
+
+def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments, *, num_items: int, max_length: int,
+                   seed: int, states_cache: dict | None = None, eval_batch_size: int = 64) -> tuple[list[dict], dict]:
+    """Everything the frozen teacher (the model as it is now) gives stage 2, computed once, and the stage-2 items.
+
+    Returns:
+        `(items, record)`: the items (with cached teacher states) and what was estimated and selected.
+    """
+    num_labels = model.config.num_labels
+    english_labels = np.asarray(data.english_labels)
+    source_prior = np.bincount(english_labels, minlength=num_labels) / len(english_labels)
+    record: dict[str, Any] = {"source_prior": source_prior.round(4).tolist()}
+    start = time.perf_counter()
+    probs = teacher_posteriors(model, tokenizer, data.unlabelled, language="my", max_length=max_length,
+                               batch_size=eval_batch_size)
+    estimate = estimate_target_prior(probs, source_prior, args.min_prior)
+    record["target_prior"] = estimate.to_dict()
+    prior = np.asarray(estimate.prior)
+    adjusted = adjust_posteriors(probs, source_prior, prior)
+    record["teacher_predicted_share"] = (np.bincount(probs.argmax(1), minlength=num_labels) / len(probs)).round(4).tolist()
+    pseudo_targets, pseudo_labels = {}, {}
+    if args.self_training or args.pairing == "pseudo-label":
+        pseudo = select_pseudo_labels(adjusted, prior, args.pseudo_fraction, args.pseudo_threshold, args.soft_labels,
+                                      args.soft_temperature)
+        record["pseudo_labels"] = pseudo.summary()
+        pseudo_labels = {int(i): int(y) for i, y in zip(pseudo.indices, pseudo.labels)}
+        if args.self_training:
+            pseudo_targets = {int(i): t * args.pseudo_weight for i, t in zip(pseudo.indices, pseudo.targets)}
+    source_weights = None
+    if args.domain_importance_weights:
+        ratio = prior / np.maximum(source_prior, 1e-6)  # pi_t(y) / pi_s(y)
+        source_weights = ratio / float((ratio * source_prior).sum())  # mean weight 1 over the English rows
+        record["source_domain_weights"] = source_weights.round(4).tolist()
+    streams = Stage2Streams(english_texts=data.english_texts, english_labels=data.english_labels,
+                            parallel=data.parallel if args.parallel_share > 0 else [], unlabelled=data.unlabelled,
+                            pseudo_targets=pseudo_targets, pseudo_labels=pseudo_labels, source_weights=source_weights)
+    items = build_stage2_items(streams, num_items, parallel_share=args.parallel_share, pairing=args.pairing,
+                               shuffle_parallel=args.shuffle_parallel, seed=seed)
+    wanted = sorted({it["teacher_text"] for it in items if it["teacher_text"] is not None})
+    cache = states_cache if states_cache is not None else {}
+    missing = [t for t in wanted if t not in cache]
+    if missing and model.dual_path is not None:
+        states = teacher_states(model, tokenizer, missing, max_length=max_length, batch_size=eval_batch_size)
+        cache.update(zip(missing, states))
+    if model.dual_path is None:
+        for it in items:
+            it["teacher_text"] = None
+    attach_teacher_states(items, cache)
+    record["items"] = {
+        "total": len(items),
+        "parallel": sum(1 for it in items if it["stream"] == "parallel"),
+        "with_teacher_pair": sum(1 for it in items if it["teacher_states"] is not None),
+        "with_pseudo_label": sum(1 for it in items if it["soft_label"] is not None),
+    }
+    record["teacher_seconds"] = round(time.perf_counter() - start, 1)
+    return items, record
+
+
+def run_two_stage(model, tokenizer, data: TransferData, args: TransferArguments, training_args,
+                  collator: CTAMCollator, make_trainer: Callable, output_dir: str | os.PathLike) -> dict:
+    """Stage 1, then `self_training_rounds` rounds of stage 2; resumable in either stage.
+
+    Args:
+        model (`CTAMForSequenceClassification`): built with its preset; trained in place.
+        make_trainer (`Callable`): `(model, training_args, train_dataset, data_collator) -> CTAMTrainer`.
+        training_args (`TrainingArguments`): the run's arguments; each stage derives its own (folder, steps).
+
+    Returns:
+        `dict`: the record of both stages (written by the caller into `train_config.json`).
+    """
+    output_dir = Path(output_dir)
+    record: dict[str, Any] = {"recipe": "two-stage", "arguments": dataclasses.asdict(args)}
+    record.update(run_stage1(model, tokenizer, data, args, training_args, collator, make_trainer, output_dir))
+    cfg = model.config
+    if args.stage2_lambda_align is not None:
+        cfg.lambda_align = args.stage2_lambda_align
+    if args.stage2_lambda_domain is not None:
+        cfg.lambda_domain = args.stage2_lambda_domain
+    if model.dual_path is not None:
+        model.dual_path.student_starts_as_teacher()  # the student BiGRU starts as the trained teacher BiGRU
+    per_step = (training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps
+                * max(1, training_args.world_size))
+    states_cache: dict = {}
+    rounds = []
+    for round_index in range(args.self_training_rounds):
+        round_dir = output_dir / STAGE2_DIR if round_index == 0 else output_dir / f"{STAGE2_DIR}-round{round_index + 1}"
+        items, round_record = prepare_stage2(
+            model, tokenizer, data, args, num_items=args.stage2_steps * per_step, max_length=collator.max_length,
+            seed=training_args.seed + round_index, states_cache=states_cache,
+            eval_batch_size=training_args.per_device_eval_batch_size)
+        stage_args = _stage_args(training_args, round_dir, args.stage2_steps, args.stage2_learning_rate)
+        trainer = make_trainer(model, stage_args, ItemDataset(items), Stage2Collator(collator, cfg.num_labels))
+        start = time.perf_counter()
+        trainer.train(resume_from_checkpoint=_latest_checkpoint(round_dir))
+        round_record["stage2_seconds"] = round(time.perf_counter() - start, 1)
+        round_record["log_history"] = [h for h in trainer.state.log_history if "loss" in h][-3:]
+        rounds.append(round_record)
+        logger.info("stage 2 round %d: %s", round_index + 1, json.dumps({k: v for k, v in round_record.items()
+                                                                          if k != "log_history"}))
+    record["stage2_rounds"] = rounds
+    return record
+
+
+def load_transfer_data(english: Sequence[tuple[str, int]], unlabelled: Sequence[str],
+                       parallel: Sequence[tuple[str, str]] = ()) -> TransferData:
+    """Build :class:`TransferData` from plain rows (a convenience for scripts and tests)."""
+    return TransferData(english_texts=[t for t, _ in english], english_labels=[int(y) for _, y in english],
+                        unlabelled=list(unlabelled), parallel=list(parallel))
