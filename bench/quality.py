@@ -7,16 +7,16 @@ Usage::
     python bench/quality.py --quick              # 1 seed, 4 steps, 200 English examples: a smoke check (~minutes)
     python bench/quality.py --alignment DIR      # initialise vxlm / ctam mappings from a `modeling_ctam.align` folder
 
-Every run goes through ``train.py``'s own ``train()`` (same code path as ``python train.py``) with one shared
+Every run goes through ``modeling_ctam.training.train()`` (the code path of ``python train.py``) with one shared
 budget (:data:`BUDGET`, overridable by flags): the offline encoder (multilingual-e5-small), word embeddings and the
 lowest ``freeze_layers`` encoder layers frozen, a balanced English subset, short ``max_length``, a fixed number of
 optimisation steps. Only the preset (``xlmr-base``, ``vxlm``, ``ctam``; docs/method.md section 4), the setting and
 the seed change between runs. There is no checkpoint selection: every run is scored once, at its last step, on the
 GKLMIP dev set (the only data used to compare; nothing is tuned on it here).
 
-The dev report that ``train.py`` writes (``dev_metrics.json``, computed with :mod:`modeling_ctam.metrics`, the same
-module as ``eval.py``) becomes one ``metrics.json`` per run with the method, seed and data fields that
-``eval.py ablation-table`` groups by. Runs whose ``metrics.json`` exists are skipped, so an interrupted bench resumes.
+The dev report that ``train.py`` writes (``dev_metrics.json``, the one metrics record of
+:mod:`modeling_ctam.evaluation`, as ``eval.py``'s) becomes one ``metrics.json`` per run with the method, seed and
+data fields that ``eval.py ablation-table`` groups by. Runs whose ``metrics.json`` exists are skipped, so an interrupted bench resumes.
 Model weights go to ``--work-dir`` (default: the CTAM cache) and are deleted after scoring unless ``--keep-models``.
 
 Outputs, in ``--results-dir`` (default ``bench/results``):
@@ -44,7 +44,6 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
 
 PRESETS = ("xlmr-base", "vxlm", "ctam")
 SETTINGS = ("zero-shot", "supervised")
@@ -62,7 +61,7 @@ BUDGET = {
     "per_device_train_batch_size": 8,  # 8 English + 8 Burmese per step
     "max_steps": 40,
     "learning_rate": 1e-4,
-    "warmup": 0.1,
+    "warmup_steps": 0.1,
     "freeze_embeddings": True,
     "freeze_layers": 8,  # all embeddings and the lower 8 of the 12 layers stay fixed; the top 4 layers train
 }
@@ -138,8 +137,8 @@ def budget_from(args) -> dict:
 
 
 def run_one(setting: str, preset: str, seed: int, budget: dict, args, run_dir: Path) -> dict:
-    """Train one run with train.py and return its dev report (dev_metrics.json)."""
-    import train as ctam_train  # the repository's train.py
+    """Train one run as train.py does and return its dev report (dev_metrics.json)."""
+    from modeling_ctam.training import load_config, train
 
     overrides = dict(budget)
     overrides.update(
@@ -154,8 +153,7 @@ def run_one(setting: str, preset: str, seed: int, budget: dict, args, run_dir: P
         overrides["alignment"] = args.alignment
     if preset == "ctam" and args.ctam_overrides:
         overrides["ctam"] = dict(args.ctam_overrides)
-    cfg = ctam_train.load_config(None, overrides)
-    return ctam_train.train(cfg)
+    return train(load_config(None, overrides))
 
 
 def _cuda() -> bool:

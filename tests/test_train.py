@@ -1,5 +1,6 @@
-"""Tests of train.py: configuration files and overrides, presets, settings, end-to-end runs on a tiny random encoder
-(the real offline tokenizer, real GKLMIP / SST-2 rows), resume after a SIGKILL, and a 2-process DDP run."""
+"""Tests of train.py and modeling_ctam.training: configuration files and overrides through HfArgumentParser, presets,
+settings, end-to-end runs on a tiny random encoder (the real offline tokenizer, real GKLMIP / SST-2 rows), resume after
+a SIGKILL, and a 2-process DDP run."""
 
 from __future__ import annotations
 
@@ -10,17 +11,16 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
 import torch
 
+import modeling_ctam.training as T
+from modeling_ctam.paths import data_dir
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import train as T  # noqa: E402
-
-from modeling_ctam.paths import data_dir  # noqa: E402
 
 GKLMIP = ("my", "gklmip")
 SST2_DEV = data_dir() / "en" / "sst2" / "dev.tsv"
@@ -83,7 +83,6 @@ def _write_yaml(path: Path, flat: dict) -> Path:
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env.setdefault("OMP_NUM_THREADS", "1")
     env["TOKENIZERS_PARALLELISM"] = "false"
     return env
@@ -103,19 +102,102 @@ def test_config_file_groups_flat_keys_and_command_line_overrides(tmp_path):
         "data:\n  max-length: 48\n  source_data: en/uci_sentiment_labelled/yelp_labelled.txt\n"
         "learning_rate: 3.0e-5\nseed: 7\n", encoding="utf-8")
     cfg = T.load_config(config, ["--seed", "11", "--training.max_steps=20", "--ctam.grl_schedule", "constant",
-                                 "--max-source-examples", "null", "--source_data", "[a.tsv, b.tsv]", "--bf16",
+                                 "--max-source-examples", "null", "--source_data", "[a.tsv, b.tsv]",
+                                 "--bf16", "--use-cpu",
                                  "--resume_from_checkpoint", "--training_args.optim", "adafactor"])
-    assert cfg.preset == "vxlm" and cfg.max_length == 48 and cfg.learning_rate == 3e-5
-    assert cfg.seed == 11 and cfg.max_steps == 20 and cfg.max_source_examples is None and cfg.bf16 is True
-    assert cfg.ctam == {"lambda_cls": 0.5, "grl_schedule": "constant"}  # file and command line merge
-    assert cfg.source_data == ["a.tsv", "b.tsv"]
-    assert cfg.resume_from_checkpoint == "latest"  # a bare flag means the newest checkpoint
-    assert cfg.training_args == {"optim": "adafactor"}
+    model, data, training = cfg.model, cfg.data, cfg.training
+    assert model.preset == "vxlm" and data.max_length == 48 and training.learning_rate == 3e-5
+    assert training.seed == 11 and training.max_steps == 20 and data.max_source_examples is None
+    assert training.bf16 is True
+    assert model.ctam == {"lambda_cls": 0.5, "grl_schedule": "constant"}  # file and command line merge
+    assert data.source_data == ["a.tsv", "b.tsv"]
+    assert training.resume_from_checkpoint == "latest"  # a bare flag means the newest checkpoint
+    assert training.optim == "adafactor"  # --training_args.<field> sets the TrainingArguments field
     # JSON works the same, and a single path becomes a one-element list
     as_json = tmp_path / "run.json"
-    as_json.write_text(json.dumps({"data": {"source_data": "x.tsv"}, "warmup": 20}), encoding="utf-8")
+    as_json.write_text(json.dumps({"data": {"source_data": "x.tsv"}, "warmup_steps": 20}), encoding="utf-8")
     cfg = T.load_config(as_json)
-    assert cfg.source_data == ["x.tsv"] and cfg.warmup == 20.0
+    assert cfg.data.source_data == ["x.tsv"] and cfg.training.warmup_steps == 20
+
+
+def test_yaml_groups_and_every_command_line_form_reach_the_dataclasses(tmp_path):
+    """HfArgumentParser: grouped YAML keys, then --key value / --key=value / --group.key / dashes / bare flags /
+    a,b lists / null / TrainingArguments fields set directly, with CTAM's defaults where nothing is given."""
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        "model:\n  encoder: some/encoder\n  freeze_layers: 3\n  alignment_args: {vocab_size: 100}\n"
+        "data:\n  setting: few-shot\n  few_shot_n: 4\n  source_data: [a.tsv]\n"
+        "training:\n  eval_strategy: steps\n  eval_steps: 5\n  save_strategy: best\n  num_train_epochs: 2\n"
+        "  path_by_path_backward: true\n"
+        "hub:\n  hub_model_id: me/ctam\n", encoding="utf-8")
+    cfg = T.load_config(config, [
+        "--few-shot-n=7", "--data.max_length", "32", "--freeze_layers", "2", "--source_data", "a.tsv,b.tsv",
+        "--alignment_args.max-sentences", "10", "--lr_scheduler_type", "cosine", "--word_ids",
+        "--max_source_examples", "null", "--hub.push_to_hub", "--no-balance-source",
+        "--output-dir", str(tmp_path / "out")])
+    model, data, run, training = cfg.model, cfg.data, cfg.run, cfg.training
+    assert (model.encoder, model.freeze_layers) == ("some/encoder", 2)  # the command line wins over the file
+    assert model.alignment_args == {"vocab_size": 100, "max_sentences": 10}
+    assert (data.setting, data.few_shot_n, data.max_length, data.word_ids) == ("few-shot", 7, 32, True)
+    assert data.source_data == ["a.tsv", "b.tsv"] and data.max_source_examples is None
+    assert data.balance_source is False  # HfArgumentParser's --no_<flag> for a flag that defaults to true
+    assert run.path_by_path_backward is True
+    assert training.eval_strategy == "steps" and training.eval_steps == 5 and training.save_strategy == "best"
+    assert training.num_train_epochs == 2 and training.lr_scheduler_type == "cosine"
+    assert training.push_to_hub is True and training.hub_model_id == "me/ctam"
+    assert training.output_dir == str(tmp_path / "out")
+    # CTAM's TrainingArguments defaults (not transformers'), and the values CTAM fixes or derives
+    assert training.per_device_train_batch_size == 16 and training.learning_rate == 2e-5
+    assert training.warmup_steps == 0.1 and training.metric_for_best_model == "macro_f1"
+    assert training.load_best_model_at_end is True and training.save_total_limit == 2
+    assert training.remove_unused_columns is False and training.label_names == ["labels"]
+    assert training.data_seed == training.seed == 42 and training.greater_is_better is True
+    # every key of every group lands in the one flat record train_config.json writes
+    flat = cfg.to_dict()
+    assert flat["few_shot_n"] == 7 and flat["freeze_layers"] == 2 and flat["eval_steps"] == 5
+    assert flat["path_by_path_backward"] is True and flat["lr_scheduler_type"] == "cosine"
+
+
+def test_a_deprecated_key_is_accepted_with_a_message_naming_the_new_key(tmp_path):
+    config = tmp_path / "old.yaml"
+    config.write_text("training:\n  warmup: 20\n", encoding="utf-8")
+    with pytest.warns(FutureWarning, match="'warmup' is deprecated; use 'warmup_steps'"):
+        cfg = T.load_config(config)
+    assert cfg.training.warmup_steps == 20
+    with pytest.warns(FutureWarning, match="'warmup' is deprecated; use 'warmup_steps'"):
+        cfg = T.load_config(None, ["--warmup", "0.25"])
+    assert cfg.training.warmup_steps == 0.25
+    with pytest.warns(FutureWarning, match="'gradient_checkpointing' is deprecated; use 'activation_checkpointing'"):
+        cfg = T.load_config(None, ["--gradient-checkpointing"])
+    assert cfg.training.activation_checkpointing is True
+    with warnings.catch_warnings():  # the shipped configs use the current keys
+        warnings.simplefilter("error", FutureWarning)
+        for path in sorted((REPO / "configs").glob("*.yaml")):
+            T.load_config(path)
+
+
+@pytest.mark.parametrize("tokens, message", [
+    (["--learnin_rate", "1e-4"], "unknown key 'learnin_rate' (did you mean 'learning_rate'"),
+    (["--model.encodr", "x"], "unknown key 'encodr' (did you mean 'encoder'"),
+    (["--few_shot", "3"], "unknown key 'few_shot' (did you mean 'few_shot_n'"),
+])
+def test_an_unknown_key_is_refused_with_a_suggestion(tokens, message, capsys):
+    with pytest.raises(ValueError) as err:
+        T.load_config(None, tokens)
+    assert message in str(err.value)
+    with pytest.raises(SystemExit):  # the script: usage and the same message on stderr
+        T.parse_args(["--output-dir", "x", *tokens])
+    assert message in capsys.readouterr().err
+
+
+def test_help_lists_every_group_with_help_text_and_ctam_defaults(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        T.parse_args(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "model:" in out and "data:" in out and "--freeze_layers" in out and "--ctam CTAM" in out
+    assert "Ablation preset" in out and "--resume_from_checkpoint" in out and "--print-config" in out
+    assert "(default: 16)" in out  # CTAM's per_device_train_batch_size, not transformers' 8
 
 
 def test_shipped_presets_load(tmp_path):
@@ -123,7 +205,7 @@ def test_shipped_presets_load(tmp_path):
     assert any(f.name == "zero-shot-ctam.yaml" for f in files)
     for path in files:
         cfg = T.load_config(path, output_dir=str(tmp_path))
-        assert cfg.preset in T.PRESETS, path
+        assert cfg.model.preset in T.PRESETS, path
 
 
 @pytest.mark.parametrize(
@@ -139,6 +221,7 @@ def test_shipped_presets_load(tmp_path):
         (["--ctam.encoder_config", "{}"], "ctam.encoder_config is set by train.py"),
         (["--training_args.learning_rate", "1"], "use the top-level key 'learning_rate'"),
         (["--training_args.no_such_arg", "1"], "not a TrainingArguments field"),
+        (["--remove_unused_columns", "true"], "remove_unused_columns is set by train.py"),
         (["--pairing", "label"], "zero-shot setting has no Burmese labels"),
         (["--pairing", "parallel"], "pairing='parallel' needs parallel_data"),
         (["--preset", "xlmr-base", "--run_alignment"], "has no VecMap mapping"),
@@ -184,10 +267,10 @@ def test_command_line_errors_exit_with_usage(capsys):
 def test_missing_data_and_three_class_with_binary_source_are_named(tmp_path, small_data):
     cfg = T.load_config(None, output_dir=str(tmp_path), target_train="my/gklmip/no_such_file.json")
     with pytest.raises(FileNotFoundError, match="target_train: 'my/gklmip/no_such_file.json' not found .looked for"):
-        T.load_target(cfg)
+        T.load_target(cfg.data, seed=42)
     cfg = T.load_config(None, output_dir=str(tmp_path), labels="three-class", source_data=[small_data["source"]])
     with pytest.raises(ValueError, match="source_data=.*binary English data cannot train a three-class model"):
-        T.load_source(cfg)
+        T.load_source(cfg.data, seed=42)
 
 
 # ----------------------------------------------------------------------------------------------------- presets
@@ -195,7 +278,7 @@ def test_missing_data_and_three_class_with_binary_source_are_named(tmp_path, sma
 def test_presets_build_the_ablation_model(preset, tiny_encoder_dir, tmp_path):
     cfg = T.load_config(None, output_dir=str(tmp_path), encoder=tiny_encoder_dir, preset=preset,
                         ctam={"classifier_dropout": 0.2}, labels="three-class")
-    model, tokenizer, counts = T.build_model(cfg)
+    model, tokenizer, counts = T.build_model(cfg.model, cfg.data)
     config = model.config
     expected = {"xlmr-base": (False, 0.0, 0.0), "vxlm": (True, 0.0, 0.0), "ctam": (True, 0.4, 0.1)}[preset]
     assert (config.use_vxlm, config.lambda_align, config.lambda_domain) == expected
@@ -213,12 +296,12 @@ def test_presets_build_the_ablation_model(preset, tiny_encoder_dir, tmp_path):
 
 def test_freeze_layers_and_lora(tiny_encoder_dir, tmp_path):
     cfg = T.load_config(None, output_dir=str(tmp_path), encoder=tiny_encoder_dir, freeze_layers=1)
-    model, _, _ = T.build_model(cfg)
+    model, _, _ = T.build_model(cfg.model, cfg.data)
     frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
     assert any(".layer.0." in n for n in frozen) and not any(".layer.1." in n for n in frozen)
     assert any("position_embeddings" in n for n in frozen)
     cfg = T.load_config(None, output_dir=str(tmp_path), encoder=tiny_encoder_dir, lora=True, lora_r=2)
-    model, _, counts = T.build_model(cfg)
+    model, _, counts = T.build_model(cfg.model, cfg.data)
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     assert any("lora_" in n for n in trainable) and any("classifier" in n for n in trainable)
     assert not any("encoder.layer.0.attention.self.query.base_layer" in n for n in trainable)
@@ -231,7 +314,7 @@ def test_settings_decide_which_burmese_labels_reach_the_model(setting, small_dat
     cfg = T.load_config(None, output_dir=str(tmp_path), setting=setting, few_shot_n=3, seed=5, pairing_driver="target",
                         source_data=[small_data["source"]], max_source_examples=32, target_train=small_data["train"],
                         target_dev=small_data["dev"])
-    train, dev, summary = T.build_datasets(cfg)
+    train, dev, summary = T.build_datasets(cfg.data, cfg.training.seed)
     items = [train[i] for i in range(len(train))]
     assert len(items) == summary["target_train_examples"] > 100
     assert {i["source_label"] for i in items} == {0, 1} and summary["source_labels"] == {"negative": 16, "positive": 16}
@@ -244,7 +327,7 @@ def test_settings_decide_which_burmese_labels_reach_the_model(setting, small_dat
         assert len(labelled) == len(items) and set(labelled) == {0, 1}
     assert all(v >= 0 for v in dev["label"]) and summary["dev_labels"]["negative"] > 0
     # the same seed gives the same subsample and the same pairs
-    again, _, _ = T.build_datasets(cfg)
+    again, _, _ = T.build_datasets(cfg.data, cfg.training.seed)
     assert [again[i] for i in range(len(again))] == items
 
 
@@ -252,7 +335,7 @@ def test_few_shot_can_train_on_the_labelled_few_only_with_label_pairing(small_da
     cfg = T.load_config(None, output_dir=str(tmp_path), setting="few-shot", few_shot_n=2, pairing="label",
                         few_shot_keep_unlabelled=False, source_data=[small_data["source"]], max_source_examples=8,
                         target_train=small_data["train"], target_dev=small_data["dev"])
-    train, _, summary = T.build_datasets(cfg)
+    train, _, summary = T.build_datasets(cfg.data, cfg.training.seed)
     assert summary["target_train_examples"] == 4
     for i in range(len(train)):
         item = train[i]
@@ -269,12 +352,13 @@ def test_find_last_checkpoint_skips_incomplete_ones(tmp_path):
         if complete:
             (folder / "trainer_state.json").write_text("{}")
     assert T.find_last_checkpoint(tmp_path) == str(tmp_path / "checkpoint-4")
-    cfg = T.load_config(None, output_dir=str(tmp_path / "empty"), resume_from_checkpoint="latest")
+    cfg = T.load_config(None, ["--resume_from_checkpoint"], output_dir=str(tmp_path / "empty"))
     with pytest.raises(FileNotFoundError, match="no complete checkpoint"):
-        T.resolve_resume(cfg)
+        T.resolve_resume(cfg.training.resume_from_checkpoint, cfg.training.output_dir)
     cfg = T.load_config(None, output_dir=str(tmp_path), resume_from_checkpoint=str(tmp_path / "checkpoint-6"))
     with pytest.raises(FileNotFoundError, match="not a complete checkpoint folder"):
-        T.resolve_resume(cfg)
+        T.resolve_resume(cfg.training.resume_from_checkpoint, cfg.training.output_dir)
+    assert T.resolve_resume("latest", tmp_path) == str(tmp_path / "checkpoint-4")
 
 
 # ----------------------------------------------------------------------------------------------------- end to end
@@ -282,7 +366,7 @@ def test_train_end_to_end_writes_a_loadable_model_and_dev_metrics(tiny_encoder_d
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from modeling_ctam.data import load_examples
-    from modeling_ctam.metrics import compute_metrics, predict
+    from modeling_ctam.evaluation import compute_metrics, predict
 
     out = tmp_path / "run"
     config = _write_yaml(tmp_path / "tiny.yaml", _tiny_overrides(tiny_encoder_dir, small_data))
@@ -332,12 +416,12 @@ def test_a_run_killed_after_a_checkpoint_resumes_and_finishes(tiny_encoder_dir, 
     slow.write_text(
         "import sys, time\n"
         "from transformers import TrainerCallback\n"
-        "import train\n"
+        "from modeling_ctam.training import parse_args, train\n"
         "class Slow(TrainerCallback):\n"
         "    def on_step_end(self, args, state, control, **kwargs):\n"
         "        time.sleep(1.0)\n"
-        "cfg, _ = train.parse_args(sys.argv[1:])\n"
-        "train.train(cfg, callbacks=[Slow()])\n", encoding="utf-8")
+        "cfg, _ = parse_args(sys.argv[1:])\n"
+        "train(cfg, callbacks=[Slow()])\n", encoding="utf-8")
     process = subprocess.Popen([sys.executable, str(slow), "--config", str(config), "--output-dir", str(out)],
                                cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 180
@@ -389,26 +473,42 @@ def test_alignment_folder_initialises_the_mapping(tiny_encoder_dir, tmp_path):
     save_file({"weight": weight, "target_mean": torch.full((32,), 0.5), "source_mean": torch.zeros(32)},
               str(tmp_path / "align" / "mapping.safetensors"))
     cfg = T.load_config(None, output_dir=str(tmp_path), encoder=tiny_encoder_dir, alignment=str(tmp_path / "align"))
-    model, _, _ = T.build_model(cfg, alignment=cfg.alignment)
+    model, _, _ = T.build_model(cfg.model, cfg.data, alignment=cfg.model.alignment)
     torch.testing.assert_close(model.ctam.mapping.weight.detach(), weight)
     torch.testing.assert_close(model.ctam.mapping.target_mean, torch.full((32,), 0.5))
 
 
-def test_run_alignment_command_uses_this_runs_data_and_the_lexicon_split(tiny_encoder_dir, small_data, tmp_path):
+def test_run_alignment_options_use_this_runs_data_the_lexicon_split_and_the_configs_static_layer(
+        tiny_encoder_dir, small_data, tmp_path):
     cfg = T.load_config(None, output_dir=str(tmp_path), encoder=tiny_encoder_dir, run_alignment=True,
                         source_data=[small_data["source"]], target_train=small_data["train"],
                         alignment_args={"max_sentences": 300, "vocab-size": 500, "cache": False})
-    cmd = T.alignment_command(cfg, tmp_path / "alignment")
-    assert cmd[1:3] == ["-m", "modeling_ctam.align"]
-    args = " ".join(cmd)
-    assert f"--encoder {tiny_encoder_dir}" in args and f"--output-dir {tmp_path / 'alignment'}" in args
-    assert f"--source-corpus {small_data['source']} --target-corpus {small_data['train']}" in args
-    assert "--layer 2" in args  # the model's default static layer: the last layer of the 2-layer encoder
-    assert "--identical" in args and "--numerals" in args and "--cache" not in args
-    assert "--max-sentences 300" in args and "--vocab-size 500" in args
+    static_layer = T.build_config(cfg.model, cfg.data).static_layer
+    assert static_layer == 2  # CTAMConfig's default: the last layer of the 2-layer encoder
+    options = T.alignment_options(cfg.model, cfg.data, tmp_path / "alignment", static_layer)
+    assert options["encoder"] == tiny_encoder_dir and options["output_dir"] == str(tmp_path / "alignment")
+    assert options["source_corpus"] == [small_data["source"]] and options["target_corpus"] == [small_data["train"]]
+    assert options["layer"] == 2 and options["identical"] is True and options["numerals"] is True
+    assert options["cache"] is False and options["max_sentences"] == 300 and options["vocab_size"] == 500
     seed = tmp_path / "alignment" / "lexicon" / "seed.tsv"
-    assert f"--seed-dict {seed}" in args and seed.is_file()
-    assert f"--eval-dict {tmp_path / 'alignment' / 'lexicon' / 'dev.tsv'}" in args
+    assert options["seed_dict"] == [str(seed)] and seed.is_file()
+    assert options["eval_dict"] == str(tmp_path / "alignment" / "lexicon" / "dev.tsv")
+
+
+def test_run_alignment_runs_in_process_at_the_models_static_layer(tiny_encoder_dir, small_data, tmp_path):
+    from safetensors import safe_open
+
+    cfg = T.load_config(None, output_dir=str(tmp_path), encoder=tiny_encoder_dir, run_alignment=True,
+                        source_data=[small_data["source"]], target_train=small_data["train"],
+                        ctam={"static_layer": 1},
+                        alignment_args={"max_sentences": 200, "vocab_size": 300, "cache": False, "quiet": True})
+    folder = T.run_alignment(cfg.model, cfg.data, tmp_path, T.build_config(cfg.model, cfg.data).static_layer)
+    assert folder == str(tmp_path / "alignment")
+    with safe_open(str(tmp_path / "alignment" / "mapping.safetensors"), "pt") as f:
+        assert f.metadata()["layer"] == "1" and tuple(f.get_tensor("weight").shape) == (32, 32)
+    model, _, _ = T.build_model(cfg.model, cfg.data, alignment=folder)  # the model accepts the mapping's layer
+    assert model.config.static_layer == 1
+    assert T.run_alignment(cfg.model, cfg.data, tmp_path, 1) == folder  # an existing mapping is reused
 
 
 def test_path_by_path_backward_trains_through_train_py(tiny_encoder_dir, small_data, tmp_path):

@@ -1,0 +1,192 @@
+# Copyright 2025 The CTAM authors.
+# Licensed under the Apache License, Version 2.0.
+"""The training data of a run: the labelled English source, the Burmese train texts with the labels the setting
+allows, the labelled Burmese dev set, and the paired training items (`modeling_ctam.data.PairedDataset`)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Optional
+
+from .arguments import DataArguments
+
+logger = logging.getLogger("ctam.train")
+
+_DATA_SUFFIXES = (".json", ".jsonl", ".csv", ".tsv", ".txt", ".pos", ".neg")
+
+
+def resolve_data(spec: str, key: str, data_dir: Optional[str]) -> str:
+    """A data spec as a path that exists, or a Hub id; a FileNotFoundError naming the places looked in otherwise."""
+    from modeling_ctam.paths import data_dir as default_data_dir
+    from modeling_ctam.paths import is_hub_id
+
+    path = Path(spec).expanduser()
+    if path.exists():
+        return str(path)
+    base = Path(data_dir).expanduser() if data_dir else default_data_dir()
+    looked = [str(path)]
+    if not path.is_absolute():
+        candidate = base / spec
+        if candidate.exists():
+            return str(candidate)
+        looked.append(str(candidate))
+        if is_hub_id(spec) and not spec.lower().endswith(_DATA_SUFFIXES):
+            return spec  # a Hub dataset id
+    raise FileNotFoundError(
+        f"{key}: {spec!r} not found (looked for {' and '.join(looked)}) and it is not a Hub dataset id. Point "
+        "--data_dir or CTAM_DATA_DIR at the shared data folder (it holds en/, my/, lexicon/, parallel/), or give an "
+        "existing path.")
+
+
+def _load(key: str, spec: str, data: DataArguments, *, data_format, split, revision, language, labelled=True):
+    from modeling_ctam.data import load_examples
+
+    path = resolve_data(spec, key, data.data_dir)
+    try:
+        dataset = load_examples(path, data_format=data_format, split=split, labels=data.labels,
+                                on_error=data.on_error, language=language, revision=revision)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"{key}: {err}") from err
+    except ValueError as err:
+        raise ValueError(f"{key}={spec!r}: {err}") from err
+    if len(dataset) == 0:
+        raise ValueError(f"{key}={spec!r}: no examples were kept (check the file and labels={data.labels!r}).")
+    if labelled:
+        unlabelled = sum(1 for v in dataset["label"] if v < 0)
+        if unlabelled:
+            raise ValueError(f"{key}={spec!r}: {unlabelled} of {len(dataset)} examples have no label; it must be "
+                             "labelled.")
+    return dataset
+
+
+def label_counts(dataset, names: list[str]) -> dict[str, int]:
+    """Examples per class name, plus `unlabelled` when some have no label."""
+    counts = {name: 0 for name in names}
+    unlabelled = 0
+    for v in dataset["label"]:
+        if v is None or v < 0:
+            unlabelled += 1
+        else:
+            counts[names[v]] += 1
+    if unlabelled:
+        counts["unlabelled"] = unlabelled
+    return counts
+
+
+def load_source(data: DataArguments, seed: int):
+    """The labelled English data: concatenated, then subsampled to max_source_examples (balanced by default)."""
+    import numpy as np
+    from datasets import concatenate_datasets
+
+    from modeling_ctam.data import balanced_subsample
+
+    parts = [
+        _load(f"source_data[{i}]" if len(data.source_data) > 1 else "source_data", spec, data,
+              data_format=data.source_format, split=data.source_split, revision=data.source_revision, language="en")
+        for i, spec in enumerate(data.source_data)
+    ]
+    source = parts[0] if len(parts) == 1 else concatenate_datasets(parts)
+    n = data.max_source_examples
+    if n is not None and n < len(source):
+        if data.balance_source:
+            labels = np.asarray(source["label"])
+            k = len(data.class_names)
+            counts = [int((labels == c).sum()) for c in range(k)]
+            if min(counts) == 0:
+                raise ValueError(f"source_data has no example of class {data.class_names[counts.index(0)]!r} "
+                                 f"(counts {dict(zip(data.class_names, counts))}); set balance_source=false.")
+            per_class = min(n // k, min(counts))
+            if per_class * k < n:
+                logger.warning("source_data: %d balanced examples asked, the smallest class allows %d.", n,
+                               per_class * k)
+            source = balanced_subsample(source, per_class * k, seed=seed)
+        else:
+            source = source.shuffle(seed=seed).select(range(n))
+    return source
+
+
+def load_target(data: DataArguments, seed: int):
+    """(train, dev): Burmese train data with the labels the setting allows (-1 elsewhere), labelled dev data."""
+    from modeling_ctam.data import drop_labels, few_shot_subsample
+
+    train = _load("target_train", data.target_train, data, data_format=data.target_format,
+                  split=data.target_train_split, revision=None, language="my",
+                  labelled=data.setting != "zero-shot")
+    dev = _load("target_dev", data.target_dev, data, data_format=data.target_format, split=data.target_dev_split,
+                revision=None, language="my")
+    if data.setting == "zero-shot":
+        train = drop_labels(train)
+    elif data.setting == "few-shot":
+        indexed = train.add_column("_row", list(range(len(train))))
+        try:
+            chosen = few_shot_subsample(indexed, data.few_shot_n, seed=seed)
+        except ValueError as err:
+            raise ValueError(f"few_shot_n={data.few_shot_n}: {err}") from err
+        keep = set(chosen["_row"])
+        if data.few_shot_keep_unlabelled:
+            train = train.map(lambda ex, i: {"label": ex["label"] if i in keep else -1}, with_indices=True,
+                              desc="few-shot: keep the chosen labels")
+        else:
+            train = train.select(sorted(keep))
+    return train, dev
+
+
+class ConcatPairs:
+    """Several paired datasets one after the other (pairing='parallel': random pairs + translation pairs)."""
+
+    def __init__(self, parts):
+        self.parts = list(parts)
+        self._offsets = [0]
+        for part in self.parts:
+            self._offsets.append(self._offsets[-1] + len(part))
+
+    def __len__(self):
+        return self._offsets[-1]
+
+    def __getitem__(self, index):
+        if index < 0:
+            index += len(self)
+        for i, part in enumerate(self.parts):
+            if index < self._offsets[i + 1]:
+                return part[index - self._offsets[i]]
+        raise IndexError(index)
+
+    def set_epoch(self, epoch: int) -> None:
+        for part in self.parts:
+            part.set_epoch(epoch)
+
+
+def build_datasets(data: DataArguments, seed: int) -> tuple[Any, Any, dict]:
+    """(train_dataset, dev_dataset, summary): the paired training items of the setting and the Burmese dev set;
+    `seed` drives the English subsample, the few-shot draw and the pairing permutations."""
+    from modeling_ctam.data import PairedDataset, PairingConfig, get_load_stats, load_parallel
+
+    source = load_source(data, seed)
+    target, dev = load_target(data, seed)
+    names = data.class_names
+    pairing = PairingConfig(
+        mode="label" if data.pairing == "label" else "random", driver=data.pairing_driver, seed=seed,
+        use_target_labels=data.setting != "zero-shot")
+    train = PairedDataset(source, target, pairing)
+    summary = {
+        "setting": data.setting,
+        "source_examples": len(source), "source_labels": label_counts(source, names),
+        "target_train_examples": len(target),
+        "target_train_labels": label_counts(target, names) if data.setting != "zero-shot" else {
+            "unlabelled": len(target)},
+        "dev_examples": len(dev), "dev_labels": label_counts(dev, names),
+        "train_items_per_epoch": len(train),
+    }
+    if data.pairing == "parallel":
+        path = resolve_data(data.parallel_data, "parallel_data", data.data_dir)
+        parallel = load_parallel(path, on_error=data.on_error)
+        train = ConcatPairs([train, PairedDataset(parallel=parallel, mode="parallel", seed=seed,
+                                                  use_target_labels=False)])
+        summary["parallel_pairs"] = len(parallel)
+        summary["train_items_per_epoch"] = len(train)
+    for key, dataset in (("source", source), ("target_train", target), ("dev", dev)):
+        stats = get_load_stats(dataset)
+        if stats is not None:
+            summary[f"{key}_load"] = stats.summary()
+    return train, dev, summary

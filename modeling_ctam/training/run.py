@@ -1,0 +1,185 @@
+# Copyright 2025 The CTAM authors.
+# Licensed under the Apache License, Version 2.0.
+"""[`train`]: one CTAM training run from a resolved [`TrainConfig`]: the data, the alignment, the model,
+`CTAMTrainer`, the final dev evaluation, and the output folder (model, tokenizer, dev_metrics.json,
+train_config.json, trainer state)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from .arguments import DataArguments, ModelArguments, TrainConfig
+from .assembly import build_datasets, resolve_data
+from .checkpoints import resolve_resume
+from .prealign import run_alignment
+from .presets import apply_lora, freeze_parameters, model_config_kwargs, parameter_counts
+from .report import (
+    check_hub_access,
+    format_metrics,
+    make_compute_metrics,
+    predicted_ids,
+    push_output,
+    write_json,
+)
+
+logger = logging.getLogger("ctam.train")
+
+
+def _encoder_path_and_revision(model_args: ModelArguments) -> tuple[str, dict]:
+    from modeling_ctam.modeling_ctam import _resolve_encoder_name
+
+    revision = {"revision": model_args.encoder_revision} if model_args.encoder_revision else {}
+    return _resolve_encoder_name(model_args.encoder), revision
+
+
+def build_config(model_args: ModelArguments, data_args: DataArguments):
+    """The run's `CTAMConfig` from the encoder's config (no weights loaded): its `static_layer` is the one the
+    alignment uses and the model is built with."""
+    from transformers import AutoConfig
+
+    from modeling_ctam import CTAMConfig
+
+    path, revision = _encoder_path_and_revision(model_args)
+    encoder_config = AutoConfig.from_pretrained(path, **revision).to_dict()
+    return CTAMConfig(encoder_config=encoder_config, **model_config_kwargs(model_args, data_args))
+
+
+def build_model(model_args: ModelArguments, data_args: DataArguments, alignment: Optional[str] = None):
+    """(model, tokenizer, parameter counts): CTAM around the pretrained encoder, preset applied, mapping loaded,
+    parameters frozen, LoRA applied."""
+    from transformers import AutoTokenizer
+
+    from modeling_ctam import CTAMForSequenceClassification
+
+    path, revision = _encoder_path_and_revision(model_args)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, **revision)
+    except OSError as err:
+        raise OSError(f"encoder={model_args.encoder!r}: cannot load its tokenizer ({err}). Give a Hub id, a local "
+                      "folder with tokenizer files, or 'ctam/e5-small-offline'.") from err
+    model = CTAMForSequenceClassification.from_encoder_pretrained(
+        model_args.encoder, tokenizer=tokenizer, alignment=alignment, encoder_kwargs=revision,
+        **model_config_kwargs(model_args, data_args))
+    counts = freeze_parameters(model, model_args.freeze_embeddings, model_args.freeze_layers)
+    if model_args.lora:
+        model = apply_lora(model, model_args)
+        counts["trainable"] = parameter_counts(model)["trainable"]
+    return model, tokenizer, counts
+
+
+def _pairing_epoch_callback(dataset):
+    from transformers import TrainerCallback
+
+    class PairingEpochCallback(TrainerCallback):
+        """Give the paired dataset the epoch number, so that random pairs change every epoch (and match on every
+        process). Accelerate's data loaders do not always forward `set_epoch` to the dataset."""
+
+        def on_epoch_begin(self, args, state, control, **kwargs):
+            dataset.set_epoch(int(math.floor((state.epoch or 0.0) + 1e-6)))
+
+    return PairingEpochCallback()
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata
+
+    out = {}
+    for pkg in ("torch", "transformers", "accelerate", "datasets", "peft", "ctam"):
+        try:
+            out[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
+    """Run training as configured; returns the dev metrics report (dev_metrics.json's content, on every process).
+
+    Args:
+        cfg ([`TrainConfig`]): the resolved configuration (see [`load_config`]).
+        callbacks (`list[transformers.TrainerCallback]`, *optional*): extra Trainer callbacks.
+    """
+    import torch
+    from transformers import set_seed
+
+    from modeling_ctam.data import CTAMCollator
+    from modeling_ctam.evaluation import metrics_record, write_metrics
+    from modeling_ctam.trainer import CTAMTrainer
+
+    model_args, data_args, args = cfg.model, cfg.data, cfg.training
+    start = time.perf_counter()
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S",
+                        level=logging.INFO if args.process_index == 0 else logging.WARNING, force=True)
+    resume = resolve_resume(args.resume_from_checkpoint, args.output_dir)
+    if args.push_to_hub:
+        check_hub_access()
+    set_seed(args.seed)
+    output_dir = Path(args.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+
+    alignment = resolve_data(model_args.alignment, "alignment", None) if model_args.alignment else None
+    with args.main_process_first(desc="data and alignment"):
+        train_dataset, dev_dataset, summary = build_datasets(data_args, args.seed)
+        if model_args.run_alignment:
+            static_layer = build_config(model_args, data_args).static_layer
+            alignment = run_alignment(model_args, data_args, output_dir, static_layer)
+        set_seed(args.seed)
+        model, tokenizer, counts = build_model(model_args, data_args, alignment)
+    summary["parameters"] = counts
+    for key, value in summary.items():
+        logger.info("%s: %s", key, value)
+
+    # CTAM publishes once, at the end, through modeling_ctam.hub.push (card, remote code), not checkpoint by checkpoint
+    trainer_args = dataclasses.replace(args, push_to_hub=False) if args.push_to_hub else args
+    trainer = CTAMTrainer(
+        model=model, args=trainer_args, train_dataset=train_dataset,
+        eval_dataset=dev_dataset if args.eval_strategy != "no" else None,
+        data_collator=CTAMCollator(tokenizer, max_length=data_args.max_length, word_ids=data_args.word_ids),
+        processing_class=tokenizer, compute_metrics=make_compute_metrics(data_args.class_names), callbacks=callbacks,
+        path_by_path=cfg.run.path_by_path_backward,
+    )
+    trainer.add_callback(_pairing_epoch_callback(train_dataset))
+    resolved = {"config": cfg.to_dict(), "model_config": model_config_kwargs(model_args, data_args), "data": summary,
+                "alignment": alignment, "world_size": args.world_size, "device": str(args.device),
+                "mixed_precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "no",
+                "versions": _versions(), "resumed_from": resume}
+    if trainer.is_world_process_zero():
+        write_json(output_dir / "train_config.json", resolved)
+
+    result = trainer.train(resume_from_checkpoint=resume)
+    trainer.log_metrics("train", result.metrics)
+    trainer.save_metrics("train", result.metrics)
+    trainer.save_state()
+
+    # final dev evaluation with the model the run ends on (the best checkpoint when load_best_model_at_end)
+    prediction = trainer.predict(dev_dataset, metric_key_prefix="dev")
+    report = metrics_record(
+        prediction.label_ids, predicted_ids(prediction.predictions), data_args.class_names,
+        dev_loss=prediction.metrics.get("dev_loss"), target_dev=data_args.target_dev, preset=model_args.preset,
+        setting=data_args.setting, encoder=model_args.encoder, global_step=trainer.state.global_step,
+        best_model_checkpoint=trainer.state.best_model_checkpoint, best_metric=trainer.state.best_metric,
+        metric_for_best_model=args.metric_for_best_model, train_runtime_s=result.metrics.get("train_runtime"),
+        wall_time_s=round(time.perf_counter() - start, 1), world_size=args.world_size)
+
+    if trainer.is_world_process_zero():
+        final = trainer.model
+        if model_args.lora:
+            final.save_pretrained(output_dir / "adapter")
+            final = final.merge_and_unload()
+        final = getattr(final, "module", final)
+        final.save_pretrained(output_dir)
+        tokenizer.save_pretrained(output_dir)
+        write_metrics(report, output_dir / "dev_metrics.json")
+        print(format_metrics(report), flush=True)
+        print(f"model, tokenizer and dev_metrics.json saved to {output_dir} "
+              f"({report['wall_time_s']:.0f} s in all)", flush=True)
+        if args.push_to_hub:
+            push_output(output_dir, args.hub_model_id, args.hub_private_repo)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+    return report
