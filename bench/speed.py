@@ -46,10 +46,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+import torch
 
-import torch  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 TARGETS = {"train_cost_ratio": 1.10, "inference_latency_ratio": 1.05, "peak_memory_ratio": 1.30}
 HEADLINE_SEQ, HEADLINE_TRAIN_BATCH = 128, 32

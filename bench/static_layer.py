@@ -19,18 +19,17 @@ import argparse
 import json
 import logging
 import platform
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from modeling_ctam import lexicon as lex  # noqa: E402
-from modeling_ctam.static_vectors import cached_static_vectors, default_corpora  # noqa: E402
-from modeling_ctam.vecmap import AlignmentConfig, mapped_views, self_learning  # noqa: E402
+from modeling_ctam.alignment import lexicon as lex
+from modeling_ctam.alignment.bli import bli_evaluate, drop_overlap
+from modeling_ctam.alignment.static_vectors import cached_static_vectors
+from modeling_ctam.alignment.vecmap import AlignmentConfig, mapped_views, self_learning
+from modeling_ctam.data.corpus import default_corpora
 
 ENCODER = "ctam/e5-small-offline"
 
@@ -63,11 +62,11 @@ def evaluate_layer(en, my, layer, parts, config):
     for split in ("dev", "test"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            eval_pairs = lex.drop_overlap(parts[split], seeds)  # no word of the seed (identical/numerals) in eval
-        bli = lex.bli_evaluate(*mapped_views(x, y, result), eval_pairs, en.words, my.words)
+            eval_pairs = drop_overlap(parts[split], seeds)  # no word of the seed (identical/numerals) in eval
+        bli = bli_evaluate(*mapped_views(x, y, result), eval_pairs, en.words, my.words)
         for k in ("p_at_1", "p_at_5", "p_at_10", "nn_p_at_1", "coverage", "queries"):
             row[f"{split}_{k}"] = bli[k]
-        row[f"{split}_seed_only_p_at_1"] = lex.bli_evaluate(*mapped_views(x, y, seed_only), eval_pairs, en.words,
+        row[f"{split}_seed_only_p_at_1"] = bli_evaluate(*mapped_views(x, y, seed_only), eval_pairs, en.words,
                                                              my.words, ks=(1,))["p_at_1"]
     return row
 

@@ -20,12 +20,9 @@ import argparse
 import json
 import multiprocessing as mp
 import platform
-import sys
 import time
 import warnings
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 ENCODER = "ctam/e5-small-offline"
 
@@ -50,7 +47,7 @@ def _reset_peak() -> bool:
 
 def measured_alignment(x, y, x_idx, y_idx, config) -> tuple:
     """Run `self_learning` once: (result, cost fields of a row: seconds, iterations, peak RSS)."""
-    from modeling_ctam.vecmap import self_learning
+    from modeling_ctam.alignment.vecmap import self_learning
 
     rss_before = _rss_mb("VmRSS")
     peak_reset = _reset_peak()
@@ -71,9 +68,10 @@ def measured_alignment(x, y, x_idx, y_idx, config) -> tuple:
 def run_one(args: dict, queue) -> None:
     import torch
 
-    from modeling_ctam import lexicon as lex
-    from modeling_ctam.static_vectors import StaticVectors
-    from modeling_ctam.vecmap import AlignmentConfig, mapped_views
+    from modeling_ctam.alignment import lexicon as lex
+    from modeling_ctam.alignment.bli import bli_evaluate, drop_overlap
+    from modeling_ctam.alignment.static_vectors import StaticVectors
+    from modeling_ctam.alignment.vecmap import AlignmentConfig, mapped_views
 
     torch.set_num_threads(args["threads"])
     en = StaticVectors.load(args["en_path"]).truncate(args["size"])
@@ -96,8 +94,8 @@ def run_one(args: dict, queue) -> None:
     for split in ("dev", "test"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            eval_pairs = lex.drop_overlap(parts[split], usable)
-        bli = lex.bli_evaluate(*mapped_views(x, y, result), eval_pairs, en.words, my.words)
+            eval_pairs = drop_overlap(parts[split], usable)
+        bli = bli_evaluate(*mapped_views(x, y, result), eval_pairs, en.words, my.words)
         row[f"{split}_p_at_1"] = bli["p_at_1"]
         row[f"{split}_nn_p_at_1"] = bli["nn_p_at_1"]
         row[f"{split}_coverage"] = round(bli["coverage"], 3)
@@ -114,8 +112,8 @@ def run_synthetic(args: dict, queue) -> None:
     """
     import torch
 
-    from modeling_ctam import lexicon as lex
-    from modeling_ctam.vecmap import AlignmentConfig, mapped_views
+    from modeling_ctam.alignment.bli import bli_evaluate
+    from modeling_ctam.alignment.vecmap import AlignmentConfig, mapped_views
 
     torch.set_num_threads(args["threads"])
     g = torch.Generator().manual_seed(0)
@@ -129,7 +127,7 @@ def run_synthetic(args: dict, queue) -> None:
     words_my = [f"m{i}" for i in range(v)]
     config = AlignmentConfig(vocabulary_cutoff=v, device=args["device"])
     result, cost = measured_alignment(x, y, seed_idx, seed_idx, config)
-    bli = lex.bli_evaluate(*mapped_views(x, y, result), [(f"e{i}", f"m{i}") for i in eval_idx.tolist()],
+    bli = bli_evaluate(*mapped_views(x, y, result), [(f"e{i}", f"m{i}") for i in eval_idx.tolist()],
                            words_en, words_my, ks=(1,))
     queue.put({
         "requested_v": v, "v_en": v, "v_my": v, "synthetic": True, **cost, "seed_pairs": 1000,
@@ -168,7 +166,7 @@ def markdown(rows, meta) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--encoder", default=ENCODER)
-    parser.add_argument("--layer", type=int, default=None, help="default: modeling_ctam's DEFAULT_STATIC_LAYER")
+    parser.add_argument("--layer", type=int, default=None, help="default: CTAMConfig's static_layer for the encoder (its last layer)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 10000, 20000, 40000])
     parser.add_argument("--all-layers", action="store_true",
                         help="compute (or reuse) the cache of every layer, as bench/static_layer.py does")
@@ -182,20 +180,16 @@ def main(argv=None) -> int:
 
     import torch
 
-    from modeling_ctam import lexicon as lex
-    from modeling_ctam.static_vectors import (
-        DEFAULT_STATIC_LAYER,
-        cached_static_vectors,
-        default_corpora,
-        static_vectors_cache_path,
-    )
-
-    layer = DEFAULT_STATIC_LAYER if args.layer is None else args.layer
     from transformers import AutoConfig
 
+    from modeling_ctam.alignment import lexicon as lex
+    from modeling_ctam.alignment.mapping import default_static_layer
+    from modeling_ctam.alignment.static_vectors import cached_static_vectors, static_vectors_cache_path
+    from modeling_ctam.data.corpus import default_corpora
     from modeling_ctam.offline_encoder import resolve_encoder
 
     encoder_config = AutoConfig.from_pretrained(resolve_encoder(args.encoder))
+    layer = default_static_layer(encoder_config) if args.layer is None else args.layer
     all_layers = list(range(encoder_config.num_hidden_layers + 1))
     all_cached = all(Path(str(static_vectors_cache_path(args.encoder, default_corpora(lang), lang, all_layers, None,
                                                           dedupe="subsumed")) + ".safetensors").is_file()

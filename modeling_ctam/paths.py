@@ -1,4 +1,4 @@
-"""Where CTAM looks for shared data and where it caches what it builds.
+"""Where CTAM looks for shared data, where it caches what it builds, and how it names files and Hub repositories.
 
 Both are overridable by environment variables so that nothing depends on one machine's layout:
 
@@ -6,11 +6,16 @@ Both are overridable by environment variables so that nothing depends on one mac
   Defaults to ``../shared/data`` next to the repository checkout.
 - ``CTAM_CACHE_DIR``: where built artefacts (the offline encoder, alignment results) are cached.
   Defaults to ``$XDG_CACHE_HOME/ctam`` or ``~/.cache/ctam``.
+
+It also holds the one Hub-id pattern (:data:`HUB_ID`, :func:`is_hub_id`) and the one file checksum
+(:func:`sha256_file`) that the data readers, the evaluation records, the offline encoder and the Hub tools share.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -40,3 +45,25 @@ def cache_dir() -> Path:
         return Path(env).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "ctam"
+
+
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+"""A Hugging Face Hub repository id, ``owner/name`` (models and datasets alike)."""
+
+
+def is_hub_id(text: str | os.PathLike | None) -> bool:
+    """Whether `text` has the shape of a Hub repository id (``owner/name``); says nothing about local paths."""
+    return isinstance(text, str) and HUB_ID.match(text) is not None
+
+
+def sha256_file(path: str | os.PathLike) -> str | None:
+    """The SHA-256 hex digest of a file (read in 4 MiB blocks), or `None` when `path` is not a file (a folder or a
+    Hub id): provenance for metrics records and the offline encoder's build record."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()

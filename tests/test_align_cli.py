@@ -1,4 +1,5 @@
-"""End-to-end tests of `python -m modeling_ctam.align` and of the static-vector builder (modeling_ctam.static_vectors).
+"""End-to-end tests of `python -m modeling_ctam.align`, of the static-vector builder
+(modeling_ctam.alignment.static_vectors) and of the alignment corpora (modeling_ctam.data.corpus).
 
 A tiny random BERT with a WordPiece tokenizer is saved to a temporary folder, so no download and no big encoder is
 needed; one slow test runs the real offline encoder (fixture `offline_encoder_dir` in conftest.py).
@@ -17,9 +18,11 @@ import torch
 
 pytest.importorskip("burmesenlp")
 
-from modeling_ctam import align  # noqa: E402
-from modeling_ctam import lexicon as lex  # noqa: E402
-from modeling_ctam import static_vectors as sv  # noqa: E402
+from modeling_ctam.alignment import cli as align  # noqa: E402
+from modeling_ctam.alignment import lexicon as lex  # noqa: E402
+from modeling_ctam.alignment import static_vectors as sv  # noqa: E402
+from modeling_ctam.alignment.mapping import load_mapping  # noqa: E402
+from modeling_ctam.data import corpus  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -104,7 +107,7 @@ def test_cli_writes_mapping_and_report(tiny_encoder, corpora):
     rc = align.main(base_args(tiny_encoder, corpora, "--identical", "--numerals", "--save-vectors"))
     assert rc == 0
     out = corpora["dir"] / "out"
-    tensors, meta = align.load_mapping(out)
+    tensors, meta = load_mapping(out)
     assert tensors["weight"].shape == (32, 32)
     assert tensors["target_mean"].shape == (32,) and tensors["source_mean"].shape == (32,)
     assert meta["encoder"] == tiny_encoder and meta["layer"] == "1"
@@ -180,7 +183,7 @@ def test_cli_non_utf8_corpus_names_file_and_byte(tiny_encoder, corpora, capsys):
     args[args.index(str(corpora["en"]))] = str(bad)
     assert align.main(args) == 2
     err = capsys.readouterr().err
-    assert "latin1.txt: not valid utf-8 at byte 20 (line 2" in err
+    assert "latin1.txt:2: invalid UTF-8 (byte 0xe9 at character 6)" in err  # file, line and the byte
 
 
 def test_cli_requires_a_seed(tiny_encoder, corpora):
@@ -247,23 +250,23 @@ def test_read_corpus_formats(tmp_path):
     root = data_dir()
     if not root.is_dir():
         pytest.skip("shared data folder not found (set CTAM_DATA_DIR)")
-    assert len(sv.read_corpus(root / "en/mr/rt-polarity.pos", "en")) == 5331  # Latin-1, U+0085 is not a newline
-    assert sv.read_corpus(root / "en/sst2/train.tsv", "en")[0] == "hide new secretions from the parental units"
-    assert sv.read_corpus(root / "en/uci_sentiment_labelled/yelp_labelled.txt", "en")[0] == "Wow... Loved this place."
-    assert len(sv.read_corpus(root / "parallel/talpco/data_myn.txt", "my")) == 1372
-    xnli_my = sv.read_corpus(root / "parallel/myxnli/my.genre.dev.tsv", "my")
-    xnli_en = sv.read_corpus(root / "parallel/myxnli/my.genre.dev.tsv", "en")
+    assert len(corpus.read_corpus(root / "en/mr/rt-polarity.pos", "en")) == 5331  # Latin-1, U+0085 is not a newline
+    assert corpus.read_corpus(root / "en/sst2/train.tsv", "en")[0] == "hide new secretions from the parental units"
+    assert corpus.read_corpus(root / "en/uci_sentiment_labelled/yelp_labelled.txt", "en")[0] == "Wow... Loved this place."
+    assert len(corpus.read_corpus(root / "parallel/talpco/data_myn.txt", "my")) == 1372
+    xnli_my = corpus.read_corpus(root / "parallel/myxnli/my.genre.dev.tsv", "my")
+    xnli_en = corpus.read_corpus(root / "parallel/myxnli/my.genre.dev.tsv", "en")
     assert len(xnli_my) == len(xnli_en) == 2 * 2490 and xnli_en[0] == "And he said, Mama, I'm home."
-    gk = sv.read_corpus(root / "my/gklmip/product_sentiment_dataset_train.json", "my")
+    gk = corpus.read_corpus(root / "my/gklmip/product_sentiment_dataset_train.json", "my")
     assert len(gk) == 2492
     with pytest.raises(FileNotFoundError, match="not a Hub dataset id"):
-        sv.read_corpus(tmp_path / "missing.txt", "en")
+        corpus.read_corpus(tmp_path / "missing.txt", "en")
 
 
 def test_dedupe_subsumed_phrases():
     phrases = ["a fine film", "fine film", "a fine", "film", "another thing", "a fine film"]
-    assert sv.dedupe_sentences(phrases, "exact") == ["a fine film", "fine film", "a fine", "film", "another thing"]
-    assert sv.dedupe_sentences(phrases, "subsumed") == ["a fine film", "another thing"]
+    assert corpus.dedupe_sentences(phrases, "exact") == ["a fine film", "fine film", "a fine", "film", "another thing"]
+    assert corpus.dedupe_sentences(phrases, "subsumed") == ["a fine film", "another thing"]
 
 
 @pytest.mark.slow
@@ -280,7 +283,7 @@ def test_cli_on_the_offline_encoder(offline_encoder_dir, tmp_path):
         "--output-dir", str(tmp_path / "out"), "--quiet",
     ])
     assert rc == 0
-    tensors, meta = align.load_mapping(tmp_path / "out")
+    tensors, meta = load_mapping(tmp_path / "out")
     assert tensors["weight"].shape == (384, 384) and meta["layer"] == "6"
     report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
     assert REPORT_KEYS <= set(report) and 0 < report["coverage"] < 1
@@ -309,7 +312,7 @@ def test_cache_of_all_layers_serves_a_single_layer_request(tiny_encoder, tmp_pat
     # no model given: only a cache hit can answer
     part = sv.cached_static_vectors(tiny_encoder, [str(en)], "en", 1, 10, cache=tmp_path / "cache",
                                     model_and_tokenizer=("no tokenizer", "no model"), show_progress=False)
-    direct = sv.compute_static_vectors(tok_model[1], tok_model[0], sv.load_corpora([str(en)], "en"), "en", [1], 10,
+    direct = sv.compute_static_vectors(tok_model[1], tok_model[0], corpus.load_corpora([str(en)], "en"), "en", [1], 10,
                                        show_progress=False)
     assert part.layers == [1] and part.words == direct.words == full.words[:10]
     assert torch.allclose(part.vectors, direct.vectors, atol=1e-6)

@@ -1,4 +1,4 @@
-"""Tests of ``modeling_ctam.burmese`` on real Burmese text from the shared data folder.
+"""Tests of ``modeling_ctam.data.burmese`` on real Burmese text from the shared data folder.
 
 Data (read through :mod:`modeling_ctam.paths`, never copied into the repository):
 
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from modeling_ctam import burmese
-from modeling_ctam.burmese import (
+from modeling_ctam.data import burmese
+from modeling_ctam.data.burmese import (
     ZAWGYI_THRESHOLD,
     batch_word_ids,
     is_zawgyi,

@@ -107,7 +107,7 @@ def test_gklmip_three_class_mapping():
 
 
 def test_gklmip_texts_go_through_burmese_preprocess():
-    from modeling_ctam import burmese
+    from modeling_ctam.data import burmese
 
     raw = json.loads(data_path(*GKLMIP_DEV).read_text(encoding="utf-8"))
     ds = load_examples(data_path(*GKLMIP_DEV), labels="raw")
@@ -466,7 +466,7 @@ def test_random_mode_epochs_and_seed(uci_yelp, gklmip_binary):
 
 
 def test_parallel_pairs_are_translations_by_id():
-    from modeling_ctam import burmese
+    from modeling_ctam.data import burmese
 
     talpco = load_parallel(data_path("parallel", "talpco"))
     stats = get_load_stats(talpco)
@@ -579,7 +579,7 @@ def test_collator_word_ids(tokenizer, uci_yelp, gklmip_binary):
             words = real[real >= 0]
             assert words[0] == 0 and (words.diff() >= 0).all()
     # Burmese word ids come from the segmenter (burmese.batch_word_ids), English ones from the fast tokenizer
-    from modeling_ctam import burmese
+    from modeling_ctam.data import burmese
 
     segmented = burmese.batch_word_ids(tokenizer, [item["text"] for item in items], max_length=64)
     for i in range(5):

@@ -14,18 +14,19 @@ import pytest
 import torch
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from modeling_ctam import figures
-from modeling_ctam.metrics import (
+from modeling_ctam import evaluation as figures  # figures, tables and the cosine table, re-exported
+from modeling_ctam.evaluation.cosine import DEFAULT_SENTIMENT_WORDS, load_mapping
+from modeling_ctam.evaluation.metrics import (
     METRIC_MODULE_DIR,
-    LabelSchemeMismatchError,
     compute_metrics,
     load_metric,
+    metrics_record,
     read_metrics,
-    render_report,
-    resolve_label_names,
     validate_record,
     write_metrics,
 )
+from modeling_ctam.evaluation.predict import LabelSchemeMismatchError, resolve_label_names
+from modeling_ctam.evaluation.report import render_report
 from modeling_ctam.paths import data_dir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -269,7 +270,7 @@ def test_mapping_and_vector_loaders(tmp_path):
     R = _rotation(seed=1)
     save_file({"weight": torch.tensor(R, dtype=torch.float32), "target_mean": torch.ones(4),
                "source_mean": torch.zeros(4)}, str(tmp_path / "mapping.safetensors"))
-    mapping = figures.load_mapping(tmp_path)  # an alignment folder
+    mapping = load_mapping(tmp_path)  # an alignment folder
     assert np.allclose(mapping["weight"], R, atol=1e-6) and np.allclose(mapping["target_mean"], 1.0)
     vec = tmp_path / "my.vec"
     vec.write_text("3 4\nကောင်း 1 0 0 0\nဆိုး 0 1 0 0\nမ_ကောင်း 0 0 1 0\n", encoding="utf-8")
@@ -281,7 +282,7 @@ def test_mapping_and_vector_loaders(tmp_path):
     with pytest.raises(ValueError, match="bad.vec:3"):
         figures.load_word_vectors(bad)
     with pytest.raises(FileNotFoundError):
-        figures.load_mapping(tmp_path / "nowhere")
+        load_mapping(tmp_path / "nowhere")
     pairs_file = tmp_path / "pairs.txt"
     pairs_file.write_text("good | ကောင်း\n\n# comment\nbad | ဆိုး\n", encoding="utf-8")
     assert figures.read_word_pairs(pairs_file) == [("good", "ကောင်း"), ("bad", "ဆိုး")]
@@ -292,7 +293,7 @@ def test_default_word_pairs_come_from_mypar():
     pairs = figures.default_word_pairs(limit=None)
     assert len(pairs) >= 5
     english = [e for e, _ in pairs]
-    assert english == [w for w in figures.DEFAULT_SENTIMENT_WORDS if w in english]  # in the list's order
+    assert english == [w for w in DEFAULT_SENTIMENT_WORDS if w in english]  # in the list's order
     assert all(any("\u1000" <= ch <= "\u109f" for ch in b) for _, b in pairs)  # Burmese script
 
 

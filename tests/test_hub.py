@@ -24,12 +24,11 @@ from transformers import AutoTokenizer
 
 from modeling_ctam import CTAMConfig, CTAMForSequenceClassification
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))  # `hub` is a folder of the checkout, not part of the installed package
+from modeling_ctam.hub import card as card_lib
+from modeling_ctam.hub import prepare, push
+from modeling_ctam.hub.record import HubBuildError
 
-from hub import card as card_lib  # noqa: E402
-from hub import prepare, push  # noqa: E402
-from hub.prepare import HubBuildError  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 REPO_ID = "ctam/ctam-tiny-test"
 LABELS = ["negative", "positive"]
@@ -43,17 +42,17 @@ PHRASEBOOK_UNICODE = "နေကောင်းရဲ့လား။"
 
 
 def _metrics_record() -> dict:
-    """A metrics.json record as eval.py writes it (modeling_ctam.metrics.compute_metrics + provenance fields), with
-    the confusion matrix [[12, 23], [22, 286]] on the 343 binary GKLMIP dev reviews."""
-    from modeling_ctam.metrics import compute_metrics
+    """A metrics.json record as eval.py writes it (modeling_ctam.evaluation.metrics.metrics_record: scores, majority
+    baseline, provenance fields), with the confusion matrix [[12, 23], [22, 286]] on the 343 binary GKLMIP dev
+    reviews."""
+    from modeling_ctam.evaluation.metrics import metrics_record
 
     references = [0] * 35 + [1] * 308
     predictions = [0] * 12 + [1] * 23 + [0] * 22 + [1] * 286
-    record = compute_metrics(predictions, references, LABELS)
-    record.update(model="/somewhere/runs/tiny", method="ctam",
-                  data="/somewhere/data/my/gklmip/product_sentiment_dataset_dev.json",
-                  data_name="product_sentiment_dataset_dev.json", split=None, label_scheme="binary", max_length=128)
-    return record
+    return metrics_record(references, predictions, LABELS, model="/somewhere/runs/tiny", method="ctam",
+                          data="/somewhere/data/my/gklmip/product_sentiment_dataset_dev.json",
+                          data_name="product_sentiment_dataset_dev.json", split=None, label_scheme="binary",
+                          max_length=128)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -266,13 +265,14 @@ def test_dry_run_writes_the_complete_repository_folder(built, tiny_model_dir):
     assert config["ctam_inference"] == {"max_length": TRAIN_MAX_LENGTH, "word_ids": False, "preprocess": True}
     assert config["encoder_name_or_path"] == "ctam/e5-small-offline"
     assert config["encoder_config"]["_name_or_path"] == "ctam/e5-small-offline"  # not the cache path
-    # burmese.py is the package's own preprocessing, byte for byte; the templates are the hub/ ones.
+    # burmese.py is the package's own preprocessing, byte for byte; the templates are modeling_ctam/hub/templates/.
     import modeling_ctam
 
     package_dir = Path(modeling_ctam.__file__).parent
-    assert (folder / "burmese.py").read_bytes() == (package_dir / "burmese.py").read_bytes()
-    assert (folder / "pipeline_ctam.py").read_bytes() == (REPO_ROOT / "hub" / "pipeline_ctam.py").read_bytes()
-    assert (folder / "handler.py").read_bytes() == (REPO_ROOT / "hub" / "handler.py").read_bytes()
+    templates = package_dir / "hub" / "templates"
+    assert (folder / "burmese.py").read_bytes() == (package_dir / "data" / "burmese.py").read_bytes()
+    assert (folder / "pipeline_ctam.py").read_bytes() == (templates / "pipeline_ctam.py").read_bytes()
+    assert (folder / "handler.py").read_bytes() == (templates / "handler.py").read_bytes()
     requirements = (folder / "requirements.txt").read_text().splitlines()
     for name in ("myanmartools", "burmesenlp", "torch"):
         assert any(line.startswith(name) for line in requirements), requirements
@@ -561,3 +561,6 @@ def test_cli_runs_as_a_script_and_checks_its_arguments(tmp_path):
     bad = subprocess.run([sys.executable, str(REPO_ROOT / "hub" / "push.py"), "--model", "m", "--repo-id", "a/b",
                           "--dry-run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--dry-run needs --output-dir" in bad.stderr
+    module = subprocess.run([sys.executable, "-m", "modeling_ctam.hub.push", "--help"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert module.returncode == 0 and "python -m modeling_ctam.hub.push" in module.stdout

@@ -1,4 +1,5 @@
-"""Tests of the VecMap alignment math (modeling_ctam.vecmap) and the dictionaries / BLI (modeling_ctam.lexicon).
+"""Tests of the VecMap alignment math (modeling_ctam.alignment.vecmap, .retrieval) and the dictionaries / BLI
+(modeling_ctam.alignment.lexicon, .bli).
 
 Fast: tiny random vectors, no encoder.
 """
@@ -10,18 +11,17 @@ import math
 import pytest
 import torch
 
-from modeling_ctam import lexicon as lex
-from modeling_ctam.vecmap import (
+from modeling_ctam.alignment import lexicon as lex
+from modeling_ctam.alignment.bli import bli_evaluate, drop_overlap
+from modeling_ctam.alignment.retrieval import induce_dictionary, retrieve, topk_mean_similarity
+from modeling_ctam.alignment.vecmap import (
     AlignmentConfig,
     advanced_mapping,
-    induce_dictionary,
     length_normalize,
     mapped_views,
     normalize_embeddings,
     procrustes,
-    retrieve,
     self_learning,
-    topk_mean_similarity,
     whitening_transformation,
 )
 
@@ -150,7 +150,7 @@ def test_csls_beats_nearest_neighbour_on_a_hub():
     assert torch.equal(csls_idx[:, 0], torch.arange(1, n + 1)), "CSLS should pick the true translation"
     en = ["hub"] + [f"e{i}" for i in range(n)]
     my = [f"m{i}" for i in range(n)]
-    bli = lex.bli_evaluate(queries, keys, [(f"e{i}", f"m{i}") for i in range(n)], en, my, ks=(1,), csls_k=5)
+    bli = bli_evaluate(queries, keys, [(f"e{i}", f"m{i}") for i in range(n)], en, my, ks=(1,), csls_k=5)
     assert bli["p_at_1"] == 1.0 and bli["nn_p_at_1"] == 0.0 and bli["coverage"] == 1.0
 
 
@@ -167,7 +167,7 @@ def test_known_rotation_is_recovered_exactly():
     assert torch.allclose(result.weight @ result.weight.T, torch.eye(16, dtype=torch.float64), atol=1e-8)
     en, my, gold = words_for(x, y, perm)
     xw, yw = mapped_views(x, y, result)
-    bli = lex.bli_evaluate(xw, yw, gold[30:], en, my)
+    bli = bli_evaluate(xw, yw, gold[30:], en, my)
     assert bli["p_at_1"] == 1.0 and bli["nn_p_at_1"] == 1.0 and bli["coverage"] == 1.0
     assert result.converged and result.iterations >= 1
     assert result.target_mean.shape == (16,) and torch.allclose(result.target_mean, x.mean(0))
@@ -183,8 +183,8 @@ def test_self_learning_expands_a_planted_dictionary():
     cfg = dict(dtype="float64", device="cpu")
     seed_only = self_learning(x, y, seed, perm[seed], AlignmentConfig(self_learning=False, **cfg))
     learned = self_learning(x, y, seed, perm[seed], AlignmentConfig(**cfg))
-    p_seed = lex.bli_evaluate(*mapped_views(x, y, seed_only), gold[40:], en, my)["p_at_1"]
-    p_learned = lex.bli_evaluate(*mapped_views(x, y, learned), gold[40:], en, my)["p_at_1"]
+    p_seed = bli_evaluate(*mapped_views(x, y, seed_only), gold[40:], en, my)["p_at_1"]
+    p_learned = bli_evaluate(*mapped_views(x, y, learned), gold[40:], en, my)["p_at_1"]
     assert seed_only.iterations == 0
     assert p_seed < 0.7, f"seed-only Procrustes should not already solve it (got {p_seed})"
     assert p_learned >= 0.95, f"self-learning should recover most pairs (got {p_learned})"
@@ -206,7 +206,7 @@ def test_stochastic_induction_reaches_keep_prob_one():
     assert keep[0] == 0.25 and keep[-1] == 1.0 and keep == sorted(keep)
     assert result.converged
     en, my, gold = words_for(x, y, perm)
-    assert lex.bli_evaluate(*mapped_views(x, y, result), gold[30:], en, my)["p_at_1"] >= 0.9
+    assert bli_evaluate(*mapped_views(x, y, result), gold[30:], en, my)["p_at_1"] >= 0.9
 
 
 def test_vocabulary_cutoff_limits_induction():
@@ -222,7 +222,7 @@ def test_whitening_step_keeps_planted_translations():
     seed = torch.arange(60)
     result = self_learning(x, y, seed, perm[seed], AlignmentConfig(whiten=True, dtype="float64", device="cpu"))
     en, my, gold = words_for(x, y, perm)
-    bli = lex.bli_evaluate(*mapped_views(x, y, result), gold[60:], en, my)
+    bli = bli_evaluate(*mapped_views(x, y, result), gold[60:], en, my)
     assert bli["p_at_1"] >= 0.95
     # with no re-weighting of English and its own de-whitening, the English side only rotates, so W stays the
     # linear map of the common space expressed in English coordinates
@@ -367,10 +367,10 @@ def test_split_is_disjoint_by_word_deterministic_and_order_free():
 def test_drop_overlap_removes_seed_query_words():
     eval_pairs = [("cat", "a"), ("dog", "b"), ("cow", "c")]
     with pytest.warns(UserWarning, match="1 of 3 pairs share a Burmese word"):
-        kept = lex.drop_overlap(eval_pairs, [("dog", "x"), ("horse", "c")])
+        kept = drop_overlap(eval_pairs, [("dog", "x"), ("horse", "c")])
     assert kept == [("cat", "a"), ("dog", "b")]  # the English side may be in the seed
     with pytest.warns(UserWarning, match="2 of 3 pairs share a word"):
-        kept = lex.drop_overlap(eval_pairs, [("dog", "x"), ("horse", "c")], sides="both")
+        kept = drop_overlap(eval_pairs, [("dog", "x"), ("horse", "c")], sides="both")
     assert kept == [("cat", "a")]
 
 
@@ -379,14 +379,14 @@ def test_bli_coverage_counts_pairs_with_both_words():
     x = y.clone()
     en, my = ["a", "b", "c", "d"], ["A", "B", "C", "D"]
     pairs = [("a", "A"), ("b", "B"), ("zzz", "C"), ("c", "ZZZ")]
-    r = lex.bli_evaluate(x, y, pairs, en, my, csls_k=2)
+    r = bli_evaluate(x, y, pairs, en, my, csls_k=2)
     assert r["coverage"] == 0.5 and r["queries"] == 2 and r["p_at_1"] == 1.0
-    none = lex.bli_evaluate(x, y, [("q", "Q")], en, my)
+    none = bli_evaluate(x, y, [("q", "Q")], en, my)
     assert none["coverage"] == 0.0 and none["p_at_1"] is None
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# real lexicons (need the shared data and modeling_ctam.burmese)
+# real lexicons (need the shared data and modeling_ctam.data.burmese)
 # ---------------------------------------------------------------------------------------------------------------
 
 

@@ -2,22 +2,22 @@
 
 For each word form `w` among the `V` most frequent words of a corpus, `h_static(w)` is the mean of the layer-`l`
 hidden states over every sub-token position of every occurrence of `w` in the corpus. These are the `X` (Burmese)
-and `Y` (English) matrices that :mod:`modeling_ctam.vecmap` aligns.
+and `Y` (English) matrices that :mod:`modeling_ctam.alignment.vecmap` aligns.
 
 Word boundaries:
 
 - English: words are runs of letters/digits (with inner `'`, `’` or `-`), found by a regular expression on the raw
   text and lower-cased; tokens are assigned to words through the fast tokenizer's character offsets. Punctuation is
   not a word.
-- Burmese: the text is first normalised with :func:`modeling_ctam.burmese.preprocess` (Zawgyi to Unicode), words come
-  from :func:`modeling_ctam.burmese.segment_words`, and tokens are assigned to them by
-  :func:`modeling_ctam.burmese.word_ids_from_segmentation` (the same function the model uses at run time).
+- Burmese: the text is first normalised with :func:`modeling_ctam.data.burmese.preprocess` (Zawgyi to Unicode), words come
+  from :func:`modeling_ctam.data.burmese.segment_words`, and tokens are assigned to them by
+  :func:`modeling_ctam.data.burmese.word_ids_from_segmentation` (the same function the model uses at run time).
 
 The vocabulary is computed by counting words in the corpus (frequency order, ties broken alphabetically): input
 never has to be frequency-sorted. Encoding is batched with sentences sorted by length (little padding), under
 `torch.inference_mode`, with a progress bar; several layers are collected in one pass.
 
-Corpus readers (:func:`read_corpus`) understand the shared data's formats and Hub dataset ids.
+The corpora are read by :mod:`modeling_ctam.data.corpus` (the same format readers as training data).
 """
 
 from __future__ import annotations
@@ -31,241 +31,21 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import torch
 
-from .lexicon import read_text
+from ..data import burmese
+from ..data.corpus import load_corpora
+from ..data.rows import LANGUAGES
 
 logger = logging.getLogger(__name__)
 
-LANGUAGES = ("en", "my")
-DEFAULT_STATIC_LAYER = 12
-"""Default hidden-state index for static vectors (0 = embeddings, i = output of layer i): the last layer of a 12-layer
-encoder (e5-small, XLM-R base), which is CTAMConfig's default. Chosen by BLI dev precision@1 per layer on the offline
-e5-small encoder (0.317 at layer 12, 0.267 at 11, 0.248 at 6); see docs/alignment.md."""
 _ENGLISH_WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 _WORD_CHAR = re.compile(r"[^\W_]")
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
-DEFAULT_CORPORA = {
-    "en": ("en/sst2/train.tsv", "en/mr/rt-polarity.pos", "en/mr/rt-polarity.neg",
-           "en/uci_sentiment_labelled/yelp_labelled.txt", "en/uci_sentiment_labelled/amazon_cells_labelled.txt",
-           "en/uci_sentiment_labelled/imdb_labelled.txt"),
-    "my": ("my/gklmip/product_sentiment_dataset_train.json", "my/gklmip/product_sentiment_dataset_dev.json",
-           "parallel/myxnli/my.genre.dev.tsv", "parallel/talpco/data_myn.txt"),
-}
-"""The corpora the benchmarks use, relative to the shared data folder: English SST-2 train + MR + UCI; Burmese
-GKLMIP train+dev texts, myXNLI `sentence1_my`/`sentence2_my`, TALPCo Burmese."""
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# corpus readers
-# --------------------------------------------------------------------------------------------------------------------
-
-
-def _lines(text: str) -> list[str]:
-    """Non-empty lines split on newlines only (`str.splitlines` would also split on U+0085, which Latin-1 MR has)."""
-    return [l.rstrip("\r") for l in text.split("\n") if l.strip()]
-
-
-def _split_tsv(text: str) -> list[list[str]]:
-    return [line.split("\t") for line in _lines(text)]
-
-
-def read_corpus(
-    path_or_id: str | os.PathLike,
-    language: str,
-    text_column: str | None = None,
-    encoding: str | None = None,
-    split: str = "train",
-    max_sentences: int | None = None,
-) -> list[str]:
-    """Sentences of one corpus, in file order.
-
-    Formats, told from the name and first line:
-
-    - `*.json` (a JSON list of objects, e.g. GKLMIP, column `text`) and `*.jsonl` (one object a line);
-    - `rt-polarity.*` (MR: one sentence a line, Latin-1 unless `encoding` says otherwise);
-    - a TSV whose header names the text column: myXNLI (`sentence1_en`/`sentence2_en` for English,
-      `sentence1_my`/`sentence2_my` for Burmese), SST-2 (`label<TAB>sentence`), or any header with `text` or
-      `text_column`;
-    - a TSV without header: UCI (`sentence<TAB>0|1`) or TALPCo (`id<TAB>sentence`);
-    - anything else: plain text, one sentence a line;
-    - a string that is not an existing path and looks like `owner/name`: a Hub dataset read with
-      `datasets.load_dataset(id, split=split)` and `text_column` (default `text`).
-
-    Args:
-        path_or_id (`str` or `os.PathLike`): a file or a Hub dataset id.
-        language (`str`): `"en"` or `"my"` (picks myXNLI's columns).
-        text_column (`str`, *optional*): column to read (JSON, headed TSV, Hub).
-        encoding (`str`, *optional*): file encoding; default UTF-8 (Latin-1 for `rt-polarity.*`). Files that do not
-            decode raise an error naming the file, byte offset and line.
-        split (`str`, *optional*, defaults to `"train"`): Hub split.
-        max_sentences (`int`, *optional*): keep only the first `max_sentences` sentences.
-
-    Returns:
-        `list[str]`: non-empty sentences, stripped.
-    """
-    if language not in LANGUAGES:
-        raise ValueError(f"language={language!r}: use 'en' (English) or 'my' (Burmese).")
-    spec = os.fspath(path_or_id)
-    path = Path(spec).expanduser()
-    if not path.exists():
-        if _HUB_ID.match(spec):
-            return _read_hub(spec, text_column or "text", split, max_sentences)
-        raise FileNotFoundError(f"corpus {spec} does not exist and is not a Hub dataset id (owner/name).")
-    if path.is_dir():
-        raise IsADirectoryError(f"corpus {spec} is a folder; give the corpus files one by one.")
-    name = path.name.lower()
-    if encoding is None:
-        encoding = "latin-1" if name.startswith("rt-polarity") else "utf-8"
-    if name.endswith(".json") or name.endswith(".jsonl"):
-        sentences = _read_json(path, read_text(path, encoding), text_column or "text", name.endswith(".jsonl"))
-    else:
-        sentences = _read_lines(path, read_text(path, encoding), language, text_column, name.startswith("rt-polarity"))
-    sentences = [s.strip() for s in sentences if s and s.strip()]
-    return sentences[:max_sentences] if max_sentences else sentences
-
-
-def default_corpora(language: str) -> list[str]:
-    """Paths of :data:`DEFAULT_CORPORA` for `language` under :func:`modeling_ctam.paths.data_dir`."""
-    from .paths import data_path
-
-    return [str(data_path(*p.split("/"))) for p in DEFAULT_CORPORA[language]]
-
-
-def _read_json(path: Path, text: str, column: str, lines: bool) -> list[str]:
-    try:
-        rows = [json.loads(l) for l in _lines(text)] if lines else json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}:{err.lineno}: not valid JSON ({err.msg}).") from None
-    if isinstance(rows, dict):
-        rows = rows.get("data", rows.get("rows", [rows]))
-    if not isinstance(rows, list):
-        raise ValueError(f"{path}: expected a JSON list of objects with a {column!r} field.")
-    out = []
-    for i, row in enumerate(rows):
-        if not isinstance(row, dict) or column not in row:
-            raise ValueError(f"{path}: item {i} has no {column!r} field; pass --text-column to name the text field.")
-        out.append(str(row[column]))
-    return out
-
-
-def _read_lines(path: Path, text: str, language: str, column: str | None, plain: bool) -> list[str]:
-    lines = _lines(text)
-    if plain or not lines:
-        return lines
-    header = [h.strip().lower() for h in lines[0].split("\t")]
-    rows = _split_tsv(text)
-    if column is not None:
-        if column.lower() not in header:
-            raise ValueError(f"{path}:1: no column {column!r} in the header {lines[0][:120]!r}.")
-        i = header.index(column.lower())
-        return [r[i] for r in rows[1:] if len(r) > i]
-    if "sentence1_en" in header or "sentence1_my" in header:  # myXNLI
-        wanted = [f"sentence1_{language}", f"sentence2_{language}"]
-        missing = [c for c in wanted if c not in header]
-        if missing:
-            raise ValueError(f"{path}:1: myXNLI-style header lacks {missing}.")
-        idx = [header.index(c) for c in wanted]
-        return [r[i] for r in rows[1:] for i in idx if len(r) > i]
-    for name in ("sentence", "text"):  # SST-2 (label<TAB>sentence) and generic headed TSV
-        if name in header and len(header) > 1:
-            i = header.index(name)
-            return [r[i] for r in rows[1:] if len(r) > i]
-    two = [r for r in rows if len(r) == 2]
-    if len(two) == len(rows):
-        if all(r[1].strip() in ("0", "1") for r in rows):  # UCI: sentence<TAB>0|1
-            return [r[0] for r in rows]
-        if all(r[0].strip().isdigit() for r in rows):  # TALPCo: id<TAB>sentence
-            return [r[1] for r in rows]
-    return lines  # plain text
-
-
-DEDUPE_MODES = ("none", "exact", "subsumed")
-
-
-def dedupe_sentences(sentences: Sequence[str], mode: str = "exact", max_span_words: int = 64) -> list[str]:
-    """Drop repeated sentences.
-
-    Args:
-        sentences (`Sequence[str]`): in corpus order.
-        mode (`str`, *optional*, defaults to `"exact"`): `"none"`, `"exact"` (identical strings), or `"subsumed"`
-            (also sentences that are a contiguous run of whitespace-separated tokens of a longer kept sentence, as
-            SST-2's 67k training phrases are of its 6.9k sentences: counts then follow running text, and encoding
-            is 5x cheaper).
-        max_span_words (`int`, *optional*, defaults to 64): longer sentences are kept but do not absorb others.
-
-    Returns:
-        `list[str]`: kept sentences, in their original order.
-    """
-    if mode not in DEDUPE_MODES:
-        raise ValueError(f"dedupe={mode!r}: use one of {', '.join(DEDUPE_MODES)}.")
-    if mode == "none":
-        return list(sentences)
-    first = list(dict.fromkeys(sentences))
-    if mode == "exact":
-        return first
-    spans: set[str] = set()
-    keep: set[str] = set()
-    for sent in sorted(first, key=lambda t: (-len(t.split()), t)):
-        if sent in spans:
-            continue
-        keep.add(sent)
-        words = sent.split()
-        if len(words) <= max_span_words:
-            for i in range(len(words)):
-                for j in range(i + 1, len(words) + 1):
-                    spans.add(" ".join(words[i:j]))
-    return [t for t in first if t in keep]
-
-
-def load_corpora(
-    specs: Sequence[str | os.PathLike],
-    language: str,
-    text_column: str | None = None,
-    max_sentences: int | None = None,
-    dedupe: str = "exact",
-    split: str = "train",
-) -> list[str]:
-    """Sentences of several corpora (:func:`read_corpus` each), concatenated, deduplicated, then capped."""
-    texts: list[str] = []
-    for spec in specs:
-        texts += read_corpus(spec, language, text_column=text_column, split=split)
-    texts = dedupe_sentences(texts, dedupe)
-    return texts[:max_sentences] if max_sentences else texts
-
-
-def _read_hub(dataset_id: str, column: str, split: str, max_sentences: int | None) -> list[str]:
-    try:
-        import datasets
-    except ImportError as err:  # pragma: no cover
-        raise ImportError("reading a Hub dataset needs the `datasets` package.") from err
-    try:
-        ds = datasets.load_dataset(dataset_id, split=split)
-    except Exception as err:
-        raise RuntimeError(f"could not load Hub dataset {dataset_id!r} (split {split!r}): {err}. Without Hub access, "
-                           "give a local file instead.") from err
-    if column not in ds.column_names:
-        raise ValueError(f"Hub dataset {dataset_id!r} has no column {column!r}; columns: {ds.column_names}. Pass "
-                         "--text-column.")
-    if max_sentences:
-        ds = ds.select(range(min(max_sentences, len(ds))))
-    return [str(t) for t in ds[column]]
-
-
 # --------------------------------------------------------------------------------------------------------------------
 # words
 # --------------------------------------------------------------------------------------------------------------------
-
-
-def _burmese():
-    try:
-        from . import burmese
-    except ImportError as err:  # pragma: no cover - depends on the colleague's module and its dependencies
-        raise ImportError("Burmese corpora need modeling_ctam.burmese (preprocess, segment_words, "
-                          "word_ids_from_segmentation) and myanmartools, python-myanmar, burmesenlp.") from err
-    return burmese
 
 
 def english_words(text: str) -> list[tuple[str, int, int]]:
@@ -279,7 +59,7 @@ def _is_word(word: str) -> bool:
 
 def prepare_text(text: str, language: str) -> str:
     """The text as it is tokenised: Burmese goes through `burmese.preprocess`; English is unchanged."""
-    return _burmese().preprocess(text) if language == "my" else text
+    return burmese.preprocess(text) if language == "my" else text
 
 
 def segment(text: str, language: str) -> list[str]:
@@ -287,7 +67,7 @@ def segment(text: str, language: str) -> list[str]:
     entries are :func:`vocabulary_form` of these; punctuation-only words are filtered at counting."""
     if language == "en":
         return [w for w, _, _ in english_words(text)]
-    return list(_burmese().segment_words(text))
+    return list(burmese.segment_words(text))
 
 
 def vocabulary_form(word: str) -> str:
@@ -310,7 +90,6 @@ def token_word_ids(
         `tuple`: word index per token (`None` outside words) and the word strings (lower-cased).
     """
     if language == "my":
-        burmese = _burmese()
         words = list(words) if words is not None else list(burmese.segment_words(text))
         ids = burmese.word_ids_from_segmentation(text, list(offsets), words)
         return list(ids), [vocabulary_form(w) for w in words]
@@ -493,7 +272,7 @@ def load_encoder(name_or_path: str, device: str | torch.device | None = None):
     from transformers import AutoModel, AutoTokenizer
 
     try:
-        from .offline_encoder import resolve_encoder
+        from ..offline_encoder import resolve_encoder
     except ImportError:  # pragma: no cover
         def resolve_encoder(name):
             return name
@@ -515,7 +294,7 @@ def compute_static_vectors(
     tokenizer,
     texts: Sequence[str],
     language: str,
-    layers: int | Sequence[int] = DEFAULT_STATIC_LAYER,
+    layers: int | Sequence[int],
     vocab_size: int | None = 20000,
     batch_size: int = 64,
     max_length: int | None = None,
@@ -532,7 +311,7 @@ def compute_static_vectors(
         tokenizer (`PreTrainedTokenizerFast`): its fast tokenizer (offsets are needed).
         texts (`Sequence[str]`): raw sentences (Burmese ones are preprocessed here).
         language (`str`): `"en"` or `"my"`.
-        layers (`int` or `Sequence[int]`, *optional*, defaults to `DEFAULT_STATIC_LAYER`): hidden-state indices,
+        layers (`int` or `Sequence[int]`): hidden-state indices,
             0 = embeddings, i = output of layer i; several are collected in one pass.
         vocab_size (`int`, *optional*, defaults to 20000): keep the most frequent words; `None` keeps all.
         batch_size (`int`, *optional*, defaults to 64): sentences per forward pass.
@@ -662,7 +441,7 @@ def static_vectors_cache_path(
     cache: str | Path | None = None,
 ) -> Path:
     """Cache path (without suffix) of a :func:`cached_static_vectors` request: `<cache>/<language>-<key>`."""
-    from .paths import cache_dir
+    from ..paths import cache_dir
 
     layers_list = [int(layers)] if isinstance(layers, int) else sorted(int(l) for l in layers)
     key = corpus_fingerprint(corpora, {"encoder": encoder, "language": language, "layers": layers_list,
@@ -682,7 +461,7 @@ def _cached_superset(encoder, corpora, language, layers, vocab_size, max_sentenc
     try:
         from transformers import AutoConfig
 
-        from .offline_encoder import resolve_encoder
+        from ..offline_encoder import resolve_encoder
 
         n_layers = AutoConfig.from_pretrained(resolve_encoder(encoder)).num_hidden_layers
     except Exception:  # no config to be had: no superset to look for
@@ -723,9 +502,10 @@ def cached_static_vectors(
 
     Args:
         encoder (`str`): name or path (`ctam/e5-small-offline` allowed).
-        corpora (`Sequence[str]`): files or Hub ids, read with :func:`read_corpus` and concatenated.
+        corpora (`Sequence[str]`): files or Hub ids, read with :func:`modeling_ctam.data.corpus.read_corpus` and
+            concatenated.
         model_and_tokenizer (`tuple`, *optional*): `(tokenizer, model)` already loaded, to skip loading.
-        Other arguments: see :func:`compute_static_vectors` and :func:`read_corpus`.
+        Other arguments: see :func:`compute_static_vectors` and :func:`modeling_ctam.data.corpus.read_corpus`.
     """
     path = static_vectors_cache_path(encoder, corpora, language, layers, vocab_size, max_sentences, prefix,
                                      text_column, dedupe, cache)

@@ -1,7 +1,8 @@
 """Load a built Hub folder the way a Hub user does, in a process where the CTAM package is NOT importable.
 
-Run by :func:`hub.prepare.run_isolated_checks` as ``python hub/isolated_check.py FOLDER REQUEST.json RESULT.json``
-(with ``HF_MODULES_CACHE`` pointed at a fresh folder). It blocks ``modeling_ctam`` with an import hook, then uses
+Run by :func:`modeling_ctam.hub.prepare.run_isolated_checks` as ``python .../isolated_check.py FOLDER REQUEST.json
+RESULT.json``, by path (importing it as a module would import the package it blocks), with ``HF_MODULES_CACHE``
+pointed at a fresh folder. It blocks ``modeling_ctam`` with an import hook, then uses
 only ``transformers`` and the files in FOLDER (``trust_remote_code=True``):
 
 - ``AutoConfig`` from the remote code;

@@ -10,14 +10,16 @@ The Hub folder holds:
   ``domain.py``) and ``model.safetensors``, written by ``save_pretrained`` of the model loaded strictly from the
   trained folder (no missing, unexpected or mismatched weights allowed);
 - the tokenizer files;
-- ``burmese.py`` (the package's own Burmese preprocessing, copied flat: the same ``preprocess`` as training),
-  ``pipeline_ctam.py`` and ``handler.py`` (templates from this folder) and ``requirements.txt`` (the third-party
+- ``burmese.py`` (the package's own Burmese preprocessing, :mod:`modeling_ctam.data.burmese`, copied flat: the same
+  ``preprocess`` as training), ``pipeline_ctam.py`` and ``handler.py`` (the templates in ``templates/``, which is
+  package data and no importable package) and ``requirements.txt`` (the third-party
   packages those files import, with the package's version bounds);
-- ``README.md``, the model card (:mod:`hub.card`), whose widget outputs come from running the built folder.
+- ``README.md``, the model card (:mod:`modeling_ctam.hub.card`), whose widget outputs come from running the built
+  folder.
 
 :func:`build_hub_folder` writes it; :func:`check_hub_folder` checks a folder statically (files, formats, config,
 card metadata, no machine paths) and :func:`run_isolated_checks` loads it as a Hub user would, in a fresh process
-where the CTAM package cannot be imported (``hub/isolated_check.py``).
+where the CTAM package cannot be imported (``isolated_check.py``, run by path).
 """
 
 from __future__ import annotations
@@ -35,13 +37,17 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from ..paths import is_hub_id
+from . import card as card_lib
+from .record import HubBuildError, find_key, read_json, read_training_record
 
 logger = logging.getLogger(__name__)
 
 HUB_DIR = Path(__file__).resolve().parent
-PIPELINE_TEMPLATE = HUB_DIR / "pipeline_ctam.py"
-HANDLER_TEMPLATE = HUB_DIR / "handler.py"
+TEMPLATES_DIR = HUB_DIR / "templates"
+PIPELINE_TEMPLATE = TEMPLATES_DIR / "pipeline_ctam.py"
+HANDLER_TEMPLATE = TEMPLATES_DIR / "handler.py"
 ISOLATED_CHECK_SCRIPT = HUB_DIR / "isolated_check.py"
 
 TASK = "text-classification"
@@ -69,21 +75,6 @@ OFFLINE_BASE_MODEL_NOTE = (
 )
 # Data-pipeline defaults at training time (modeling_ctam.data: max_length=128, word_ids=False, preprocess=True).
 DEFAULT_INFERENCE = {"max_length": 128, "word_ids": False, "preprocess": True}
-# Hub ids of the corpora the project can train on, by the names its configs use.
-DATASET_HUB_IDS = {
-    "gklmip": "SEACrowd/gklmip_sentiment",
-    "product_sentiment_dataset": "SEACrowd/gklmip_sentiment",  # GKLMIP's own file names
-    "seacrowd/gklmip_sentiment": "SEACrowd/gklmip_sentiment",
-    "sst2": "stanfordnlp/sst2",
-    "sst-2": "stanfordnlp/sst2",
-    "mr": "cornell-movie-review-data/rotten_tomatoes",
-    "rt-polarity": "cornell-movie-review-data/rotten_tomatoes",
-    "yelp_polarity": "fancyzhx/yelp_polarity",
-    "fancyzhx/yelp_polarity": "fancyzhx/yelp_polarity",
-    "yelp_review_full": "Yelp/yelp_review_full",
-    "yelp/yelp_review_full": "Yelp/yelp_review_full",
-}
-
 REQUIRED_FILES = (
     "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "README.md", "handler.py",
     "pipeline_ctam.py", "burmese.py", "requirements.txt",
@@ -95,75 +86,6 @@ TEXT_SUFFIXES = (".json", ".py", ".md", ".txt", ".yaml", ".yml", ".cfg", ".toml"
 # overwrites both on every load, so they carry no information for a Hub user.
 TOKENIZER_LOCAL_KEYS = ("is_local", "local_files_only")
 PIP_NAMES = {"myanmar": "python-myanmar"}
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-
-
-class HubBuildError(ValueError):
-    """The model folder cannot become a Hub repository, or the built folder failed a check."""
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# What the trained folder says about its training
-# ---------------------------------------------------------------------------------------------------------------------
-@dataclass
-class TrainingRecord:
-    """The JSON files ``train.py`` / ``eval.py`` leave next to a model (each `None` when absent)."""
-
-    train_config: dict | None = None
-    metrics: dict | None = None
-    metrics_source: str | None = None  # file name the metrics came from
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise HubBuildError(f"{path.name} is not valid JSON: {err}") from err
-
-
-def read_training_record(model_dir: str | os.PathLike, metrics_file: str | os.PathLike | None = None) -> TrainingRecord:
-    """Read ``train_config.json`` and the evaluation metrics of a trained model folder.
-
-    Metrics: `metrics_file` when given; else eval.py's ``metrics.json`` in the folder, or in exactly one of its
-    subfolders (``python eval.py --output-dir MODEL/eval-dev`` as in docs/evaluation.md); else train.py's
-    ``dev_metrics.json``. Several eval.py outputs and no `metrics_file` is an error: say which one to report.
-    """
-    model_dir = Path(model_dir)
-    record = TrainingRecord()
-    if (model_dir / "train_config.json").is_file():
-        record.train_config = _read_json(model_dir / "train_config.json")
-    if metrics_file:
-        path = Path(metrics_file)
-        if not path.is_file():
-            raise HubBuildError(f"metrics file {metrics_file} does not exist")
-    elif (model_dir / "metrics.json").is_file():
-        path = model_dir / "metrics.json"
-    else:
-        nested = sorted(model_dir.glob("*/metrics.json"))
-        if len(nested) > 1:
-            raise HubBuildError(
-                f"{model_dir} holds several eval.py results "
-                f"({', '.join(str(p.relative_to(model_dir)) for p in nested)}); pass --metrics with the one to report"
-            )
-        path = nested[0] if nested else model_dir / "dev_metrics.json"
-    if path.is_file():
-        record.metrics = _read_json(path)
-        record.metrics_source = path.name
-    return record
-
-
-def find_key(data: Any, *names: str) -> Any:
-    """The value of the first of `names` found in `data` (a dict searched breadth-first through nested dicts)."""
-    queue = [data]
-    while queue:
-        node = queue.pop(0)
-        if not isinstance(node, dict):
-            continue
-        for name in names:
-            if name in node and node[name] is not None:
-                return node[name]
-        queue.extend(v for v in node.values() if isinstance(v, dict))
-    return None
 
 
 def inference_settings(train_config: dict | None) -> dict:
@@ -182,13 +104,13 @@ def inference_settings(train_config: dict | None) -> dict:
 def resolve_base_model(encoder_name_or_path: str | None, override: str | None = None) -> tuple[str, str | None]:
     """`(base_model Hub id, note)` for the card. The offline encoder maps to multilingual-e5-small with a note."""
     if override:
-        if not HUB_ID.match(override):
+        if not is_hub_id(override):
             raise HubBuildError(f"--base-model {override!r} is not a Hub id (owner/name)")
         note = OFFLINE_BASE_MODEL_NOTE if override == OFFLINE_BASE_MODEL and _is_offline(encoder_name_or_path) else None
         return override, note
     if _is_offline(encoder_name_or_path):
         return OFFLINE_BASE_MODEL, OFFLINE_BASE_MODEL_NOTE
-    if encoder_name_or_path and HUB_ID.match(encoder_name_or_path) and not Path(encoder_name_or_path).exists():
+    if encoder_name_or_path and is_hub_id(encoder_name_or_path) and not Path(encoder_name_or_path).exists():
         return encoder_name_or_path, None
     raise HubBuildError(
         f"config.encoder_name_or_path is {encoder_name_or_path!r}, which is not a Hub id: pass --base-model with the "
@@ -266,9 +188,9 @@ def requirements_for(modules: set[str]) -> list[str]:
 
 def burmese_source() -> Path:
     """The package's ``burmese.py`` (the preprocessing that training used)."""
-    import modeling_ctam
+    from ..data import burmese
 
-    path = Path(modeling_ctam.__file__).resolve().parent / "burmese.py"
+    path = Path(burmese.__file__).resolve()
     if not path.is_file():
         raise HubBuildError(f"{path} is missing: the Hub folder needs the package's Burmese preprocessing")
     return path
@@ -294,7 +216,7 @@ class BuildReport:
     widget: list[dict]
     checks: dict
     problems: list[str] = field(default_factory=list)
-    card_inputs: dict = field(default_factory=dict)  # hub.card.build_model_card arguments (re-render with a revision)
+    card_inputs: dict = field(default_factory=dict)  # card.build_model_card arguments (re-render with a revision)
 
 
 def _prepare_output_dir(model_dir: Path, output_dir: Path, overwrite: bool) -> None:
@@ -353,12 +275,13 @@ def build_hub_folder(
             ``train_config.json``, ``dev_metrics.json``, ``metrics.json``).
         output_dir: where the repository folder is written (created; must be empty unless `overwrite`).
         repo_id: the Hub repository id (``owner/name``), used in the card's loading snippet and title.
-        revision: the commit hash the card's snippet pins (`None`: a placeholder; :mod:`hub.push` fills in the
-            uploaded commit).
+        revision: the commit hash the card's snippet pins (`None`: a placeholder; :mod:`modeling_ctam.hub.push` fills
+            in the uploaded commit).
         license: the card's licence identifier.
         base_model: Hub id of the encoder, when ``config.encoder_name_or_path`` is not one.
         labels: class names in index order, when the config only has ``LABEL_i``.
-        widget_texts: widget examples ``{"text": ..., "example_title": ...}`` (default: :data:`hub.card.WIDGET_TEXTS`).
+        widget_texts: widget examples ``{"text": ..., "example_title": ...}`` (default:
+            :data:`modeling_ctam.hub.card.WIDGET_TEXTS`).
         metrics_file: evaluation metrics to report (default ``metrics.json``, else ``dev_metrics.json``).
 
     Returns:
@@ -368,19 +291,16 @@ def build_hub_folder(
     import torch
     from transformers import AutoTokenizer
 
-    import modeling_ctam  # noqa: F401 - registers CTAM with the Auto classes
-    from modeling_ctam import CTAMForSequenceClassification
-
-    from hub import card as card_lib
+    from .. import CTAMForSequenceClassification  # importing the package registers CTAM with the Auto classes
 
     model_dir, output_dir = Path(model_dir), Path(output_dir)
-    if not HUB_ID.match(repo_id):
+    if not is_hub_id(repo_id):
         raise HubBuildError(f"--repo-id {repo_id!r} is not a Hub repository id (owner/name)")
     if not (model_dir / "config.json").is_file():
         raise HubBuildError(f"{model_dir} has no config.json: give the folder train.py wrote (save_pretrained)")
     _prepare_output_dir(model_dir, output_dir, overwrite)
     record = read_training_record(model_dir, metrics_file)
-    source_config = _read_json(model_dir / "config.json")
+    source_config = read_json(model_dir / "config.json")
     if source_config.get("model_type") != "ctam":
         raise HubBuildError(f"{model_dir}/config.json has model_type {source_config.get('model_type')!r}, not 'ctam'")
     id2label = _labels(source_config, labels)
@@ -411,7 +331,7 @@ def build_hub_folder(
         raise HubBuildError(f"{model_dir}: the tokenizer is not a fast tokenizer ({type(tokenizer).__name__})")
     tokenizer.save_pretrained(output_dir)
     tokenizer_config_path = output_dir / "tokenizer_config.json"
-    tokenizer_config = _read_json(tokenizer_config_path)
+    tokenizer_config = read_json(tokenizer_config_path)
     for key in TOKENIZER_LOCAL_KEYS:
         tokenizer_config.pop(key, None)
     tokenizer_config_path.write_text(
@@ -420,7 +340,7 @@ def build_hub_folder(
 
     # 3. Config: the custom pipeline and the tokenisation settings of training.
     config_path = output_dir / "config.json"
-    config = _read_json(config_path)
+    config = read_json(config_path)
     config["custom_pipelines"] = json.loads(json.dumps(CUSTOM_PIPELINES))
     config["ctam_inference"] = inference_settings(record.train_config)
     config_path.write_text(json.dumps(config, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -464,7 +384,7 @@ def build_hub_folder(
 # Checks
 # ---------------------------------------------------------------------------------------------------------------------
 def run_isolated_checks(folder: str | os.PathLike, examples: Sequence[dict], timeout: int = 900) -> dict:
-    """Run ``hub/isolated_check.py`` on `folder` in a fresh process without the CTAM package; return its results."""
+    """Run ``isolated_check.py`` on `folder` in a fresh process without the CTAM package; return its results."""
     folder = Path(folder).resolve()
     with tempfile.TemporaryDirectory(prefix="ctam-hub-check-") as tmp:
         request, result = Path(tmp) / "request.json", Path(tmp) / "result.json"
@@ -529,12 +449,9 @@ def _machine_strings(*paths: Path) -> list[str]:
     strings = {str(Path.home())}
     for path in paths:
         strings.add(str(Path(path).resolve()))
-    try:
-        from modeling_ctam.paths import REPO_ROOT, cache_dir
+    from ..paths import REPO_ROOT, cache_dir
 
-        strings |= {str(REPO_ROOT), str(cache_dir())}
-    except ImportError:
-        pass
+    strings |= {str(REPO_ROOT), str(cache_dir())}
     return sorted(s for s in strings if len(s) > 1)
 
 
@@ -543,11 +460,10 @@ def check_hub_folder(folder: str | os.PathLike, forbidden_strings: Sequence[str]
 
     Required files present; weights only as safetensors (no pickle-based files); config.json with the CTAM
     ``auto_map``, named labels, ``custom_pipelines`` and ``ctam_inference``; every flat ``.py`` file's relative imports
-    present; every third-party import listed in requirements.txt; card metadata valid (:func:`hub.card.check_card`);
+    present; every third-party import listed in requirements.txt; card metadata valid
+    (:func:`modeling_ctam.hub.card.check_card`);
     no `forbidden_strings` (machine paths) and no Hugging Face token in any text file.
     """
-    from hub import card as card_lib
-
     folder = Path(folder)
     problems = []
     names = {p.name for p in folder.iterdir()}
@@ -569,7 +485,7 @@ def check_hub_folder(folder: str | os.PathLike, forbidden_strings: Sequence[str]
             problems.append(f"{path.name} is not a readable safetensors file: {err}")
     config = {}
     if "config.json" in names:
-        config = _read_json(folder / "config.json")
+        config = read_json(folder / "config.json")
         if config.get("auto_map") != EXPECTED_AUTO_MAP:
             problems.append(f"config.json auto_map is {config.get('auto_map')}, expected {EXPECTED_AUTO_MAP}")
         if config.get("custom_pipelines") != CUSTOM_PIPELINES:

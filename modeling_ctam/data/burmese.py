@@ -70,9 +70,9 @@ Speed
     time is the detector and half the mark reordering, both pure Python. segment_words handles about 450-600
     reviews per second after the one-off lexicon load.
 
-Example (``from modeling_ctam.burmese import ...`` in the package; ``from burmese import ...`` when copied flat)::
+Example (``from modeling_ctam.data.burmese import ...`` in the package; ``from burmese import ...`` when copied flat)::
 
-    >>> from modeling_ctam.burmese import preprocess, segment_words
+    >>> from modeling_ctam.data.burmese import preprocess, segment_words
     >>> preprocess("ေနေကာင္းရဲ႕လား။  👍")  # Zawgyi in, Unicode out
     'နေကောင်းရဲ့လား။ 👍'
     >>> segment_words("ကျနော်ဘောလုံးကစားတတ်ပါတယ်။ good 👍")

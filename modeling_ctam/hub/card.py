@@ -8,14 +8,17 @@ Metadata (YAML header, built with ``huggingface_hub.ModelCardData``):
   page's widget cannot run custom code, so these outputs are what a visitor sees); one example is the Zawgyi-encoded
   twin of another and carries the same output;
 - ``model-index``: the evaluation results (``eval.py``'s ``metrics.json``, else ``train.py``'s
-  ``dev_metrics.json``) as ``huggingface_hub.EvalResult`` entries.
+  ``dev_metrics.json``: one schema, :func:`modeling_ctam.evaluation.metrics.metrics_record`) as
+  ``huggingface_hub.EvalResult`` entries.
 
-The body is ``model_card_template.md`` (Jinja), filled from config.json, ``train_config.json`` and the metrics.
+The body is ``templates/model_card_template.md`` (Jinja), filled from config.json, ``train_config.json`` and the
+metrics record.
 
 :func:`check_card` validates the metadata locally: ``ModelCard.validate()`` posts the card to the Hub's
 ``/api/validate-yaml`` and needs the network, so the dry run re-parses the card with ``ModelCard.load`` and
 ``ModelCardData`` (which parses ``model-index`` into ``EvalResult`` objects and raises on malformed entries) and
-checks each field this project relies on. ``hub/push.py`` also calls ``ModelCard.validate()`` before uploading.
+checks each field this project relies on. :mod:`modeling_ctam.hub.push` also calls ``ModelCard.validate()`` before
+uploading.
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ from typing import Any
 import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-TEMPLATE_PATH = Path(__file__).resolve().parent / "model_card_template.md"
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+from ..paths import is_hub_id
+from .record import DATASET_HUB_IDS, find_key
+
+TEMPLATE_PATH = Path(__file__).resolve().parent / "templates" / "model_card_template.md"
 LICENSE_ID = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
 REVISION_PLACEHOLDER = "<commit-sha>"
 
@@ -146,71 +151,34 @@ def _number(value: Any) -> float | None:
 
 
 def metric(metrics: dict | None, name: str) -> float | None:
-    """`metrics[name]`, also under Trainer-style prefixes (`eval_`, `test_`) or a nested `metrics` dict."""
-    if not metrics:
-        return None
-    for scope in (metrics, metrics.get("metrics") if isinstance(metrics.get("metrics"), dict) else None):
-        if not scope:
-            continue
-        for key in (name, f"eval_{name}", f"test_{name}"):
-            if _number(scope.get(key)) is not None:
-                return _number(scope[key])
-    return None
+    """``metrics[name]`` of a metrics record, when it is a finite number."""
+    return _number((metrics or {}).get(name))
 
 
 def per_class_rows(metrics: dict | None, labels: Sequence[str]) -> list[dict]:
-    """Per-class precision / recall / F1 / support rows, from `per_class` ({label: {...}}) or flat
-    `precision_<label>`-style keys."""
-    if not metrics:
-        return []
-    from hub.prepare import find_key
-
-    table = find_key(metrics, "per_class", "per_class_metrics", "classes")
+    """Per-class precision / recall / F1 / support rows from the record's ``per_class`` ({label: {...}})."""
+    table = (metrics or {}).get("per_class") or {}
     rows = []
     for label in labels:
-        entry = table.get(label) if isinstance(table, dict) else None
-        entry = entry if isinstance(entry, dict) else {}
-        row = {"label": label}
-        for key in ("precision", "recall", "f1", "support"):
-            value = entry.get(key, entry.get(f"{key}-score" if key == "f1" else key))
-            if value is None:
-                value = metric(metrics, f"{key}_{label}") if key != "support" else None
-            row[key] = _number(value)
+        entry = table.get(label) or {}
+        row = {"label": label, **{key: _number(entry.get(key)) for key in ("precision", "recall", "f1", "support")}}
         if any(row[k] is not None for k in ("precision", "recall", "f1")):
             rows.append(row)
     return rows
 
 
 def confusion_matrix(metrics: dict | None, labels: Sequence[str]) -> tuple[list[list[int]] | None, list[str]]:
-    """`(matrix, label order)` from ``confusion_matrix`` (the metrics record's ``{"labels", "matrix"}``, or a bare
-    list of rows in the model's label order)."""
-    if not metrics:
+    """``(matrix, label order)`` from the record's ``confusion_matrix`` (``{"labels", "matrix"}``)."""
+    table = (metrics or {}).get("confusion_matrix")
+    if not isinstance(table, dict):
         return None, list(labels)
-    from hub.prepare import find_key
-
-    matrix, order = find_key(metrics, "confusion_matrix"), list(labels)
-    if isinstance(matrix, dict):
-        order = [str(v) for v in matrix.get("labels") or labels]
-        matrix = matrix.get("matrix") or matrix.get("values")
-    if isinstance(matrix, list) and matrix and all(isinstance(r, list) for r in matrix):
-        return matrix, order
-    return None, order
+    return table.get("matrix"), [str(v) for v in table.get("labels") or labels]
 
 
-def majority_baseline(metrics: dict | None, labels: Sequence[str]) -> dict | None:
-    """Scores of always answering the most frequent class: the record's ``majority_baseline`` (train.py), else
-    computed from the per-class supports (eval.py records carry them)."""
-    if not metrics:
-        return None
-    if isinstance(metrics.get("majority_baseline"), dict):
-        return metrics["majority_baseline"]
-    supports = {row["label"]: row["support"] for row in per_class_rows(metrics, labels) if row["support"]}
-    total = sum(supports.values())
-    if not total or len(supports) != len(labels):
-        return None
-    name = max(supports, key=supports.get)
-    share = supports[name] / total
-    return {"class": name, "macro_f1": (2 * share / (1 + share)) / len(labels), "accuracy": share}
+def majority_baseline(metrics: dict | None) -> dict | None:
+    """The record's ``majority_baseline`` (:func:`modeling_ctam.evaluation.metrics.majority_baseline`)."""
+    baseline = (metrics or {}).get("majority_baseline")
+    return baseline if isinstance(baseline, dict) else None
 
 
 def confusion_lines(matrix: list[list[int]] | None, labels: Sequence[str]) -> list[str]:
@@ -224,15 +192,13 @@ def confusion_lines(matrix: list[list[int]] | None, labels: Sequence[str]) -> li
 
 def eval_dataset(record) -> dict:
     """What the reported metrics were computed on: Hub id, readable name, split, size. From the metrics record
-    (eval.py: ``data_name``/``data``, ``split``, ``label_scheme``, ``n_examples``; train.py: ``target_dev``), else the
-    training configuration; GKLMIP by default (the project's Burmese evaluation set)."""
-    from hub.prepare import find_key
-
+    (``data``, ``split``, ``label_scheme``, ``n_examples``, ``max_length``), else the training configuration
+    (``target_dev``, ``labels``); GKLMIP by default (the project's Burmese evaluation set)."""
     metrics, train_config = record.metrics or {}, record.train_config or {}
-    name = find_key(metrics, "dataset", "data", "target_dev", "data_name") or find_key(train_config, "target_dev")
+    name = metrics.get("data") or find_key(train_config, "target_dev")
     hub_id = _dataset_hub_id(name) if isinstance(name, str) else None
     hub_id = hub_id or "SEACrowd/gklmip_sentiment"
-    split = find_key(metrics, "split", "eval_split")
+    split = metrics.get("split")
     if not split and isinstance(name, str):
         base = Path(name).name.lower()
         split = next((s for key, s in (("dev", "validation"), ("valid", "validation"), ("test", "test"),
@@ -240,7 +206,7 @@ def eval_dataset(record) -> dict:
     if not split and record.metrics_source == "dev_metrics.json":
         split = "validation"
     split = {"dev": "validation", "valid": "validation"}.get(str(split), split) if split else None
-    scheme = find_key(metrics, "label_scheme", "labels") or find_key(train_config, "labels", "label_scheme")
+    scheme = metrics.get("label_scheme") or find_key(train_config, "labels", "label_scheme")
     readable = "GKLMIP product reviews (Burmese)" if hub_id == "SEACrowd/gklmip_sentiment" else hub_id
     if isinstance(scheme, str):
         readable += f", {scheme} labels"
@@ -254,8 +220,6 @@ def eval_dataset(record) -> dict:
 
 def _dataset_hub_id(name: str) -> str | None:
     """The Hub id of a corpus named by Hub id or by a data path such as ``my/gklmip/...json``."""
-    from hub.prepare import DATASET_HUB_IDS
-
     key = name.strip().lower()
     if key in DATASET_HUB_IDS:
         return DATASET_HUB_IDS[key]
@@ -331,8 +295,6 @@ CONFIG_KEYS = ("use_vxlm", "vecmap_integrations", "static_layer", "lambda_cls", 
 def training_rows(train_config: dict | None, config: dict, metrics: dict | None = None) -> list[tuple[str, str]]:
     """(setting, value) rows for the card: the run's settings from ``train_config.json`` (file paths shortened,
     nothing machine-specific), the run's length from the metrics, then CTAM's own settings from config.json."""
-    from hub.prepare import find_key
-
     rows = []
     if train_config:
         for label, keys in TRAINING_KEYS:
@@ -356,8 +318,6 @@ def training_rows(train_config: dict | None, config: dict, metrics: dict | None 
 def datasets_from(train_config: dict | None) -> list[str]:
     """Hub ids of the corpora the run trained on (``source_data``, ``target_train``, ``target_dev``,
     ``parallel_data`` of train_config.json); GKLMIP always (the Burmese data). Corpora with no Hub id are left out."""
-    from hub.prepare import find_key
-
     names = []
     for key in ("source_data", "target_train", "target_dev", "parallel_data"):
         value = find_key(train_config or {}, key)
@@ -399,10 +359,7 @@ def build_model_card(
         model_name=model_name if results else None,
         eval_results=results or None,
     )
-    try:
-        from modeling_ctam.burmese import ZAWGYI_THRESHOLD
-    except ImportError:  # pragma: no cover - the builder always has the package
-        ZAWGYI_THRESHOLD = 0.95
+    from ..data.burmese import ZAWGYI_THRESHOLD
     settings = config.get("ctam_inference") or {}
     if not config.get("use_vxlm", True):
         variant = "xlmr-base"
@@ -432,7 +389,7 @@ def build_model_card(
         metrics_source=record.metrics_source,
         per_class=per_class_rows(record.metrics, labels),
         confusion=confusion_lines(*confusion_matrix(record.metrics, labels)),
-        baseline=majority_baseline(record.metrics, labels),
+        baseline=majority_baseline(record.metrics),
         widget_examples=widget,
         requirements=list(requirements),
         zawgyi_threshold=ZAWGYI_THRESHOLD,
@@ -483,11 +440,11 @@ def check_card(path: str | os.PathLike, config: dict | None = None) -> list[str]
     elif license_id == "other" and not (data.get("license_name") and data.get("license_link")):
         problems.append("license 'other' needs license_name and license_link")
     base_model = data.get("base_model")
-    if not isinstance(base_model, str) or not HUB_ID.match(base_model):
+    if not isinstance(base_model, str) or not is_hub_id(base_model):
         problems.append(f"base_model {base_model!r} is not a Hub model id")
     datasets = data.get("datasets")
     if not isinstance(datasets, list) or not datasets or not all(
-        isinstance(d, str) and HUB_ID.match(d) for d in datasets
+        isinstance(d, str) and is_hub_id(d) for d in datasets
     ):
         problems.append(f"datasets {datasets!r} must be a list of Hub dataset ids")
     if not isinstance(data.get("tags"), list):
@@ -524,7 +481,7 @@ def check_card(path: str | os.PathLike, config: dict | None = None) -> list[str]
         for r in results:
             if _number(r.metric_value) is None or not 0.0 <= r.metric_value <= 1.0:
                 problems.append(f"model-index metric {r.metric_name} has value {r.metric_value!r}, not in [0, 1]")
-            if not HUB_ID.match(r.dataset_type or ""):
+            if not is_hub_id(r.dataset_type or ""):
                 problems.append(f"model-index dataset type {r.dataset_type!r} is not a Hub dataset id")
     if "revision=" not in text:
         problems.append("the card's usage snippet does not pin a revision")

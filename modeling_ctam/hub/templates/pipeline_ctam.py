@@ -17,8 +17,8 @@ then normalisation): the same function the training data went through. Tokenisat
 truncation at the training ``max_length`` (from ``config.ctam_inference``), no ``token_type_ids``, and the Burmese
 word segmenter's ``word_ids`` when the model was trained with them.
 
-In the CTAM source repository this file lives under ``hub/`` as a template; it is not importable there (its
-``from .burmese import`` only resolves in the flat Hub folder).
+In the CTAM source repository this file lives under ``modeling_ctam/hub/templates/`` as a template (package data,
+not an importable package: its ``from .burmese import`` only resolves in the flat Hub folder).
 """
 
 from __future__ import annotations

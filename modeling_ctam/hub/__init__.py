@@ -1,0 +1,15 @@
+# Copyright 2025 The CTAM authors.
+# Licensed under the Apache License, Version 2.0.
+"""Publishing CTAM models on the Hugging Face Hub.
+
+- :mod:`.record`: what a trained folder says about its training (``train_config.json``, the metrics record);
+- :mod:`.card`: the model card (metadata, widget examples with real outputs, results, body) and its checks;
+- :mod:`.prepare`: turn a trained model folder into the exact folder of its Hub repository and check it;
+- :mod:`.push`: the command line, ``python -m modeling_ctam.hub.push --model DIR --repo-id ID [--dry-run
+  --output-dir OUT]`` (also ``python hub/push.py`` from a checkout);
+- ``isolated_check.py``: run by path in a fresh process to load a built folder as a Hub user does;
+- ``templates/``: ``pipeline_ctam.py``, ``handler.py`` and the card template, copied into the Hub repository (package
+  data, not an importable package: they import ``.burmese`` from the flat Hub folder).
+
+See ``docs/hub.md``.
+"""

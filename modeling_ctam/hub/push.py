@@ -1,0 +1,157 @@
+"""Publish a trained CTAM model on the Hugging Face Hub.
+
+    python -m modeling_ctam.hub.push --model DIR --repo-id OWNER/NAME [--private] [--revision BRANCH]
+    python -m modeling_ctam.hub.push --model DIR --repo-id OWNER/NAME --dry-run --output-dir OUT
+
+``python hub/push.py ...`` (a thin script in the checkout) is the same command. Both build the repository folder with
+:func:`modeling_ctam.hub.prepare.build_hub_folder` (config with ``auto_map`` and
+``custom_pipelines``, flat modeling files, safetensors weights, tokenizer, ``burmese.py``, ``pipeline_ctam.py``,
+``handler.py``, ``requirements.txt``, ``README.md``) and check it: statically, and by loading it with
+``trust_remote_code`` in a fresh process where the CTAM package is not importable.
+
+``--dry-run`` writes that folder to OUT and stops: nothing touches the network. Without it the folder is built in a
+temporary directory, the card is validated by the Hub (``ModelCard.validate``), and the folder is uploaded with
+``HfApi.create_repo`` + ``HfApi.upload_folder``. The card's loading snippet pins ``revision=`` to a commit hash,
+which only exists after the upload: a second, README-only commit fills in the hash of the first (the commit that
+holds the model and its code). The dry-run card carries a placeholder there instead.
+
+Authentication: the token comes from ``HF_TOKEN`` or ``hf auth login`` (huggingface_hub's usual lookup). It is
+never taken on the command line and never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from .card import build_model_card, check_card
+from .prepare import HubBuildError, build_hub_folder
+
+logger = logging.getLogger("ctam.hub")
+
+
+def parse_args(argv=None, prog: str = "python -m modeling_ctam.hub.push") -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog=prog, description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", required=True, help="trained model folder (train.py output, save_pretrained)")
+    parser.add_argument("--repo-id", required=True, help="Hub repository id, OWNER/NAME")
+    parser.add_argument("--private", action="store_true", help="create the repository as private")
+    parser.add_argument("--revision", default=None,
+                        help="branch to push to (created from main if missing); default: the default branch")
+    parser.add_argument("--commit-message", default=None, help="message of the upload commit")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="build and check the folder in --output-dir, upload nothing")
+    parser.add_argument("--output-dir", default=None, help="where --dry-run writes the repository folder")
+    parser.add_argument("--overwrite", action="store_true", help="replace the contents of a non-empty --output-dir")
+    parser.add_argument("--license", default="apache-2.0", help="licence identifier for the card (default apache-2.0)")
+    parser.add_argument("--base-model", default=None,
+                        help="Hub id of the encoder, when config.encoder_name_or_path is not one")
+    parser.add_argument("--labels", default=None,
+                        help="comma-separated class names in index order, when config.json only has LABEL_i")
+    parser.add_argument("--metrics", default=None,
+                        help="metrics JSON to report (default: metrics.json, else dev_metrics.json, in --model)")
+    parser.add_argument("--widget-file", default=None,
+                        help='JSON list of widget examples {"text": ..., "example_title": ...} (Burmese, Unicode)')
+    args = parser.parse_args(argv)
+    if args.dry_run and not args.output_dir:
+        parser.error("--dry-run needs --output-dir")
+    if args.output_dir and not args.dry_run:
+        parser.error("--output-dir is for --dry-run; a real push builds in a temporary folder")
+    return args
+
+
+def build(args, output_dir: Path):
+    widget = json.loads(Path(args.widget_file).read_text(encoding="utf-8")) if args.widget_file else None
+    return build_hub_folder(
+        args.model, output_dir, repo_id=args.repo_id, revision=None, license=args.license,
+        base_model=args.base_model, labels=args.labels.split(",") if args.labels else None, widget_texts=widget,
+        metrics_file=args.metrics, overwrite=args.overwrite,
+    )
+
+
+def pinned_card(report, sha: str, path: Path) -> Path:
+    """The built card re-rendered with `revision=sha` in its snippets, written to `path` and checked."""
+    build_model_card(**{**report.card_inputs, "revision": sha}).save(path)
+    problems = check_card(path, report.card_inputs["config"])
+    if problems:
+        raise HubBuildError("the pinned model card failed its checks:\n- " + "\n- ".join(problems))
+    return path
+
+
+def summarize(report) -> str:
+    lines = [f"Hub folder: {report.folder}", f"files: {', '.join(report.files)}", f"base_model: {report.base_model}",
+             "widget outputs (built folder's pipeline, package not importable):"]
+    for example in report.widget:
+        best = example["output"][0]
+        lines.append(f"  {example['example_title']}: {best['label']} {best['score']:.4f}")
+    checks = report.checks
+    lines.append(f"checks: pipeline={checks['pipeline']['class']}, model={checks['model']['class']} "
+                 f"(remote code), Zawgyi = Unicode on {sum('zawgyi' in r for r in checks['predictions'])} examples, "
+                 "handler = pipeline, card metadata valid")
+    return "\n".join(lines)
+
+
+def push(args) -> str:
+    """Build, validate with the Hub, upload. Returns the URL of the pinned commit."""
+    from huggingface_hub import HfApi, ModelCard
+    from huggingface_hub.errors import HfHubHTTPError
+
+    api = HfApi()  # token from HF_TOKEN or the cached login
+    try:
+        user = api.whoami()
+    except Exception as err:  # noqa: BLE001
+        raise SystemExit(f"Not authenticated with the Hub ({type(err).__name__}); run `hf auth login` or set HF_TOKEN.")
+    logger.info("authenticated as %s", user.get("name", "?"))
+    with tempfile.TemporaryDirectory(prefix="ctam-hub-") as tmp:
+        folder = Path(tmp) / "repo"
+        report = build(args, folder)
+        print(summarize(report))
+        ModelCard.load(folder / "README.md").validate(repo_type="model")  # the Hub's own metadata check
+        repo = api.create_repo(args.repo_id, repo_type="model", private=args.private, exist_ok=True)
+        if args.revision:
+            try:
+                api.create_branch(args.repo_id, branch=args.revision, repo_type="model", exist_ok=True)
+            except HfHubHTTPError as err:
+                raise SystemExit(f"could not create branch {args.revision!r}: {err}")
+        commit = api.upload_folder(
+            repo_id=args.repo_id, folder_path=str(folder), repo_type="model", revision=args.revision,
+            commit_message=args.commit_message or "Upload CTAM model, code and card",
+            delete_patterns=["*"],  # the repository mirrors the folder (.gitattributes is always kept)
+        )
+        sha = commit.oid
+        # The card's snippets pin the commit that holds the model and its code; upload only README.md again.
+        card_path = pinned_card(report, sha, Path(tmp) / "README.md")
+        api.upload_file(
+            path_or_fileobj=str(card_path), path_in_repo="README.md", repo_id=args.repo_id,
+            repo_type="model", revision=args.revision, commit_message=f"Model card: pin revision {sha[:10]}",
+        )
+    print(f"Uploaded to {repo.url if hasattr(repo, 'url') else args.repo_id} (model commit {sha})")
+    return sha
+
+
+def main(argv=None, prog: str = "python -m modeling_ctam.hub.push") -> int:
+    """The command line in process: build (and with no ``--dry-run``, upload); returns the exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv, prog)
+    try:
+        if args.dry_run:
+            report = build(args, Path(args.output_dir))
+            print(summarize(report))
+            print(f"Dry run: nothing uploaded. Upload with: {prog} --model {args.model} "
+                  f"--repo-id {args.repo_id}")
+        else:
+            push(args)
+    except HubBuildError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
