@@ -200,7 +200,7 @@ class CTAMArgumentParser(HfArgumentParser):
 
     def __init__(self, prog: str = "train.py"):
         super().__init__(_dataclasses(), prog=prog, allow_abbrev=False, epilog=HELP_EPILOG,
-                         usage=f"{prog} [--config FILE] --output-dir DIR [--print-config] [--key value ...]",
+                         usage=USAGE.replace("train.py", prog, 1),
                          description="Train CTAM (English -> Burmese cross-lingual sentiment).",
                          formatter_class=_HelpFormatter)
         self.add_argument("--config", help="YAML or JSON config file (e.g. configs/zero-shot-ctam.yaml).")
@@ -241,6 +241,7 @@ def _friendly_type(convert, optional: bool):
     return parse
 
 
+USAGE = "train.py [--config FILE] --output-dir DIR [--print-config] [--key value ...] (--help: every key)"
 HELP_EPILOG = """\
 A config file (--config FILE, YAML or JSON) sets the same keys, flat or grouped under model:, data:, training:
 and hub:; command-line keys come after it and win. Also accepted: --key=value, --group.key value, dashes or
@@ -289,7 +290,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> tuple[TrainConfig, bool]
     if "-h" in tokens or "--help" in tokens:
         CTAMArgumentParser().print_help()
         raise SystemExit(0)
-    front = argparse.ArgumentParser(prog="train.py", add_help=False, allow_abbrev=False)
+    front = argparse.ArgumentParser(prog="train.py", add_help=False, allow_abbrev=False, usage=USAGE)
     front.add_argument("--config")
     front.add_argument("--print-config", "--print_config", dest="print_config", action="store_true")
     known, rest = front.parse_known_args(tokens)
