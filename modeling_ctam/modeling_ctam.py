@@ -13,17 +13,17 @@ checkpoint by ``save_pretrained``, so that ``trust_remote_code=True`` loading wo
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel
 from transformers import initialization as init
-from transformers.utils import ModelOutput, logging
+from transformers.utils import logging
 
 from .configuration_ctam import CTAMConfig
 from .domain import DomainDiscriminator, grl_strength
 from .dual_path import BilinearScore, DualPathAttention, layer_summaries
+from .outputs_ctam import CTAMModelOutput, CTAMSequenceClassifierOutput, PathTerms
 from .vxlm import (
     NOT_A_WORD,
     VecMapMapping,
@@ -32,6 +32,7 @@ from .vxlm import (
     pool_static_word_vectors,
     static_pooling_matrix,
     word_ids_from_start_table,
+    word_start_table_from_tokenizer,
 )
 
 logger = logging.get_logger(__name__)
@@ -41,80 +42,6 @@ AUTO_MAP = {
     "AutoModel": "modeling_ctam.CTAMModel",
     "AutoModelForSequenceClassification": "modeling_ctam.CTAMForSequenceClassification",
 }
-
-
-@dataclass
-class CTAMModelOutput(ModelOutput):
-    r"""
-    Output of [`CTAMModel`].
-
-    Args:
-        last_hidden_state (`torch.FloatTensor` of shape `(B, T, d)`):
-            The fused states `h` (eq. 3), or the encoder's last layer when VXLM fusion is off.
-        pooler_output (`torch.FloatTensor` of shape `(B, d)`):
-            `h` pooled over real tokens (`config.pooling`).
-        gate (`torch.FloatTensor` of shape `(B, T, d)` or `(B, T, 1)`, *optional*):
-            Eq. 3 gate values `g` (weight of the contextual state).
-        static_vectors (`torch.FloatTensor` of shape `(B, T, d)`, *optional*):
-            Eq. 1 static vectors after the eq. 2 mapping (`h_vec`).
-        hidden_states (`tuple(torch.FloatTensor)`):
-            Every encoder hidden-state layer, index 0 = embeddings, each `(B, T, d)`.
-        attentions (`tuple(torch.FloatTensor)`, *optional*):
-            Encoder attention maps when `output_attentions=True`.
-    """
-
-    last_hidden_state: torch.FloatTensor | None = None
-    pooler_output: torch.FloatTensor | None = None
-    gate: torch.FloatTensor | None = None
-    static_vectors: torch.FloatTensor | None = None
-    hidden_states: tuple[torch.FloatTensor, ...] | None = None
-    attentions: tuple[torch.FloatTensor, ...] | None = None
-
-
-@dataclass
-class CTAMSequenceClassifierOutput(ModelOutput):
-    r"""
-    Output of [`CTAMForSequenceClassification`].
-
-    Args:
-        loss (`torch.FloatTensor` of shape `()`, *optional*):
-            Eq. 13 composite loss `l1 L_T + l2 L_R + l3 L_S` (+ mapping penalties), when labels are given.
-        logits (`torch.FloatTensor` of shape `(B, num_labels)`):
-            Student-path (target-language) classification scores.
-        loss_cls (`torch.FloatTensor` of shape `()`, *optional*):
-            `L_T` (eq. 12): cross-entropy over every labelled example of both paths.
-        loss_align (`torch.FloatTensor` of shape `()`, *optional*):
-            `L_R` (eq. 10): dual-path attention loss.
-        loss_domain (`torch.FloatTensor` of shape `()`, *optional*):
-            `L_S` (eq. 11): domain discriminator binary cross-entropy.
-        loss_mapping (`torch.FloatTensor` of shape `()`, *optional*):
-            Weighted orthogonality penalty and auxiliary mapping loss, when enabled.
-        loss_teacher (`torch.FloatTensor` of shape `()`, *optional*):
-            Cross-entropy of the teacher head on the teacher BiGRU states (`teacher_head=True`; method.md section 3).
-        gate_mean (`torch.FloatTensor` of shape `()`, *optional*):
-            Mean eq. 3 gate value over the student's real tokens (in training mode only).
-        source_logits (`torch.FloatTensor` of shape `(B_src, num_labels)`, *optional*):
-            Teacher-path (source-language) classification scores.
-        layer_weights (`torch.FloatTensor` of shape `(B, M)`, *optional*):
-            Eq. 9 weights `X_i` over teacher layers.
-        hidden_states (`tuple(torch.FloatTensor)`, *optional*):
-            Student-path encoder hidden states, when `output_hidden_states=True`.
-        attentions (`tuple(torch.FloatTensor)`, *optional*):
-            Student-path encoder attention maps, when `output_attentions=True`.
-    """
-
-    loss: torch.FloatTensor | None = None
-    logits: torch.FloatTensor | None = None
-    loss_cls: torch.FloatTensor | None = None
-    loss_align: torch.FloatTensor | None = None
-    loss_domain: torch.FloatTensor | None = None
-    loss_mapping: torch.FloatTensor | None = None
-    loss_teacher: torch.FloatTensor | None = None
-    gate_mean: torch.FloatTensor | None = None
-    source_logits: torch.FloatTensor | None = None
-    layer_weights: torch.FloatTensor | None = None
-    hidden_states: tuple[torch.FloatTensor, ...] | None = None
-    attentions: tuple[torch.FloatTensor, ...] | None = None
 
 
 def _encoder_from_config(encoder_config) -> PreTrainedModel:
@@ -132,45 +59,6 @@ def _resolve_encoder_name(name_or_path: str) -> str:
     except ImportError:
         return name_or_path
     return offline.resolve_encoder(name_or_path)
-
-
-def word_start_table_from_tokenizer(tokenizer) -> torch.Tensor:
-    """Per vocabulary entry: 1 if the token starts a word, 0 if it continues one, -1 for special tokens.
-
-    SentencePiece pieces start a word with U+2581, byte-level BPE with U+0120; WordPiece continuations start with `##`.
-    """
-    vocab_size = len(tokenizer)
-    tokens = tokenizer.convert_ids_to_tokens(list(range(vocab_size)))
-    wordpiece = any(t is not None and t.startswith("##") for t in tokens)
-    table = torch.zeros(vocab_size, dtype=torch.int8)
-    for i, tok in enumerate(tokens):
-        if tok is None:
-            continue
-        if wordpiece:
-            starts = not tok.startswith("##")
-        else:
-            starts = tok.startswith("\u2581") or tok.startswith("\u0120")
-        table[i] = 1 if starts else 0
-    for i in tokenizer.all_special_ids:
-        if 0 <= i < vocab_size:
-            table[i] = -1
-    return table
-
-
-@dataclass
-class _PathTerms:
-    """One path's share of the eq. 13 loss (`part`) and what the outputs report from it."""
-
-    part: torch.Tensor
-    ce_sum: torch.Tensor
-    logits: torch.Tensor
-    domain_sum: torch.Tensor | None = None
-    t_seq: torch.Tensor | None = None
-    t_states: torch.Tensor | None = None
-    loss_teacher: torch.Tensor | None = None
-    loss_align: torch.Tensor | None = None
-    layer_weights: torch.Tensor | None = None
-    loss_mapping: torch.Tensor | None = None
 
 
 class CTAMClassificationHead(nn.Module):
@@ -658,7 +546,7 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
         return -(soft_labels.float() * torch.log_softmax(logits.float(), dim=-1)).sum()
 
     def _source_terms(self, teacher: CTAMModelOutput, mask, source_labels, n_labelled, n_rows, strength,
-                      cached_teacher: bool = False, source_weights=None) -> _PathTerms:
+                      cached_teacher: bool = False, source_weights=None) -> PathTerms:
         """The English rows' share of eq. 13: `l1 L_T` and `l3 L_S` over them, and `T_1..T_M` for eq. 10 (unless the
         target rows bring cached teacher states), with the teacher head's loss when it is on."""
         cfg = self.config
@@ -669,7 +557,7 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
         if self.domain_discriminator is not None:  # eq. 11, source rows (importance-weighted when weights are given)
             domain_sum = self.domain_discriminator(teacher.pooler_output, True, strength, source_weights)
             part = part + cfg.lambda_domain * domain_sum / n_rows
-        terms = _PathTerms(part=part, ce_sum=ce_sum, domain_sum=domain_sum, logits=logits)
+        terms = PathTerms(part=part, ce_sum=ce_sum, domain_sum=domain_sum, logits=logits)
         if self.dual_path is not None and not cached_teacher:
             # (Bs, M, d) T_1..T_M, detached: eq. 10 trains the student side only
             terms.t_seq = layer_summaries(teacher.hidden_states, mask, cfg.resolved_align_layers).detach()
@@ -680,8 +568,8 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
                 terms.part = terms.part + cfg.lambda_cls * terms.loss_teacher
         return terms
 
-    def _target_terms(self, student: CTAMModelOutput, mask, labels, src: _PathTerms, n_labelled, n_rows, strength,
-                      teacher_states=None, teacher_weights=None, soft_labels=None) -> _PathTerms:
+    def _target_terms(self, student: CTAMModelOutput, mask, labels, src: PathTerms, n_labelled, n_rows, strength,
+                      teacher_states=None, teacher_weights=None, soft_labels=None) -> PathTerms:
         """The Burmese rows' share of eq. 13: `l1 L_T` (gold or pseudo-labels) and `l3 L_S` over them, `l2 L_R` and
         the mapping losses."""
         cfg = self.config
@@ -690,7 +578,7 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
         if soft_labels is not None:  # self-training: the frozen teacher's soft pseudo-labels
             ce_sum = ce_sum + self._soft_cls_sum(logits, soft_labels)
         part = cfg.lambda_cls * ce_sum / n_labelled
-        terms = _PathTerms(part=part, ce_sum=ce_sum, logits=logits)
+        terms = PathTerms(part=part, ce_sum=ce_sum, logits=logits)
         if self.dual_path is not None:
             s_seq = layer_summaries(student.hidden_states, mask, cfg.resolved_align_layers)  # (Bt, M, d) S_1..S_M
             if teacher_states is not None:  # (Bt, M, k) cached frozen-teacher states, one per target row

@@ -44,6 +44,29 @@ def word_ids_from_start_table(
     return torch.where(valid, word_ids, torch.full_like(word_ids, NOT_A_WORD))
 
 
+def word_start_table_from_tokenizer(tokenizer) -> torch.Tensor:
+    """Per vocabulary entry: 1 if the token starts a word, 0 if it continues one, -1 for special tokens.
+
+    SentencePiece pieces start a word with U+2581, byte-level BPE with U+0120; WordPiece continuations start with `##`.
+    """
+    vocab_size = len(tokenizer)
+    tokens = tokenizer.convert_ids_to_tokens(list(range(vocab_size)))
+    wordpiece = any(t is not None and t.startswith("##") for t in tokens)
+    table = torch.zeros(vocab_size, dtype=torch.int8)
+    for i, tok in enumerate(tokens):
+        if tok is None:
+            continue
+        if wordpiece:
+            starts = not tok.startswith("##")
+        else:
+            starts = tok.startswith("\u2581") or tok.startswith("\u0120")
+        table[i] = 1 if starts else 0
+    for i in tokenizer.all_special_ids:
+        if 0 <= i < vocab_size:
+            table[i] = -1
+    return table
+
+
 # Two independent polynomial hashes of a word's sub-token ids; a false match needs both to collide (~2^-60).
 _HASH_BASES = (1_000_003, 998_244_353)
 _HASH_MODULI = (2_147_483_647, 2_147_483_629)

@@ -171,14 +171,23 @@ def _save_weights(model, path: Path) -> None:
     os.replace(tmp, path)  # a crash never leaves a half-written teacher behind
 
 
+def teacher_file(args: TransferArguments, output_dir: Path) -> Path:
+    """Where the stage-1 teacher's weights are: `teacher_from` (a run folder or the file) or this run's stage1/."""
+    if args.teacher_from:
+        source = Path(args.teacher_from)
+        return source / STAGE1_DIR / STAGE1_MODEL if source.is_dir() else source
+    return output_dir / STAGE1_DIR / STAGE1_MODEL
+
+
 def run_stage1(model, tokenizer, data: TransferData, args: TransferArguments, training_args, collator: CTAMCollator,
                make_trainer: Callable, output_dir: Path) -> dict:
     """Stage 1 (or its reuse): the model ends as the trained English teacher, saved as `stage1/teacher.safetensors`."""
-    final = output_dir / STAGE1_DIR / STAGE1_MODEL
+    final = teacher_file(args, output_dir)
     if args.teacher_from:
-        source = Path(args.teacher_from)
-        source = source / STAGE1_DIR / STAGE1_MODEL if source.is_dir() else source
-        _load_weights(model, source)
+        if not final.is_file():
+            raise FileNotFoundError(f"teacher_from={args.teacher_from!r}: no {STAGE1_DIR}/{STAGE1_MODEL} there; give a "
+                                    "two-stage run folder whose stage 1 finished, or the teacher file itself.")
+        _load_weights(model, final)
         return {"stage1": "reused", "teacher_from": str(args.teacher_from)}
     if final.is_file():
         _load_weights(model, final)
@@ -193,9 +202,35 @@ def run_stage1(model, tokenizer, data: TransferData, args: TransferArguments, tr
     return {"stage1": "trained", "stage1_seconds": round(time.perf_counter() - start, 1)}
 
 
+def _posteriors(model, tokenizer, texts: list[str], max_length: int, batch_size: int,
+                cache_dir: Path | None) -> np.ndarray:
+    """The teacher's posteriors on the unlabelled reviews, stored beside the stage-1 teacher (safetensors) and read
+    back by any later run that reuses the same teacher on the same texts (the bench's ablation rows)."""
+    import hashlib
+
+    from safetensors.numpy import load_file, save_file
+
+    path = None
+    if cache_dir is not None:
+        digest = hashlib.sha256(json.dumps([max_length, texts], ensure_ascii=False).encode()).hexdigest()[:16]
+        path = cache_dir / f"posteriors-{digest}.safetensors"
+        if path.is_file():
+            return load_file(str(path))["posteriors"]
+    probs = teacher_posteriors(model, tokenizer, texts, language="my", max_length=max_length, batch_size=batch_size)
+    if path is not None and os.access(cache_dir, os.W_OK):
+        tmp = path.with_suffix(".tmp")
+        save_file({"posteriors": probs}, str(tmp))
+        os.replace(tmp, path)
+    return probs
+
+
 def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments, *, num_items: int, max_length: int,
-                   seed: int, states_cache: dict | None = None, eval_batch_size: int = 64) -> tuple[list[dict], dict]:
+                   seed: int, states_cache: dict | None = None, eval_batch_size: int = 64,
+                   posteriors_cache_dir: Path | None = None) -> tuple[list[dict], dict]:
     """Everything the frozen teacher (the model as it is now) gives stage 2, computed once, and the stage-2 items.
+
+    `posteriors_cache_dir` (the stage-1 teacher's folder) keeps the teacher's posteriors for reuse; give it only
+    while the model still is that teacher (the first round).
 
     Returns:
         `(items, record)`: the items (with cached teacher states) and what was estimated and selected.
@@ -205,8 +240,7 @@ def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments
     source_prior = np.bincount(english_labels, minlength=num_labels) / len(english_labels)
     record: dict[str, Any] = {"source_prior": source_prior.round(4).tolist()}
     start = time.perf_counter()
-    probs = teacher_posteriors(model, tokenizer, data.unlabelled, language="my", max_length=max_length,
-                               batch_size=eval_batch_size)
+    probs = _posteriors(model, tokenizer, data.unlabelled, max_length, eval_batch_size, posteriors_cache_dir)
     estimate = estimate_target_prior(probs, source_prior, args.min_prior)
     record["target_prior"] = estimate.to_dict()
     prior = np.asarray(estimate.prior)
@@ -281,7 +315,8 @@ def run_two_stage(model, tokenizer, data: TransferData, args: TransferArguments,
         items, round_record = prepare_stage2(
             model, tokenizer, data, args, num_items=args.stage2_steps * per_step, max_length=collator.max_length,
             seed=training_args.seed + round_index, states_cache=states_cache,
-            eval_batch_size=training_args.per_device_eval_batch_size)
+            eval_batch_size=training_args.per_device_eval_batch_size,
+            posteriors_cache_dir=teacher_file(args, output_dir).parent if round_index == 0 else None)
         stage_args = _stage_args(training_args, round_dir, args.stage2_steps, args.stage2_learning_rate)
         trainer = make_trainer(model, stage_args, ItemDataset(items), Stage2Collator(collator, cfg.num_labels))
         start = time.perf_counter()
