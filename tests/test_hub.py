@@ -434,6 +434,15 @@ def test_training_record_picks_the_evaluation_to_report(tmp_path):
         prepare.read_training_record(tmp_path, tmp_path / "nope.json")
 
 
+def test_card_reports_warmup_under_the_current_and_the_old_key():
+    # train.py records TrainingArguments' `warmup_steps` (a fraction of the run below 1); runs from before the move to
+    # HfArgumentParser recorded `warmup`. The card shows either, under one label.
+    current = dict(card_lib.training_rows({"config": {"warmup_steps": 0.1, "learning_rate": 2e-5}}, {}))
+    assert current["warmup"] == "0.1"
+    old = dict(card_lib.training_rows({"config": {"warmup": 0.06}}, {}))
+    assert old["warmup"] == "0.06"
+
+
 def test_build_refuses_generic_label_names(tmp_path):
     model = _tiny_model(["LABEL_0", "LABEL_1"])
     model.save_pretrained(tmp_path / "model")

@@ -272,7 +272,8 @@ def _short(value: Any) -> str:
 
 
 TRAINING_KEYS = (
-    # (label, keys looked up in train_config.json, breadth-first)
+    # (label, keys looked up in train_config.json, breadth-first; the first key is the current name, later ones
+    # are the names older runs recorded, e.g. `warmup` before the config took TrainingArguments' `warmup_steps`)
     ("encoder", ("encoder",)), ("preset", ("preset",)), ("setting", ("setting",)), ("label scheme", ("labels",)),
     ("English data", ("source_data",)), ("English examples", ("source_examples", "max_source_examples")),
     ("English labels", ("source_labels",)), ("Burmese training data", ("target_train",)),
@@ -283,7 +284,7 @@ TRAINING_KEYS = (
     ("frozen layers", ("freeze_layers",)), ("LoRA", ("lora",)), ("epochs", ("num_train_epochs",)),
     ("max_steps", ("max_steps",)), ("batch size (per device)", ("per_device_train_batch_size",)),
     ("gradient accumulation", ("gradient_accumulation_steps",)), ("learning rate", ("learning_rate",)),
-    ("warmup", ("warmup",)), ("weight decay", ("weight_decay",)), ("scheduler", ("lr_scheduler_type",)),
+    ("warmup", ("warmup_steps", "warmup")), ("weight decay", ("weight_decay",)), ("scheduler", ("lr_scheduler_type",)),
     ("seed", ("seed",)), ("model selection", ("metric_for_best_model",)), ("parameters", ("parameters",)),
     ("device", ("device",)), ("processes", ("world_size",)), ("mixed precision", ("mixed_precision",)),
     ("versions", ("versions",)),
