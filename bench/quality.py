@@ -23,7 +23,7 @@ Outputs, in ``--results-dir`` (default ``bench/results``):
 
 - ``quality/<setting>/<preset>/seed-<n>/metrics.json``: one per run;
 - ``quality_<setting>.json`` / ``.md``: the ablation table (mean ± sample std, min-max, Δ vs ``xlmr-base`` and
-  whether the gain exceeds the seed spread), from :func:`modeling_ctam.figures.ablation_table`;
+  whether the gain exceeds the seed spread), from :func:`modeling_ctam.evaluation.tables.ablation_table`;
 - ``quality_<setting>_f1.png``: per-class F1 bars (paper figure 3);
 - ``quality.md`` / ``quality.json``: both settings, the budget, per-run wall times and the machine.
 
@@ -182,8 +182,9 @@ def main(argv=None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import torch
 
-    from modeling_ctam.figures import ablation_markdown, ablation_table, group_metrics, plot_per_class_f1
-    from modeling_ctam.metrics import read_metrics, write_metrics
+    from modeling_ctam.evaluation.figures import plot_per_class_f1
+    from modeling_ctam.evaluation.metrics import read_metrics, write_metrics
+    from modeling_ctam.evaluation.tables import ablation_markdown, ablation_table, group_metrics
     from modeling_ctam.paths import cache_dir, data_dir
 
     if args.threads:
