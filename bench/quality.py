@@ -67,6 +67,28 @@ BUDGET = {
 }
 QUICK = {"max_source_examples": 200, "max_steps": 4, "per_device_train_batch_size": 8, "max_length": 48}
 
+# --grid transfer: the two-stage recipe (docs/transfer.md) and its ablations under the strict zero-shot protocol.
+# Every row gets the same data and budget: stage 1 (English only) then stage 2 (8 English + 8 Burmese rows a step).
+# Rows that share a stage-1 architecture share the stage-1 teacher of their seed (trained once, by the first of them).
+TRANSFER_BUDGET = {k: v for k, v in BUDGET.items() if k != "max_steps"}
+TRANSFER_BUDGET.update(stage1_steps=40, stage2_steps=60,
+                       parallel_data=["parallel/myxnli/my.genre.dev.tsv", "parallel/talpco"])
+CTAM_TWO_STAGE = {"teacher_head": True, "align_reduction": "normalized"}
+NO_STREAMS = {"parallel_share": 0.0, "unlabelled_pairing": "none"}
+TRANSFER_ROWS = {
+    # name: (preset, CTAMConfig overrides, recipe overrides, stage-1 teacher group)
+    "plain": ("xlmr-base", {}, dict(NO_STREAMS, self_training=False), "xlmr-base"),
+    "plain+self-training": ("xlmr-base", {}, dict(NO_STREAMS), "xlmr-base"),
+    "ctam": ("ctam", CTAM_TWO_STAGE, {}, "ctam"),
+    "ctam-no-parallel": ("ctam", CTAM_TWO_STAGE, {"parallel_share": 0.0}, "ctam"),
+    "ctam-no-class-pairing": ("ctam", CTAM_TWO_STAGE, {"unlabelled_pairing": "none"}, "ctam"),
+    "ctam-no-L_S": ("ctam", CTAM_TWO_STAGE, {"stage2_lambda_domain": 0.0}, "ctam"),
+    "ctam-no-self-training": ("ctam", CTAM_TWO_STAGE, {"self_training": False}, "ctam"),
+    "ctam-no-VXLM": ("ctam", dict(CTAM_TWO_STAGE, use_vxlm=False), {}, "ctam-no-vxlm"),
+    "control-random-pairing": ("ctam", CTAM_TWO_STAGE, {"parallel_share": 0.0, "unlabelled_pairing": "random"}, "ctam"),
+    "control-shuffled-parallel": ("ctam", CTAM_TWO_STAGE, {"shuffle_parallel": True}, "ctam"),
+}
+
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
@@ -79,6 +101,11 @@ def _sha256(path: Path) -> str:
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bench/quality.py", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--grid", choices=("presets", "transfer"), default="presets",
+                   help="'presets': the joint recipe's xlmr-base / vxlm / ctam rows; 'transfer': the two-stage recipe "
+                        "and its ablations and controls (--rows), zero-shot under the strict protocol.")
+    p.add_argument("--rows", nargs="+", choices=list(TRANSFER_ROWS), default=list(TRANSFER_ROWS),
+                   help="--grid transfer: the rows to run.")
     p.add_argument("--settings", nargs="+", choices=SETTINGS, default=list(SETTINGS))
     p.add_argument("--presets", nargs="+", choices=PRESETS, default=list(PRESETS))
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
@@ -122,10 +149,13 @@ def parse_ctam_overrides(items: list[str]) -> dict:
     return out
 
 
-def budget_from(args) -> dict:
-    budget = dict(BUDGET)
+def budget_from(args, base: dict) -> dict:
+    budget = dict(base)
     if args.quick:
         budget.update(QUICK)
+        if "stage1_steps" in base:  # the transfer grid: each stage gets the smoke budget
+            budget.update(stage1_steps=QUICK["max_steps"], stage2_steps=QUICK["max_steps"])
+            budget.pop("max_steps")
     for key, attr in (("source_data", "source_data"), ("max_source_examples", "max_source_examples"),
                       ("max_length", "max_length"), ("per_device_train_batch_size", "batch_size"),
                       ("max_steps", "max_steps"), ("learning_rate", "learning_rate"),
@@ -153,7 +183,35 @@ def run_one(setting: str, preset: str, seed: int, budget: dict, args, run_dir: P
         overrides["alignment"] = args.alignment
     if preset == "ctam" and args.ctam_overrides:
         overrides["ctam"] = dict(args.ctam_overrides)
+    if args.grid == "transfer":
+        return run_transfer_row(preset, seed, overrides, args, run_dir)
     return train(load_config(None, overrides))
+
+
+def run_transfer_row(row: str, seed: int, overrides: dict, args, run_dir: Path) -> dict:
+    """One row of the transfer grid: the two-stage recipe with the row's overrides. The row's stage-1 teacher is
+    shared by every row of its group and seed: read from `<work>/teachers/<group>-seed-<n>/` when an earlier row
+    trained it, else trained here and kept there (with its cached posteriors) for the next rows."""
+    from modeling_ctam.training import load_config, train
+    from modeling_ctam.transfer.recipe import STAGE1_DIR, STAGE1_MODEL
+
+    preset, ctam, recipe, group = TRANSFER_ROWS[row]
+    overrides.update(preset=preset, recipe="two-stage", ctam={**overrides.get("ctam", {}), **ctam}, **recipe)
+    teacher_dir = Path(args.work_root) / "teachers" / f"{group}-seed-{seed}"
+    if (teacher_dir / STAGE1_MODEL).is_file():
+        overrides["teacher_from"] = str(teacher_dir / STAGE1_MODEL)
+    report = train(load_config(None, overrides))
+    if "teacher_from" not in overrides:
+        teacher_dir.mkdir(parents=True, exist_ok=True)
+        for f in (run_dir / STAGE1_DIR).glob("*.safetensors"):  # the teacher and its cached posteriors
+            shutil.copy(f, teacher_dir / f.name)
+    transfer = json.loads((run_dir / "train_config.json").read_text(encoding="utf-8")).get("transfer", {})
+    first = (transfer.get("stage2_rounds") or [{}])[0]
+    report["transfer"] = {"target_prior": first.get("target_prior", {}).get("prior"),
+                          "prior_fallback": first.get("target_prior", {}).get("fallback"),
+                          "pseudo_labels": first.get("pseudo_labels"), "items": first.get("items"),
+                          "teacher": transfer.get("stage1")}
+    return report
 
 
 def _cuda() -> bool:
@@ -168,6 +226,8 @@ def to_metrics_record(report: dict, setting: str, preset: str, seed: int, dev_pa
             "weighted_precision", "weighted_recall", "per_class", "confusion_matrix", "label_names", "n_examples",
             "prediction_counts", "majority_baseline", "dev_loss", "global_step")
     record = {k: report[k] for k in keep if k in report}
+    if "transfer" in report:
+        record["transfer"] = report["transfer"]
     record.update(
         method=preset, seed=seed, setting=setting, model=f"{preset}/{setting}/seed-{seed}", data=TARGET_DEV,
         data_name=dev_path.name, data_sha256=_sha256(dev_path), split=None, label_scheme="binary",
@@ -191,14 +251,20 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     if args.quick:
         args.seeds = args.seeds[:1]
-    budget = budget_from(args)
+    transfer_grid = args.grid == "transfer"
+    if transfer_grid:
+        args.settings, args.presets = ["zero-shot"], list(args.rows)
+    budget = budget_from(args, TRANSFER_BUDGET if transfer_grid else BUDGET)
     args.ctam_overrides = parse_ctam_overrides(args.ctam)
     tag = "quality_quick" if args.quick else "quality"
+    if transfer_grid:
+        tag = f"{tag}-transfer"
     if args.tag:
         tag = f"{tag}-{args.tag}"
     results = Path(args.results_dir)
     runs_root = results / tag
     work = Path(args.work_dir) if args.work_dir else cache_dir() / "bench-quality" / tag
+    args.work_root = str(work)
     dev_path = (Path(args.data_dir) if args.data_dir else data_dir()) / TARGET_DEV
     if not dev_path.is_file():
         raise SystemExit(f"error: {dev_path} not found; set CTAM_DATA_DIR or --data-dir to the shared data folder.")
@@ -249,9 +315,11 @@ def main(argv=None) -> int:
             continue
         summary["runs"] += [{"setting": setting, "preset": r["method"], "seed": r["seed"],
                              "macro_f1": r["macro_f1"], "seconds": r.get("seconds")} for r in records]
-        order = [p for p in PRESETS if any(r["method"] == p for r in records)]
+        names = args.rows if transfer_grid else PRESETS
+        order = [p for p in names if any(r["method"] == p for r in records)]
         groups = group_metrics(records, method_order=order)
-        table = ablation_table(groups, baseline="xlmr-base" if "xlmr-base" in groups else None)
+        baseline = "plain" if transfer_grid else "xlmr-base"
+        table = ablation_table(groups, baseline=baseline if baseline in groups else None)
         name = f"{tag}_{setting}"
         (results / f"{name}.json").write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n",
                                               encoding="utf-8")

@@ -522,3 +522,92 @@ def test_path_by_path_backward_trains_through_train_py(tiny_encoder_dir, small_d
     logs = [log for log in state["log_history"] if "loss" in log]
     assert logs and all(k in logs[0] for k in ("loss_cls", "loss_align", "loss_domain", "gate_mean"))
     assert json.loads((out / "train_config.json").read_text())["config"]["path_by_path_backward"] is True
+
+
+# ----------------------------------------------------------------------------------------------------- two-stage recipe
+def _two_stage_overrides(encoder: str, data: dict[str, str], **extra) -> dict:
+    cfg = _tiny_overrides(
+        encoder, data, recipe="two-stage", stage1_steps=2, stage2_steps=6, eval_strategy="no",
+        load_best_model_at_end=False, save_strategy="steps", save_steps=2, save_total_limit=None,
+        parallel_data=[str(data_dir() / "parallel" / "talpco")], parallel_share=0.5,
+        ctam={"teacher_head": True, "align_reduction": "normalized"})
+    cfg.update(extra)
+    return cfg
+
+
+def test_two_stage_recipe_trains_teacher_then_student_and_saves_one_ordinary_checkpoint(
+        tiny_encoder_dir, small_data, tmp_path):
+    from transformers import AutoModelForSequenceClassification
+
+    out = tmp_path / "run"
+    config = _write_yaml(tmp_path / "two.yaml", _two_stage_overrides(tiny_encoder_dir, small_data))
+    result = _run([sys.executable, "train.py", "--config", str(config), "--output-dir", str(out)])
+    assert "dev macro-F1" in result.stdout
+    metrics = json.loads((out / "dev_metrics.json").read_text())
+    assert metrics["global_step"] == 8 and metrics["recipe"] == "two-stage"
+    assert metrics["best_model_checkpoint"] is None  # strict protocol: no checkpoint chosen by Burmese dev labels
+    record = json.loads((out / "train_config.json").read_text())["transfer"]
+    assert record["stage1"] == "trained" and record["stage1_steps"] == 2
+    stage2 = record["stage2_rounds"][0]
+    assert stage2["items"]["total"] == 6 * 4 and stage2["items"]["parallel"] == 12  # parallel_share 0.5
+    assert stage2["items"]["with_teacher_pair"] >= 12 and sum(stage2["pseudo_labels"]["counts"]) > 0
+    assert abs(sum(stage2["target_prior"]["prior"]) - 1) < 1e-6
+    teacher = out / "stage1" / "teacher.safetensors"
+    assert teacher.is_file() and list((out / "stage1").glob("posteriors-*.safetensors"))
+    # stage 2 logged L_R against the cached teacher states and the pseudo-labelled L_T
+    state = json.loads((out / "stage2" / "checkpoint-6" / "trainer_state.json").read_text())
+    logs = [log for log in state["log_history"] if "loss" in log]
+    assert logs[-1]["step"] == 6 and all("loss_align" in log and "loss_domain" in log for log in logs)
+    # the teacher's weights differ from the final student's, and the top level holds one ordinary CTAM model
+    from safetensors.torch import load_file
+
+    final = load_file(str(out / "model.safetensors"))
+    start = load_file(str(teacher))
+    assert torch.equal(final["dual_path.teacher_gru.weight_ih_l0"], start["dual_path.teacher_gru.weight_ih_l0"])
+    assert not torch.equal(final["classifier.out_proj.weight"], start["classifier.out_proj.weight"])
+    model = AutoModelForSequenceClassification.from_pretrained(str(out), trust_remote_code=True)
+    assert model.config.teacher_head and model.dual_path.teacher_head is not None
+
+
+def test_two_stage_run_killed_in_stage_2_resumes_there(tiny_encoder_dir, small_data, tmp_path):
+    out = tmp_path / "run"
+    config = _write_yaml(tmp_path / "two.yaml", _two_stage_overrides(tiny_encoder_dir, small_data))
+    slow = tmp_path / "slow_train.py"
+    slow.write_text(
+        "import sys, time\n"
+        "from transformers import TrainerCallback\n"
+        "from modeling_ctam.training import parse_args, train\n"
+        "class Slow(TrainerCallback):\n"
+        "    def on_step_end(self, args, state, control, **kwargs):\n"
+        "        time.sleep(1.0)\n"
+        "cfg, _ = parse_args(sys.argv[1:])\n"
+        "train(cfg, callbacks=[Slow()])\n", encoding="utf-8")
+    process = subprocess.Popen([sys.executable, str(slow), "--config", str(config), "--output-dir", str(out)],
+                               cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    try:
+        while T.find_last_checkpoint(out / "stage2") is None:
+            assert process.poll() is None, f"training ended before a stage-2 checkpoint: {process.stderr.read()[-3000:]}"
+            assert time.time() < deadline, "no stage-2 checkpoint within 240 s"
+            time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    step = int(T.find_last_checkpoint(out / "stage2").rsplit("-", 1)[1])
+    assert step < 6 and not (out / "dev_metrics.json").exists()
+
+    _run([sys.executable, "train.py", "--config", str(config), "--output-dir", str(out), "--resume_from_checkpoint"])
+    record = json.loads((out / "train_config.json").read_text())["transfer"]
+    assert record["stage1"] == "resumed (finished before)"
+    state = json.loads((out / "stage2" / "checkpoint-6" / "trainer_state.json").read_text())
+    logged = [log["step"] for log in state["log_history"] if "loss" in log]
+    assert logged == sorted(set(logged)) and logged[-1] == 6  # no stage-2 step trained twice
+    assert (out / "dev_metrics.json").is_file()
+
+
+def test_two_stage_refuses_burmese_dev_checkpoint_choice_and_missing_parallel_data(tmp_path):
+    with pytest.raises(ValueError, match="strict zero-shot protocol"):
+        T.load_config(None, {"recipe": "two-stage", "parallel_share": 0.0, "output_dir": str(tmp_path),
+                             "eval_strategy": "steps", "save_strategy": "steps", "load_best_model_at_end": True})
+    with pytest.raises(ValueError, match="needs parallel_data"):
+        T.load_config(None, {"recipe": "two-stage", "output_dir": str(tmp_path), "load_best_model_at_end": False})

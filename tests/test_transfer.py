@@ -90,13 +90,11 @@ def test_pseudo_label_quotas_follow_the_prior_on_the_real_gklmip_label_distribut
     assert pseudo.counts[0] > 0.5 * pseudo.quotas[0]  # the minority class gets its share, not nothing
     share = pseudo.counts[0] / sum(pseudo.counts)
     assert abs(share - (labels == 0).mean()) < 0.05  # the selected set keeps the target's proportions
-    # each class's selection is its most confident predictions
-    conf = adjusted.max(1)
+    # each class's selection is the rows ranked highest by p(c | x)
     for c in (0, 1):
         chosen = pseudo.indices[pseudo.labels == c]
-        others = np.setdiff1d(np.flatnonzero(adjusted.argmax(1) == c), chosen)
-        if len(others):
-            assert conf[chosen].min() >= conf[others].max()
+        others = np.setdiff1d(np.arange(n), pseudo.indices)
+        assert adjusted[chosen, c].min() >= adjusted[others, c].max()
     # and they are mostly right: precision above the teacher's overall accuracy
     assert (labels[pseudo.indices] == pseudo.labels).mean() > (labels == adjusted.argmax(1)).mean()
     np.testing.assert_array_equal(pseudo.targets, np.eye(2)[pseudo.labels])
@@ -108,6 +106,16 @@ def test_soft_pseudo_labels_and_threshold():
     assert pseudo.indices.tolist() == [0, 2]  # 0.6 and 0.55 are under the threshold
     np.testing.assert_allclose(pseudo.targets, sharpen(probs[[0, 2]], 0.5))
     assert pseudo.targets[0, 0] > 0.9  # sharpened
+
+
+def test_the_minority_class_is_ranked_not_argmaxed():
+    # a teacher unsure of its negatives: after the prior shift no row has a negative argmax, yet rows 0-2 rank first
+    probs = np.array([[0.45, 0.55], [0.40, 0.60], [0.35, 0.65]] + [[0.05, 0.95]] * 27)
+    assert (probs.argmax(1) == 0).sum() == 0
+    pseudo = select_pseudo_labels(probs, [0.1, 0.9], fraction=1.0, soft=True)
+    assert pseudo.quotas == [3, 27] and pseudo.counts == [3, 27]
+    assert sorted(pseudo.indices[pseudo.labels == 0].tolist()) == [0, 1, 2]
+    np.testing.assert_array_equal(pseudo.targets[pseudo.labels == 0], [[1.0, 0.0]] * 3)  # one-hot against argmax
     with pytest.raises(ValueError, match="fraction"):
         select_pseudo_labels(probs, [0.5, 0.5], fraction=0.0)
 
@@ -187,8 +195,8 @@ def test_transfer_arguments_validate_with_clear_messages():
         TransferArguments(recipe="three-stage")
     with pytest.raises(ValueError, match="shuffle_parallel"):
         TransferArguments(recipe="two-stage", parallel_share=0.0, shuffle_parallel=True)
-    with pytest.raises(ValueError, match="pairing"):
-        TransferArguments(pairing="label")
+    with pytest.raises(ValueError, match="unlabelled_pairing"):
+        TransferArguments(unlabelled_pairing="label")
 
 
 # ---------------------------------------------------------------------------------------------------- model inputs

@@ -21,6 +21,7 @@ from typing import Any, Optional
 
 from modeling_ctam.data import PAIRING_DRIVERS, PAIRING_MODES
 
+from ..transfer.recipe import TransferArguments
 from .presets import PRESETS
 
 SETTINGS = ("zero-shot", "few-shot", "supervised")
@@ -193,8 +194,9 @@ class DataArguments:
         "Burmese labels) or 'parallel' (adds translation pairs from parallel_data to the random pairs)."))
     pairing_driver: str = field(default="source", metadata=_meta(
         "Which side sets the epoch length: 'source' (one item per English example) or 'target'."))
-    parallel_data: Optional[str] = field(default=None, metadata=_meta(
-        "Translation pairs for pairing='parallel' (TALPCo folder or myXNLI .tsv, see data.load_parallel)."))
+    parallel_data: Optional[list[str]] = field(default=None, metadata=_meta(
+        "Translation pairs (a path or a list: TALPCo folder, myXNLI .tsv; see data.load_parallel): the parallel "
+        "stream of the two-stage recipe, or the pairs of the joint recipe's pairing='parallel'."))
     max_length: int = field(default=128, metadata=_meta("Truncate texts to this many tokens."))
     word_ids: bool = field(default=False, metadata=_meta(
         "Use the Burmese word segmenter (and English fast-tokenizer words) for eq. 1 word boundaries; false uses "
@@ -204,6 +206,8 @@ class DataArguments:
 
     def __post_init__(self):
         self.source_data = _as_list(self.source_data)
+        if self.parallel_data is not None:
+            self.parallel_data = _as_list(self.parallel_data) or None
         for name, choices in (("setting", SETTINGS), ("labels", LABEL_CHOICES), ("pairing", PAIRING_MODES),
                               ("pairing_driver", PAIRING_DRIVERS), ("on_error", ON_ERROR_CHOICES)):
             _check_choice(name, getattr(self, name), choices)
@@ -225,8 +229,6 @@ class DataArguments:
             raise ValueError(
                 "pairing='parallel' needs parallel_data: translation pairs such as 'parallel/talpco' or "
                 "'parallel/myxnli/my.genre.dev.tsv'.")
-        if self.parallel_data and self.pairing != "parallel":
-            raise ValueError(f"parallel_data is only used with pairing='parallel' (pairing is {self.pairing!r}).")
 
     @property
     def class_names(self) -> list[str]:
@@ -255,8 +257,9 @@ def _as_list(value) -> list[str]:
 
 
 @dataclass
-class RunArguments:
-    """CTAM's own training switches, beside `TrainingArguments`."""
+class RunArguments(TransferArguments):
+    """CTAM's own training switches, beside `TrainingArguments`: the recipe (joint, or two-stage with its streams and
+    self-training; [`modeling_ctam.transfer.recipe.TransferArguments`]) and the backward pass."""
 
     _argument_group_name = "training (CTAM)"
 
@@ -283,6 +286,23 @@ def resolve_training(values: dict[str, Any]) -> None:
 
         values["dataloader_pin_memory"] = torch.cuda.is_available() and not values["use_cpu"]
     values.update(FIXED_TRAINING_ARGS)
+
+
+def check_recipe(run: RunArguments, data: DataArguments, values: dict[str, Any]) -> None:
+    """Refuse recipe settings that contradict the data or the training values, saying what to do."""
+    if run.recipe == "joint":
+        if data.parallel_data and data.pairing != "parallel":
+            raise ValueError(f"parallel_data is only used with pairing='parallel' or recipe='two-stage' (pairing is "
+                             f"{data.pairing!r}, recipe 'joint').")
+        return
+    if run.parallel_share > 0 and not data.parallel_data:
+        raise ValueError("recipe='two-stage' with parallel_share > 0 needs parallel_data (e.g. "
+                         "[parallel/myxnli/my.genre.dev.tsv, parallel/talpco]); or set parallel_share=0.")
+    if data.setting == "zero-shot" and values["load_best_model_at_end"]:
+        raise ValueError("recipe='two-stage' under the strict zero-shot protocol picks no checkpoint by Burmese dev "
+                         "labels: it ends on its last step. Set load_best_model_at_end=false.")
+    if run.path_by_path_backward:
+        raise ValueError("path_by_path_backward is not supported with recipe='two-stage' yet; drop one of them.")
 
 
 def check_training(values: dict[str, Any], data: DataArguments) -> None:

@@ -160,7 +160,7 @@ class ConcatPairs:
 def build_datasets(data: DataArguments, seed: int) -> tuple[Any, Any, dict]:
     """(train_dataset, dev_dataset, summary): the paired training items of the setting and the Burmese dev set;
     `seed` drives the English subsample, the few-shot draw and the pairing permutations."""
-    from modeling_ctam.data import PairedDataset, PairingConfig, get_load_stats, load_parallel
+    from modeling_ctam.data import PairedDataset, PairingConfig
 
     source = load_source(data, seed)
     target, dev = load_target(data, seed)
@@ -179,14 +179,56 @@ def build_datasets(data: DataArguments, seed: int) -> tuple[Any, Any, dict]:
         "train_items_per_epoch": len(train),
     }
     if data.pairing == "parallel":
-        path = resolve_data(data.parallel_data, "parallel_data", data.data_dir)
-        parallel = load_parallel(path, on_error=data.on_error)
+        parallel = load_parallel_data(data)
         train = ConcatPairs([train, PairedDataset(parallel=parallel, mode="parallel", seed=seed,
                                                   use_target_labels=False)])
         summary["parallel_pairs"] = len(parallel)
         summary["train_items_per_epoch"] = len(train)
-    for key, dataset in (("source", source), ("target_train", target), ("dev", dev)):
+    _add_load_stats(summary, source=source, target_train=target, dev=dev)
+    return train, dev, summary
+
+
+def _add_load_stats(summary: dict, **datasets) -> None:
+    from modeling_ctam.data import get_load_stats
+
+    for key, dataset in datasets.items():
         stats = get_load_stats(dataset)
         if stats is not None:
             summary[f"{key}_load"] = stats.summary()
-    return train, dev, summary
+
+
+def load_parallel_data(data: DataArguments):
+    """Every `parallel_data` entry read by `load_parallel` and concatenated (columns `source_text` English,
+    `target_text` Burmese)."""
+    from datasets import concatenate_datasets
+
+    from modeling_ctam.data import load_parallel
+
+    parts = []
+    for i, spec in enumerate(data.parallel_data or []):
+        key = f"parallel_data[{i}]" if len(data.parallel_data) > 1 else "parallel_data"
+        parts.append(load_parallel(resolve_data(spec, key, data.data_dir), on_error=data.on_error))
+    if not parts:
+        raise ValueError("parallel_data is empty; give translation pairs such as 'parallel/talpco'.")
+    return parts[0] if len(parts) == 1 else concatenate_datasets(parts)
+
+
+def build_transfer_data(data: DataArguments, seed: int, with_parallel: bool) -> tuple[Any, Any, dict]:
+    """(TransferData, dev_dataset, summary) for the two-stage recipe: the English rows, the Burmese train texts
+    (their labels only in the few-shot and supervised settings, and then not used by the recipe) and the pairs."""
+    from modeling_ctam.transfer.recipe import TransferData
+
+    source = load_source(data, seed)
+    target, dev = load_target(data, seed)
+    parallel = load_parallel_data(data) if with_parallel else None
+    names = data.class_names
+    transfer = TransferData(
+        english_texts=list(source["text"]), english_labels=[int(y) for y in source["label"]],
+        unlabelled=list(target["text"]),
+        parallel=list(zip(parallel["target_text"], parallel["source_text"])) if parallel is not None else [])
+    summary = {"setting": data.setting, "recipe": "two-stage", "source_examples": len(source),
+               "source_labels": label_counts(source, names), "target_train_examples": len(target),
+               "dev_examples": len(dev), "dev_labels": label_counts(dev, names),
+               "parallel_pairs": len(transfer.parallel)}
+    _add_load_stats(summary, source=source, target_train=target, dev=dev)
+    return transfer, dev, summary

@@ -32,6 +32,7 @@ from .arguments import (
     ModelArguments,
     RunArguments,
     TrainConfig,
+    check_recipe,
     check_training,
     resolve_training,
     suggest,
@@ -279,6 +280,7 @@ def load_config(config_file: str | os.PathLike | None = None,
                         for dtype in _dataclasses()[:3])
     resolve_training(values)
     check_training(values, data)
+    check_recipe(run, data, values)
     return TrainConfig(model=model, data=data, run=run, training=TrainingArguments(**values))
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .arguments import DataArguments, ModelArguments, TrainConfig
-from .assembly import build_datasets, resolve_data
-from .checkpoints import resolve_resume
+from .assembly import build_datasets, build_transfer_data, resolve_data
+from .checkpoints import find_last_checkpoint, resolve_resume
 from .prealign import run_alignment
 from .presets import apply_lora, freeze_parameters, model_config_kwargs, parameter_counts
 from .report import (
@@ -115,7 +115,9 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
     start = time.perf_counter()
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S",
                         level=logging.INFO if args.process_index == 0 else logging.WARNING, force=True)
-    resume = resolve_resume(args.resume_from_checkpoint, args.output_dir)
+    # the two-stage recipe resumes inside its stage folders (modeling_ctam.transfer.recipe)
+    two_stage = cfg.run.recipe == "two-stage"
+    resume = None if two_stage else resolve_resume(args.resume_from_checkpoint, args.output_dir)
     if args.push_to_hub:
         check_hub_access()
     set_seed(args.seed)
@@ -124,7 +126,11 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
 
     alignment = resolve_data(model_args.alignment, "alignment", None) if model_args.alignment else None
     with args.main_process_first(desc="data and alignment"):
-        train_dataset, dev_dataset, summary = build_datasets(data_args, args.seed)
+        if two_stage:
+            transfer_data, dev_dataset, summary = build_transfer_data(data_args, args.seed, cfg.run.parallel_share > 0)
+            train_dataset = None
+        else:
+            train_dataset, dev_dataset, summary = build_datasets(data_args, args.seed)
         if model_args.run_alignment:
             static_layer = build_config(model_args, data_args).static_layer
             alignment = run_alignment(model_args, data_args, output_dir, static_layer)
@@ -136,14 +142,19 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
 
     # CTAM publishes once, at the end, through modeling_ctam.hub.push (card, remote code), not checkpoint by checkpoint
     trainer_args = dataclasses.replace(args, push_to_hub=False) if args.push_to_hub else args
-    trainer = CTAMTrainer(
-        model=model, args=trainer_args, train_dataset=train_dataset,
-        eval_dataset=dev_dataset if args.eval_strategy != "no" else None,
-        data_collator=CTAMCollator(tokenizer, max_length=data_args.max_length, word_ids=data_args.word_ids),
-        processing_class=tokenizer, compute_metrics=make_compute_metrics(data_args.class_names), callbacks=callbacks,
-        path_by_path=cfg.run.path_by_path_backward,
-    )
-    trainer.add_callback(_pairing_epoch_callback(train_dataset))
+    collator = CTAMCollator(tokenizer, max_length=data_args.max_length, word_ids=data_args.word_ids)
+
+    def make_trainer(model, trainer_args, train_dataset, data_collator):
+        return CTAMTrainer(
+            model=model, args=trainer_args, train_dataset=train_dataset,
+            eval_dataset=dev_dataset if trainer_args.eval_strategy != "no" else None, data_collator=data_collator,
+            processing_class=tokenizer, compute_metrics=make_compute_metrics(data_args.class_names),
+            callbacks=callbacks, path_by_path=cfg.run.path_by_path_backward)
+
+    # the two-stage recipe trains in its own stage folders; this trainer then only scores the final model
+    trainer = make_trainer(model, trainer_args, train_dataset, collator)
+    if not two_stage:
+        trainer.add_callback(_pairing_epoch_callback(train_dataset))
     resolved = {"config": cfg.to_dict(), "model_config": model_config_kwargs(model_args, data_args), "data": summary,
                 "alignment": alignment, "world_size": args.world_size, "device": str(args.device),
                 "mixed_precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "no",
@@ -151,19 +162,32 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
     if trainer.is_world_process_zero():
         write_json(output_dir / "train_config.json", resolved)
 
-    result = trainer.train(resume_from_checkpoint=resume)
-    trainer.log_metrics("train", result.metrics)
-    trainer.save_metrics("train", result.metrics)
-    trainer.save_state()
+    if two_stage:
+        from modeling_ctam.transfer.recipe import run_two_stage
+
+        record = run_two_stage(model, tokenizer, transfer_data, cfg.run, trainer_args, collator, make_trainer,
+                               output_dir, resume=args.resume_from_checkpoint is not None,
+                               find_checkpoint=find_last_checkpoint)
+        resolved["transfer"] = record
+        if trainer.is_world_process_zero():
+            write_json(output_dir / "train_config.json", resolved)
+        train_runtime = record.get("train_runtime_s")
+        global_step = record.get("global_step")
+    else:
+        result = trainer.train(resume_from_checkpoint=resume)
+        trainer.log_metrics("train", result.metrics)
+        trainer.save_metrics("train", result.metrics)
+        trainer.save_state()
+        train_runtime, global_step = result.metrics.get("train_runtime"), trainer.state.global_step
 
     # final dev evaluation with the model the run ends on (the best checkpoint when load_best_model_at_end)
     prediction = trainer.predict(dev_dataset, metric_key_prefix="dev")
     report = metrics_record(
         prediction.label_ids, predicted_ids(prediction.predictions), data_args.class_names,
         dev_loss=prediction.metrics.get("dev_loss"), target_dev=data_args.target_dev, preset=model_args.preset,
-        setting=data_args.setting, encoder=model_args.encoder, global_step=trainer.state.global_step,
+        setting=data_args.setting, encoder=model_args.encoder, global_step=global_step, recipe=cfg.run.recipe,
         best_model_checkpoint=trainer.state.best_model_checkpoint, best_metric=trainer.state.best_metric,
-        metric_for_best_model=args.metric_for_best_model, train_runtime_s=result.metrics.get("train_runtime"),
+        metric_for_best_model=args.metric_for_best_model, train_runtime_s=train_runtime,
         wall_time_s=round(time.perf_counter() - start, 1), world_size=args.world_size)
 
     if trainer.is_world_process_zero():

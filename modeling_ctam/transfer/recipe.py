@@ -61,7 +61,7 @@ class TransferArguments:
     parallel_share: float = field(default=0.3, metadata={"help": (
         "two-stage: share of stage-2 Burmese rows that are parallel sentences (L_R against their English side); "
         "0 switches the parallel stream off. Needs parallel_data.")})
-    pairing: str = field(default="pseudo-label", metadata={"help": (
+    unlabelled_pairing: str = field(default="pseudo-label", metadata={"help": (
         "two-stage: eq. 10 pair of an unlabelled Burmese review: 'pseudo-label' (an English review of the class the "
         "teacher predicts), 'random' (any English review: a control) or 'none'.")})
     shuffle_parallel: bool = field(default=False, metadata={"help": (
@@ -92,8 +92,8 @@ class TransferArguments:
     def __post_init__(self):
         if self.recipe not in RECIPES:
             raise ValueError(f"recipe={self.recipe!r} is not supported; use one of {list(RECIPES)}.")
-        if self.pairing not in UNLABELLED_PAIRINGS:
-            raise ValueError(f"pairing={self.pairing!r}: use one of {list(UNLABELLED_PAIRINGS)} for the two-stage recipe.")
+        if self.unlabelled_pairing not in UNLABELLED_PAIRINGS:
+            raise ValueError(f"unlabelled_pairing={self.unlabelled_pairing!r}: use one of {list(UNLABELLED_PAIRINGS)}.")
         for name in ("stage1_steps", "stage2_steps", "self_training_rounds"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be at least 1.")
@@ -145,12 +145,6 @@ def _stage_args(base, output_dir: Path, max_steps: int, learning_rate: float | N
     return dataclasses.replace(base, **changes)
 
 
-def _latest_checkpoint(folder: Path) -> Optional[str]:
-    from transformers.trainer_utils import get_last_checkpoint
-
-    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
-
-
 def _load_weights(model, path: Path) -> None:
     from safetensors.torch import load_file
 
@@ -179,27 +173,41 @@ def teacher_file(args: TransferArguments, output_dir: Path) -> Path:
     return output_dir / STAGE1_DIR / STAGE1_MODEL
 
 
+def _resume_point(folder: Path, resume: bool, find_checkpoint: Callable | None) -> Optional[str]:
+    """The checkpoint a stage resumes from: with `resume`, the newest intact one in its folder (None: start it)."""
+    if not resume or not folder.is_dir():
+        return None
+    if find_checkpoint is None:
+        from transformers.trainer_utils import get_last_checkpoint
+
+        return get_last_checkpoint(str(folder))
+    return find_checkpoint(folder)
+
+
 def run_stage1(model, tokenizer, data: TransferData, args: TransferArguments, training_args, collator: CTAMCollator,
-               make_trainer: Callable, output_dir: Path) -> dict:
-    """Stage 1 (or its reuse): the model ends as the trained English teacher, saved as `stage1/teacher.safetensors`."""
+               make_trainer: Callable, output_dir: Path, resume: bool = False,
+               find_checkpoint: Callable | None = None) -> dict:
+    """Stage 1 (or its reuse): the model ends as the trained English teacher, saved as `stage1/teacher.safetensors`.
+    With `resume`, a finished stage 1 is read back and an interrupted one continues from its last checkpoint."""
     final = teacher_file(args, output_dir)
     if args.teacher_from:
         if not final.is_file():
             raise FileNotFoundError(f"teacher_from={args.teacher_from!r}: no {STAGE1_DIR}/{STAGE1_MODEL} there; give a "
                                     "two-stage run folder whose stage 1 finished, or the teacher file itself.")
         _load_weights(model, final)
-        return {"stage1": "reused", "teacher_from": str(args.teacher_from)}
-    if final.is_file():
+        return {"stage1": "reused", "teacher_from": str(args.teacher_from), "stage1_steps": args.stage1_steps}
+    if resume and final.is_file():
         _load_weights(model, final)
-        return {"stage1": "resumed (finished before)"}
+        return {"stage1": "resumed (finished before)", "stage1_steps": args.stage1_steps}
     items = [{"source_text": t, "source_label": int(y)} for t, y in zip(data.english_texts, data.english_labels)]
     stage_args = _stage_args(training_args, output_dir / STAGE1_DIR, args.stage1_steps)
     trainer = make_trainer(model, stage_args, ItemDataset(items), SourceOnlyCollator(collator))
     start = time.perf_counter()
-    trainer.train(resume_from_checkpoint=_latest_checkpoint(output_dir / STAGE1_DIR))
+    trainer.train(resume_from_checkpoint=_resume_point(output_dir / STAGE1_DIR, resume, find_checkpoint))
     if trainer.is_world_process_zero():
         _save_weights(model, final)
-    return {"stage1": "trained", "stage1_seconds": round(time.perf_counter() - start, 1)}
+    return {"stage1": "trained", "stage1_seconds": round(time.perf_counter() - start, 1),
+            "stage1_steps": trainer.state.global_step}
 
 
 def _posteriors(model, tokenizer, texts: list[str], max_length: int, batch_size: int,
@@ -247,7 +255,7 @@ def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments
     adjusted = adjust_posteriors(probs, source_prior, prior)
     record["teacher_predicted_share"] = (np.bincount(probs.argmax(1), minlength=num_labels) / len(probs)).round(4).tolist()
     pseudo_targets, pseudo_labels = {}, {}
-    if args.self_training or args.pairing == "pseudo-label":
+    if args.self_training or args.unlabelled_pairing == "pseudo-label":
         pseudo = select_pseudo_labels(adjusted, prior, args.pseudo_fraction, args.pseudo_threshold, args.soft_labels,
                                       args.soft_temperature)
         record["pseudo_labels"] = pseudo.summary()
@@ -262,7 +270,7 @@ def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments
     streams = Stage2Streams(english_texts=data.english_texts, english_labels=data.english_labels,
                             parallel=data.parallel if args.parallel_share > 0 else [], unlabelled=data.unlabelled,
                             pseudo_targets=pseudo_targets, pseudo_labels=pseudo_labels, source_weights=source_weights)
-    items = build_stage2_items(streams, num_items, parallel_share=args.parallel_share, pairing=args.pairing,
+    items = build_stage2_items(streams, num_items, parallel_share=args.parallel_share, pairing=args.unlabelled_pairing,
                                shuffle_parallel=args.shuffle_parallel, seed=seed)
     wanted = sorted({it["teacher_text"] for it in items if it["teacher_text"] is not None})
     cache = states_cache if states_cache is not None else {}
@@ -285,8 +293,13 @@ def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments
 
 
 def run_two_stage(model, tokenizer, data: TransferData, args: TransferArguments, training_args,
-                  collator: CTAMCollator, make_trainer: Callable, output_dir: str | os.PathLike) -> dict:
+                  collator: CTAMCollator, make_trainer: Callable, output_dir: str | os.PathLike, resume: bool = False,
+                  find_checkpoint: Callable | None = None) -> dict:
     """Stage 1, then `self_training_rounds` rounds of stage 2; resumable in either stage.
+
+    With `resume`, a finished stage 1 is read back from `stage1/teacher.safetensors` (the frozen teacher's outputs are
+    deterministic, so they are recomputed), and each stage continues from the newest intact checkpoint in its folder
+    (`find_checkpoint(folder)`, default transformers' `get_last_checkpoint`). Without it, each stage starts afresh.
 
     Args:
         model (`CTAMForSequenceClassification`): built with its preset; trained in place.
@@ -298,7 +311,9 @@ def run_two_stage(model, tokenizer, data: TransferData, args: TransferArguments,
     """
     output_dir = Path(output_dir)
     record: dict[str, Any] = {"recipe": "two-stage", "arguments": dataclasses.asdict(args)}
-    record.update(run_stage1(model, tokenizer, data, args, training_args, collator, make_trainer, output_dir))
+    start = time.perf_counter()
+    record.update(run_stage1(model, tokenizer, data, args, training_args, collator, make_trainer, output_dir, resume,
+                             find_checkpoint))
     cfg = model.config
     if args.stage2_lambda_align is not None:
         cfg.lambda_align = args.stage2_lambda_align
@@ -320,13 +335,15 @@ def run_two_stage(model, tokenizer, data: TransferData, args: TransferArguments,
         stage_args = _stage_args(training_args, round_dir, args.stage2_steps, args.stage2_learning_rate)
         trainer = make_trainer(model, stage_args, ItemDataset(items), Stage2Collator(collator, cfg.num_labels))
         start = time.perf_counter()
-        trainer.train(resume_from_checkpoint=_latest_checkpoint(round_dir))
+        trainer.train(resume_from_checkpoint=_resume_point(round_dir, resume, find_checkpoint))
         round_record["stage2_seconds"] = round(time.perf_counter() - start, 1)
         round_record["log_history"] = [h for h in trainer.state.log_history if "loss" in h][-3:]
         rounds.append(round_record)
         logger.info("stage 2 round %d: %s", round_index + 1, json.dumps({k: v for k, v in round_record.items()
                                                                           if k != "log_history"}))
     record["stage2_rounds"] = rounds
+    record["global_step"] = record["stage1_steps"] + args.stage2_steps * args.self_training_rounds
+    record["train_runtime_s"] = round(time.perf_counter() - start, 1)
     return record
 
 
