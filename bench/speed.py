@@ -26,6 +26,11 @@ Definitions (all ratios are CTAM / plain, measured in one run, interleaved):
 - ``inference_latency_ratio``: batch-1 latency ratio; ``inference_throughput_ratio``: CTAM examples/s / plain
   examples/s at batch 32 (higher is better, 1.0 = parity); ``inference_batch_time_ratio`` is its inverse.
 - ``peak_memory_ratio``: peak training memory over the model-loaded baseline, same per-path batch.
+- ``--stage2``: CTAM's step is a stage-2 step of the two-stage recipe (docs/transfer.md): the frozen teacher's BiGRU
+  states come cached in the batch (`teacher_states`), with soft pseudo-labels and `L_S` importance weights. The
+  teacher itself is included by its amortised cost: its inference time per example, times
+  ``--teacher-forwards-per-item`` forwards per stage-2 item (default 2: the English pair's states and the review's
+  posterior), added to the step: ``train_cost_ratio_with_teacher``.
 
 Headlines are taken on the offline encoder at sequence length 128: training at batch 32, inference at batch 1 / 32.
 Writes ``<out-dir>/<name>.json`` and ``.md`` (``speed`` for a full run, ``speed_quick`` for ``--quick``).
@@ -124,7 +129,10 @@ def autocast(device: torch.device, dtype: str):
 
 
 # ---------------------------------------------------------------------------------------------------- models, data
-def build_models(model_kind: str, seed: int = 0):
+STAGE2_CONFIG = {"teacher_head": True, "align_reduction": "normalized"}
+
+
+def build_models(model_kind: str, seed: int = 0, stage2: bool = False):
     """(CTAM, plain classifier, vocab size), both on CPU in train mode, the encoder weights identical."""
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
@@ -134,10 +142,12 @@ def build_models(model_kind: str, seed: int = 0):
     if model_kind == "offline":
         from modeling_ctam.offline_encoder import offline_encoder_path
 
-        ctam = CTAMForSequenceClassification.from_encoder_pretrained("ctam/e5-small-offline", num_labels=2)
+        ctam = CTAMForSequenceClassification.from_encoder_pretrained(
+            "ctam/e5-small-offline", num_labels=2, **(STAGE2_CONFIG if stage2 else {}))
         plain = AutoModelForSequenceClassification.from_pretrained(offline_encoder_path(), num_labels=2)
     elif model_kind == "tiny":
-        ctam = CTAMForSequenceClassification(CTAMConfig(encoder_config=dict(TINY_ENCODER), num_labels=2))
+        ctam = CTAMForSequenceClassification(CTAMConfig(encoder_config=dict(TINY_ENCODER), num_labels=2,
+                                                        **(STAGE2_CONFIG if stage2 else {})))
         g = torch.Generator().manual_seed(seed)  # word boundaries: about one token in three continues a word
         ctam.ctam.word_start_table.copy_((torch.rand(TINY_ENCODER["vocab_size"], generator=g) > 0.33).to(torch.int8))
         ctam.ctam.word_start_table[:3] = -1  # <s>, <pad>, </s>
@@ -151,10 +161,12 @@ def build_models(model_kind: str, seed: int = 0):
     return ctam.train(), plain.train(), ctam.config.encoder_config.vocab_size
 
 
-def make_batch(which: str, batch: int, seq: int, vocab: int, device: torch.device, seed: int = 0) -> dict:
+def make_batch(which: str, batch: int, seq: int, vocab: int, device: torch.device, seed: int = 0,
+               teacher_shape: tuple[int, int] | None = None) -> dict:
     """Full-length random sequences `<s> ... </s>`: target (+ source for CTAM training) with labels.
 
-    CTAM is trained as in the zero-shot setting: labelled source (English) batch, unlabelled target batch.
+    CTAM is trained as in the zero-shot setting: labelled source (English) batch, unlabelled target batch. With
+    `teacher_shape=(M, k)`, a stage-2 batch: cached teacher states, soft pseudo-labels and `L_S` weights.
     """
     g = torch.Generator().manual_seed(seed)
 
@@ -169,8 +181,14 @@ def make_batch(which: str, batch: int, seq: int, vocab: int, device: torch.devic
         return {"input_ids": ids, "attention_mask": mask, "labels": labels}
     if which == "ctam":
         sids, smask = ids_mask()
-        return {"input_ids": ids, "attention_mask": mask, "source_input_ids": sids, "source_attention_mask": smask,
-                "source_labels": labels, "training_progress": 0.5}
+        out = {"input_ids": ids, "attention_mask": mask, "source_input_ids": sids, "source_attention_mask": smask,
+               "source_labels": labels, "training_progress": 0.5}
+        if teacher_shape is not None:
+            out.update(teacher_states=torch.randn(batch, *teacher_shape, generator=g).to(device) * 0.1,
+                       teacher_weights=torch.ones(batch, device=device),
+                       soft_labels=torch.softmax(torch.randn(batch, 2, generator=g), -1).to(device),
+                       source_weights=torch.ones(batch, device=device))
+        return out
     if which == "infer":
         return {"input_ids": ids, "attention_mask": mask}
     raise ValueError(which)
@@ -259,7 +277,8 @@ def child_memory(spec: dict) -> dict:
     with torch.no_grad():  # weights may be loaded lazily (mmap): page them in so the baseline holds them
         for t in list(model.parameters()) + list(model.buffers()):
             float(t.float().sum())
-    batch = make_batch(spec["which"], spec["batch"], spec["seq"], spec["vocab"], device, seed=1)
+    batch = make_batch(spec["which"], spec["batch"], spec["seq"], spec["vocab"], device, seed=1,
+                       teacher_shape=spec.get("teacher_shape"))
     optimizer = make_optimizer(model)
     gc.collect()
     out = {"which": spec["which"], "seq": spec["seq"], "batch": spec["batch"], "model": spec["model"]}
@@ -316,7 +335,8 @@ def run_train(ctam, plain, vocab, grid, args, device, sources, model_kind) -> li
     opt = {"ctam": make_optimizer(ctam), "plain": make_optimizer(plain)}
     models = {"ctam": ctam.train(), "plain": plain.train()}
     for seq, batch in grid:
-        batches = {k: make_batch(k, batch, seq, vocab, device) for k in models}
+        shape = teacher_shape(ctam) if args.stage2 else None
+        batches = {k: make_batch(k, batch, seq, vocab, device, teacher_shape=shape) for k in models}
         fns = {k: (lambda k=k: train_step(models[k], opt[k], batches[k], device, args.dtype, args.path_by_path))
                for k in models}
         load = load_average()
@@ -333,12 +353,20 @@ def run_train(ctam, plain, vocab, grid, args, device, sources, model_kind) -> li
             "ctam_all_s": t["ctam"]["all_s"], "plain_all_s": t["plain"]["all_s"],
             "load_average": [load, load_average()],
         }
+        if args.stage2:  # the frozen teacher's amortised share: its forwards per stage-2 item, at inference speed
+            ctam.eval()
+            infer_batch = make_batch("infer", batch, seq, vocab, device)
+            teacher_s = timed(lambda: infer(ctam, infer_batch, device, args.dtype), device, args.train_repeats) / batch
+            ctam.train()
+            with_teacher = c + args.teacher_forwards_per_item * batch * teacher_s
+            row.update(teacher_s_per_example=teacher_s, teacher_forwards_per_item=args.teacher_forwards_per_item,
+                       train_cost_ratio_with_teacher=(with_teacher / (2 * batch)) / (p / batch))
         if not args.no_memory:
             mem = {}
             for k in (["ctam", "plain"] if (seq + batch) % 2 == 0 else ["plain", "ctam"]):
                 spec = {"which": k, "model": model_kind, "source": sources[k], "seq": seq, "batch": batch,
                         "vocab": vocab, "device": str(device), "dtype": args.dtype, "threads": args.threads,
-                        "path_by_path": args.path_by_path}
+                        "path_by_path": args.path_by_path, "teacher_shape": shape}
                 try:
                     mem[k] = measure_memory(spec)
                 except RuntimeError as err:  # e.g. the kernel's OOM killer: record it, keep the other rows
@@ -372,6 +400,11 @@ def run_train(ctam, plain, vocab, grid, args, device, sources, model_kind) -> li
     return rows
 
 
+def teacher_shape(ctam) -> tuple[int, int]:
+    """(M, k): the teacher BiGRU states' shape per example."""
+    return len(ctam.config.resolved_align_layers), 2 * ctam.config.resolved_gru_hidden_size
+
+
 def run_inference(ctam, plain, vocab, seqs, args, device, model_kind) -> list[dict]:
     rows = []
     models = {"ctam": ctam.eval(), "plain": plain.eval()}
@@ -401,6 +434,8 @@ def fmt_train_row(r: dict) -> str:
     s = (f"train  {r['model']:7s} seq {r['seq']:3d} batch {r['batch']:2d}: CTAM {r['ctam_step_s']:.3f} s/step "
          f"({r['ctam_examples_per_s']:.1f} ex/s), plain {r['plain_step_s']:.3f} s/step ({r['plain_examples_per_s']:.1f} ex/s); "
          f"step x{r['train_step_ratio']:.2f}, cost/example x{r['train_cost_ratio']:.3f}")
+    if "train_cost_ratio_with_teacher" in r:
+        s += f", with the teacher x{r['train_cost_ratio_with_teacher']:.3f}"
     if "peak_memory_ratio" in r:
         s += f"; memory {r['ctam_peak_mb']:.0f} / {r['plain_peak_mb']:.0f} MB x{r['peak_memory_ratio']:.2f}"
     return s
@@ -529,6 +564,10 @@ def parse_args(argv=None):
     ap.add_argument("--no-memory", action="store_true", help="skip the per-configuration memory subprocesses")
     ap.add_argument("--path-by-path", action="store_true",
                     help="CTAM steps back-propagate after each path (train.py --path_by_path_backward)")
+    ap.add_argument("--stage2", action="store_true",
+                    help="CTAM steps are two-stage stage-2 steps (cached teacher states), the teacher amortised")
+    ap.add_argument("--teacher-forwards-per-item", type=float, default=2.0,
+                    help="--stage2: teacher inference forwards per stage-2 item (default 2)")
     ap.add_argument("--wait-for-load", type=float, default=None, metavar="L",
                     help="before measuring, wait (up to --max-wait-s) until the 1-minute load average is below L")
     ap.add_argument("--max-wait-s", type=float, default=900)
@@ -574,7 +613,7 @@ def main(argv=None) -> dict | None:
               "train": [], "inference": [], "headline": {}}
     t_start = time.perf_counter()
     for kind in kinds:
-        ctam, plain, vocab = build_models(kind)
+        ctam, plain, vocab = build_models(kind, stage2=args.stage2)
         with tempfile.TemporaryDirectory(prefix="ctam-bench-") as tmp:
             sources = {}
             if do_train and not args.no_memory:  # fresh-process memory runs load these copies
