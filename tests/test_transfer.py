@@ -14,9 +14,9 @@ import torch
 
 from modeling_ctam import CTAMConfig, CTAMForSequenceClassification
 from modeling_ctam.paths import data_dir
-from modeling_ctam.transfer.prior import adjust_posteriors, em_prior, estimate_target_prior
+from modeling_ctam.transfer.prior import adjust_posteriors, bbse_prior, em_prior, estimate_target_prior
 from modeling_ctam.transfer.pseudo_label import select_pseudo_labels, sharpen
-from modeling_ctam.transfer.recipe import TransferArguments
+from modeling_ctam.transfer.recipe import TransferArguments, TransferData
 from modeling_ctam.transfer.streams import Stage2Collator, Stage2Streams, attach_teacher_states, build_stage2_items
 
 TINY = dict(model_type="xlm-roberta", hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
@@ -63,6 +63,41 @@ def test_a_degenerate_em_estimate_falls_back_to_classify_and_count_and_says_so(c
     # classify-and-count itself below the floor is clamped, and the prior stays a distribution
     estimate = estimate_target_prior(np.array([[0.001, 0.999]] * 100), [0.5, 0.5], min_prior=0.05)
     assert estimate.clamped and estimate.prior == pytest.approx([0.05, 0.95])
+
+
+def _hard_posteriors(labels: np.ndarray, accuracy: float, rng) -> np.ndarray:
+    """Over-confident posteriors (0.99 on the predicted class) of a classifier right `accuracy` of the time."""
+    predicted = np.where(rng.random(len(labels)) < accuracy, labels, 1 - labels)
+    probs = np.full((len(labels), 2), 0.01)
+    probs[np.arange(len(labels)), predicted] = 0.99
+    return probs
+
+
+def test_bbse_corrects_classify_and_count_with_held_out_source_rows(caplog):
+    rng = np.random.default_rng(3)
+    source = (rng.random(4000) < 0.5).astype(int)
+    target = (rng.random(5000) < 0.9).astype(int)  # 10% negative
+    held, tgt = _hard_posteriors(source, 0.8, rng), _hard_posteriors(target, 0.8, rng)
+    share = (tgt.argmax(1) == 0).mean()
+    assert share > 0.2  # classify-and-count is off by the classifier's errors
+    assert abs(bbse_prior(tgt, held, source)[0] - 0.1) < 0.03
+    # the guard: EM on a teacher whose target posteriors are over-confident positive degenerates; BBSE replaces it
+    skewed = tgt.copy()
+    skewed[:, 0] = np.where(skewed[:, 0] > 0.5, 0.55, 0.001)
+    skewed[:, 1] = 1 - skewed[:, 0]
+    with caplog.at_level(logging.WARNING, logger="modeling_ctam.transfer.prior"):
+        estimate = estimate_target_prior(skewed, [0.5, 0.5], heldout=(held, source))
+    assert estimate.fallback == "bbse" and "bbse" in caplog.text
+    assert abs(estimate.prior[0] - 0.1) < 0.03
+
+
+def test_held_out_english_rows_are_stratified_and_never_trained_on():
+    data = TransferData(english_texts=[f"t{i}" for i in range(40)], english_labels=[i % 2 for i in range(40)],
+                        unlabelled=["u"])
+    split = data.hold_out(0.1, seed=0)
+    assert len(split.heldout_texts) == 4 and sorted(split.heldout_labels) == [0, 0, 1, 1]
+    assert not set(split.heldout_texts) & set(split.english_texts)
+    assert len(split.english_texts) == 36 and data.hold_out(0.0, seed=0) is data
 
 
 def test_prior_estimate_refuses_bad_input():

@@ -77,6 +77,9 @@ class TransferArguments:
     pseudo_weight: float = field(default=1.0, metadata={"help": "Weight of a pseudo-labelled row in L_T (1 = a gold row)."})
     self_training_rounds: int = field(default=1, metadata={"help": (
         "Stage-2 rounds; each later round relabels the reviews with the current student.")})
+    heldout_fraction: float = field(default=0.1, metadata={"help": (
+        "Share of the English rows held out of training (stratified): the teacher's confusion matrix on them corrects "
+        "the target-prior estimate when EM degenerates (BBSE). 0 = none (classify-and-count fallback).")})
     min_prior: float = field(default=0.02, metadata={"help": (
         "Clamp of the EM target-prior estimate: no class below this share (a degenerate estimate is logged).")})
     domain_importance_weights: bool = field(default=True, metadata={"help": (
@@ -105,6 +108,8 @@ class TransferArguments:
             raise ValueError(f"pseudo_threshold={self.pseudo_threshold} must lie in [0, 1).")
         if self.soft_temperature <= 0 or self.pseudo_weight < 0:
             raise ValueError("soft_temperature must be positive and pseudo_weight non-negative.")
+        if not 0.0 <= self.heldout_fraction < 0.5:
+            raise ValueError(f"heldout_fraction={self.heldout_fraction} must lie in [0, 0.5).")
         if not 0.0 <= self.min_prior < 0.5:
             raise ValueError(f"min_prior={self.min_prior} must lie in [0, 0.5).")
         for name in ("stage2_lambda_align", "stage2_lambda_domain"):
@@ -129,6 +134,23 @@ class TransferData:
     english_labels: list[int]
     unlabelled: list[str]
     parallel: list[tuple[str, str]] = field(default_factory=list)
+    heldout_texts: list[str] = field(default_factory=list)
+    heldout_labels: list[int] = field(default_factory=list)
+
+    def hold_out(self, fraction: float, seed: int) -> "TransferData":
+        """A copy whose English rows lose a stratified `fraction` to `heldout_*` (never trained on)."""
+        if fraction <= 0:
+            return self
+        rng = np.random.default_rng(seed)
+        labels = np.asarray(self.english_labels)
+        held = np.zeros(len(labels), dtype=bool)
+        for c in np.unique(labels):
+            rows = rng.permutation(np.flatnonzero(labels == c))
+            held[rows[: int(round(fraction * len(rows)))]] = True
+        pick = lambda values, mask: [v for v, m in zip(values, mask) if m]  # noqa: E731
+        return dataclasses.replace(
+            self, english_texts=pick(self.english_texts, ~held), english_labels=pick(self.english_labels, ~held),
+            heldout_texts=pick(self.english_texts, held), heldout_labels=pick(self.english_labels, held))
 
 
 def _stage_args(base, output_dir: Path, max_steps: int, learning_rate: float | None = None):
@@ -249,7 +271,12 @@ def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments
     record: dict[str, Any] = {"source_prior": source_prior.round(4).tolist()}
     start = time.perf_counter()
     probs = _posteriors(model, tokenizer, data.unlabelled, max_length, eval_batch_size, posteriors_cache_dir)
-    estimate = estimate_target_prior(probs, source_prior, args.min_prior)
+    heldout = None
+    if data.heldout_texts:
+        heldout = (teacher_posteriors(model, tokenizer, data.heldout_texts, language="en", max_length=max_length,
+                                      batch_size=eval_batch_size), np.asarray(data.heldout_labels))
+        record["heldout_accuracy"] = round(float((heldout[0].argmax(1) == heldout[1]).mean()), 4)
+    estimate = estimate_target_prior(probs, source_prior, args.min_prior, heldout)
     record["target_prior"] = estimate.to_dict()
     prior = np.asarray(estimate.prior)
     adjusted = adjust_posteriors(probs, source_prior, prior)
@@ -310,7 +337,9 @@ def run_two_stage(model, tokenizer, data: TransferData, args: TransferArguments,
         `dict`: the record of both stages (written by the caller into `train_config.json`).
     """
     output_dir = Path(output_dir)
-    record: dict[str, Any] = {"recipe": "two-stage", "arguments": dataclasses.asdict(args)}
+    data = data.hold_out(args.heldout_fraction, training_args.seed)
+    record: dict[str, Any] = {"recipe": "two-stage", "arguments": dataclasses.asdict(args),
+                              "english_rows": len(data.english_texts), "english_heldout": len(data.heldout_texts)}
     start = time.perf_counter()
     record.update(run_stage1(model, tokenizer, data, args, training_args, collator, make_trainer, output_dir, resume,
                              find_checkpoint))

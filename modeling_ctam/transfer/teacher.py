@@ -25,7 +25,8 @@ def _batches(texts: Sequence[str], batch_size: int):
 @torch.no_grad()
 def teacher_posteriors(model, tokenizer, texts: Sequence[str], *, language: str = "my", max_length: int = 128,
                        batch_size: int = 64) -> np.ndarray:
-    """Class posteriors of `model` on `texts` (the student path with the mapping for Burmese), `(N, C)` float64.
+    """Class posteriors of `model` on `texts`, `(N, C)` float64: Burmese (`language="my"`) through the student path
+    with the eq. 2 mapping, English (`"en"`) through the teacher path without it.
 
     Texts are tokenised exactly as evaluation does (:func:`modeling_ctam.data.tokenize_for_eval`; Burmese texts that
     the loaders already preprocessed pass through preprocessing unchanged).
@@ -37,7 +38,11 @@ def teacher_posteriors(model, tokenizer, texts: Sequence[str], *, language: str 
     try:
         for start, chunk in _batches(texts, batch_size):
             enc = tokenize_for_eval(tokenizer, chunk, language, max_length=max_length)
-            logits = model(input_ids=enc["input_ids"].to(device), attention_mask=enc["attention_mask"].to(device)).logits
+            ids, mask = enc["input_ids"].to(device), enc["attention_mask"].to(device)
+            if language == "my":
+                logits = model(input_ids=ids, attention_mask=mask).logits
+            else:
+                logits = model(source_input_ids=ids, source_attention_mask=mask).logits
             out[start:start + len(chunk)] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
     finally:
         model.train(was_training)
