@@ -617,25 +617,17 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
         return nn.functional.cross_entropy(logits.float(), labels, ignore_index=-100)
 
     # ------------------------------------------------------------------ path-by-path backward
-    def path_by_path_losses(
-        self,
-        input_ids: torch.LongTensor,
-        source_input_ids: torch.LongTensor,
-        attention_mask: torch.Tensor | None = None,
-        token_type_ids: torch.LongTensor | None = None,
-        word_ids: torch.LongTensor | None = None,
-        labels: torch.LongTensor | None = None,
-        source_attention_mask: torch.Tensor | None = None,
-        source_token_type_ids: torch.LongTensor | None = None,
-        source_word_ids: torch.LongTensor | None = None,
-        source_labels: torch.LongTensor | None = None,
-        teacher_states: torch.FloatTensor | None = None,
-        teacher_weights: torch.FloatTensor | None = None,
-        soft_labels: torch.FloatTensor | None = None,
-        source_weights: torch.FloatTensor | None = None,
-        training_progress: float | None = None,
-    ):
+    _PATH_BY_PATH_INPUTS = (
+        "attention_mask", "token_type_ids", "word_ids", "labels", "source_attention_mask", "source_token_type_ids",
+        "source_word_ids", "source_labels", "teacher_states", "teacher_weights", "soft_labels", "source_weights",
+        "training_progress")
+
+    def path_by_path_losses(self, input_ids: torch.LongTensor, source_input_ids: torch.LongTensor, **inputs):
         r"""The eq. 13 training loss in two exact parts, for a backward pass after each path (less peak memory).
+
+        Takes the inputs of [`forward`]'s training call (`input_ids`, `source_input_ids` and, by keyword, the optional
+        ones: masks, word ids, labels, the stage-2 `teacher_states` / `teacher_weights` / `soft_labels` /
+        `source_weights`, `training_progress`).
 
         The teacher's states enter `L_R` detached (eq. 10), so `L = l1 L_T + l2 L_R + l3 L_S` splits into a source part
         (`L_T` and `L_S` terms of the English rows) and a target part (`L_T` and `L_S` terms of the Burmese rows, `L_R`,
@@ -645,24 +637,33 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
 
         Yields:
             `(torch.Tensor, dict)`: the part's loss (a scalar to call `backward` on) and, with the last part, the
-            components `loss`, `loss_cls`, `loss_align`, `loss_domain`, `loss_mapping`, `gate_mean` (detached).
+            components `loss`, `loss_cls`, `loss_align`, `loss_domain`, `loss_mapping`, `loss_teacher`, `gate_mean`
+            (detached).
         """
+        unknown = sorted(set(inputs) - set(self._PATH_BY_PATH_INPUTS))
+        if unknown:
+            raise TypeError(f"path_by_path_losses got unexpected inputs {unknown}; it takes {self._PATH_BY_PATH_INPUTS}.")
+        get = inputs.get
+        attention_mask, source_attention_mask = get("attention_mask"), get("source_attention_mask")
+        labels, source_labels = get("labels"), get("source_labels")
+        teacher_states, soft_labels = get("teacher_states"), get("soft_labels")
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         if source_attention_mask is None:
             source_attention_mask = torch.ones_like(source_input_ids)
         source_labels, labels, count, strength = self._loss_setup(source_labels, labels, source_input_ids, input_ids,
-                                                                   training_progress, soft_labels)
+                                                                   get("training_progress"), soft_labels)
         n_labelled, n_rows = count.float().clamp_min(1e-6), source_input_ids.shape[0] + input_ids.shape[0]
-        teacher = self.ctam(source_input_ids, source_attention_mask, source_token_type_ids, source_word_ids,
-                            is_target=False)  # English rows, no mapping
+        teacher = self.ctam(source_input_ids, source_attention_mask, get("source_token_type_ids"),
+                            get("source_word_ids"), is_target=False)  # English rows, no mapping
         src = self._source_terms(teacher, source_attention_mask, source_labels, n_labelled, n_rows, strength,
-                                 cached_teacher=teacher_states is not None, source_weights=source_weights)
+                                 cached_teacher=teacher_states is not None, source_weights=get("source_weights"))
         del teacher
         yield src.part, {}
-        student = self.ctam(input_ids, attention_mask, token_type_ids, word_ids, is_target=True)  # Burmese, mapped
+        student = self.ctam(input_ids, attention_mask, get("token_type_ids"), get("word_ids"),
+                            is_target=True)  # Burmese, mapped
         tgt = self._target_terms(student, attention_mask, labels, src, n_labelled, n_rows, strength, teacher_states,
-                                 teacher_weights, soft_labels)
+                                 get("teacher_weights"), soft_labels)
         detached = lambda t: None if t is None else t.detach()  # noqa: E731
         components = {
             "loss": src.part.detach() + tgt.part.detach(),

@@ -94,6 +94,38 @@ def _run(cmd: list[str], timeout: int = 240) -> subprocess.CompletedProcess:
     return result
 
 
+def _kill_after_first_checkpoint(tmp_path: Path, config: Path, out: Path, folder: Path, timeout: int = 240) -> int:
+    """Start train.py's CLI (each step slowed), SIGKILL it once `folder` holds a complete checkpoint; its step."""
+    slow = _slow_train_script(tmp_path)
+    process = subprocess.Popen([sys.executable, str(slow), "--config", str(config), "--output-dir", str(out)],
+                               cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + timeout
+    try:
+        while T.find_last_checkpoint(folder) is None:
+            assert process.poll() is None, f"training ended before a checkpoint: {process.stderr.read()[-3000:]}"
+            assert time.time() < deadline, f"no checkpoint in {folder} within {timeout} s"
+            time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    return int(T.find_last_checkpoint(folder).rsplit("-", 1)[1])
+
+
+def _slow_train_script(tmp_path: Path) -> Path:
+    """train.py's CLI with one extra callback that slows each step, so that a kill lands mid-run."""
+    slow = tmp_path / "slow_train.py"
+    slow.write_text(
+        "import sys, time\n"
+        "from transformers import TrainerCallback\n"
+        "from modeling_ctam.training import parse_args, train\n"
+        "class Slow(TrainerCallback):\n"
+        "    def on_step_end(self, args, state, control, **kwargs):\n"
+        "        time.sleep(1.0)\n"
+        "cfg, _ = parse_args(sys.argv[1:])\n"
+        "train(cfg, callbacks=[Slow()])\n", encoding="utf-8")
+    return slow
+
+
 # ----------------------------------------------------------------------------------------------------- config parsing
 def test_config_file_groups_flat_keys_and_command_line_overrides(tmp_path):
     config = tmp_path / "run.yaml"
@@ -211,7 +243,7 @@ def test_shipped_presets_load(tmp_path):
 @pytest.mark.parametrize(
     "tokens, message",
     [
-        (["--learnin_rate", "1e-4"], r"unknown key 'learnin_rate' \(did you mean 'learning_rate'\?\)\. Valid keys: "),
+        (["--learnin_rate", "1e-4"], r"unknown key 'learnin_rate' \(did you mean 'learning_rate'[^)]*\)\. Valid keys: "),
         (["--training.max_length", "64"], "'max_length' belongs to the 'data' group"),
         (["--max_steps", "ten"], "max_steps: expected an integer"),
         (["--freeze_embeddings", "maybe"], "freeze_embeddings: expected true or false"),
@@ -411,30 +443,7 @@ def test_a_run_killed_after_a_checkpoint_resumes_and_finishes(tiny_encoder_dir, 
     config = _write_yaml(tmp_path / "tiny.yaml", _tiny_overrides(
         tiny_encoder_dir, small_data, max_steps=8, eval_strategy="no", save_strategy="steps", save_steps=2,
         load_best_model_at_end=False, save_total_limit=None))
-    # the same CLI, with one extra callback that slows each step so that the kill lands mid-run
-    slow = tmp_path / "slow_train.py"
-    slow.write_text(
-        "import sys, time\n"
-        "from transformers import TrainerCallback\n"
-        "from modeling_ctam.training import parse_args, train\n"
-        "class Slow(TrainerCallback):\n"
-        "    def on_step_end(self, args, state, control, **kwargs):\n"
-        "        time.sleep(1.0)\n"
-        "cfg, _ = parse_args(sys.argv[1:])\n"
-        "train(cfg, callbacks=[Slow()])\n", encoding="utf-8")
-    process = subprocess.Popen([sys.executable, str(slow), "--config", str(config), "--output-dir", str(out)],
-                               cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 180
-    try:
-        while T.find_last_checkpoint(out) is None:
-            assert process.poll() is None, f"training ended before a checkpoint: {process.stderr.read()[-3000:]}"
-            assert time.time() < deadline, "no checkpoint within 180 s"
-            time.sleep(0.2)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-    first = T.find_last_checkpoint(out)
-    step = int(first.rsplit("-", 1)[1])
+    step = _kill_after_first_checkpoint(tmp_path, config, out, out)
     assert step < 8 and not (out / "dev_metrics.json").exists()
 
     _run([sys.executable, "train.py", "--config", str(config), "--output-dir", str(out), "--resume_from_checkpoint"])
@@ -572,28 +581,7 @@ def test_two_stage_recipe_trains_teacher_then_student_and_saves_one_ordinary_che
 def test_two_stage_run_killed_in_stage_2_resumes_there(tiny_encoder_dir, small_data, tmp_path):
     out = tmp_path / "run"
     config = _write_yaml(tmp_path / "two.yaml", _two_stage_overrides(tiny_encoder_dir, small_data))
-    slow = tmp_path / "slow_train.py"
-    slow.write_text(
-        "import sys, time\n"
-        "from transformers import TrainerCallback\n"
-        "from modeling_ctam.training import parse_args, train\n"
-        "class Slow(TrainerCallback):\n"
-        "    def on_step_end(self, args, state, control, **kwargs):\n"
-        "        time.sleep(1.0)\n"
-        "cfg, _ = parse_args(sys.argv[1:])\n"
-        "train(cfg, callbacks=[Slow()])\n", encoding="utf-8")
-    process = subprocess.Popen([sys.executable, str(slow), "--config", str(config), "--output-dir", str(out)],
-                               cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 240
-    try:
-        while T.find_last_checkpoint(out / "stage2") is None:
-            assert process.poll() is None, f"training ended before a stage-2 checkpoint: {process.stderr.read()[-3000:]}"
-            assert time.time() < deadline, "no stage-2 checkpoint within 240 s"
-            time.sleep(0.2)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-    step = int(T.find_last_checkpoint(out / "stage2").rsplit("-", 1)[1])
+    step = _kill_after_first_checkpoint(tmp_path, config, out, out / "stage2")
     assert step < 6 and not (out / "dev_metrics.json").exists()
 
     _run([sys.executable, "train.py", "--config", str(config), "--output-dir", str(out), "--resume_from_checkpoint"])
