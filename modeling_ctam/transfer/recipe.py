@@ -340,7 +340,7 @@ def run_two_stage(model, tokenizer, data: TransferData, args: TransferArguments,
     data = data.hold_out(args.heldout_fraction, training_args.seed)
     record: dict[str, Any] = {"recipe": "two-stage", "arguments": dataclasses.asdict(args),
                               "english_rows": len(data.english_texts), "english_heldout": len(data.heldout_texts)}
-    start = time.perf_counter()
+    run_start = time.perf_counter()
     record.update(run_stage1(model, tokenizer, data, args, training_args, collator, make_trainer, output_dir, resume,
                              find_checkpoint))
     cfg = model.config
@@ -363,16 +363,16 @@ def run_two_stage(model, tokenizer, data: TransferData, args: TransferArguments,
             posteriors_cache_dir=teacher_file(args, output_dir).parent if round_index == 0 else None)
         stage_args = _stage_args(training_args, round_dir, args.stage2_steps, args.stage2_learning_rate)
         trainer = make_trainer(model, stage_args, ItemDataset(items), Stage2Collator(collator, cfg.num_labels))
-        start = time.perf_counter()
+        stage_start = time.perf_counter()
         trainer.train(resume_from_checkpoint=_resume_point(round_dir, resume, find_checkpoint))
-        round_record["stage2_seconds"] = round(time.perf_counter() - start, 1)
+        round_record["stage2_seconds"] = round(time.perf_counter() - stage_start, 1)
         round_record["log_history"] = [h for h in trainer.state.log_history if "loss" in h][-3:]
         rounds.append(round_record)
         logger.info("stage 2 round %d: %s", round_index + 1, json.dumps({k: v for k, v in round_record.items()
                                                                           if k != "log_history"}))
     record["stage2_rounds"] = rounds
     record["global_step"] = record["stage1_steps"] + args.stage2_steps * args.self_training_rounds
-    record["train_runtime_s"] = round(time.perf_counter() - start, 1)
+    record["train_runtime_s"] = round(time.perf_counter() - run_start, 1)
     return record
 
 
