@@ -22,10 +22,9 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
 import numpy as np
-import torch
 
 from ..data import CTAMCollator
 from .prior import adjust_posteriors, estimate_target_prior
@@ -161,7 +160,7 @@ def _stage_args(base, output_dir: Path, max_steps: int, learning_rate: float | N
                    metric_for_best_model=None)
     if learning_rate is not None:
         changes["learning_rate"] = learning_rate
-    if getattr(base, "save_strategy", "no") in ("best", "epoch") or str(base.save_strategy).endswith("BEST"):
+    if getattr(base.save_strategy, "value", base.save_strategy) in ("best", "epoch"):  # neither fits a step budget
         changes["save_strategy"] = "steps"
         changes["save_steps"] = max(1, max_steps // 2)
     return dataclasses.replace(base, **changes)
@@ -374,10 +373,3 @@ def run_two_stage(model, tokenizer, data: TransferData, args: TransferArguments,
     record["global_step"] = record["stage1_steps"] + args.stage2_steps * args.self_training_rounds
     record["train_runtime_s"] = round(time.perf_counter() - run_start, 1)
     return record
-
-
-def load_transfer_data(english: Sequence[tuple[str, int]], unlabelled: Sequence[str],
-                       parallel: Sequence[tuple[str, str]] = ()) -> TransferData:
-    """Build :class:`TransferData` from plain rows (a convenience for scripts and tests)."""
-    return TransferData(english_texts=[t for t, _ in english], english_labels=[int(y) for _, y in english],
-                        unlabelled=list(unlabelled), parallel=list(parallel))
