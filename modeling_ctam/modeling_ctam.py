@@ -432,12 +432,12 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
         out = self.ctam(input_ids, attention_mask, token_type_ids, word_ids, is_target=True,
                         output_attentions=output_attentions)
         logits = self.classifier(out.pooler_output)  # (B, num_labels)
-        loss_cls = self._cls_loss(logits, labels)
+        loss_cls = self._cls_loss(logits, labels, target=True)
         if soft_labels is not None:  # eq. 12 over hard and soft (pseudo) labels alike
             hard = labels if labels is not None else torch.full_like(input_ids[:, 0], -100)
             hard = self._checked_labels(hard, logits.device)
             mass = (hard != -100).sum() + soft_labels.sum()
-            ce = self._cls_sum(logits, hard) + self._soft_cls_sum(logits, soft_labels)
+            ce = self._cls_sum(logits, hard, target=True) + self._soft_cls_sum(logits, soft_labels)
             loss_cls = ce / mass.clamp_min(1e-6)
         loss = None if loss_cls is None else self.config.lambda_cls * loss_cls
         return CTAMSequenceClassifierOutput(
@@ -534,10 +534,14 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
         return source_labels, labels, count, grl_strength(training_progress, cfg.grl_schedule, cfg.grl_lambda,
                                                                cfg.grl_gamma)
 
-    def _cls_sum(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def _cls_sum(self, logits: torch.Tensor, labels: torch.Tensor, target: bool = False) -> torch.Tensor:
         """Eq. 12 cross-entropy summed over one path's labelled rows (the caller divides by all labelled rows).
-        `labels` come from `_loss_setup`, which checked them."""
-        return nn.functional.cross_entropy(logits.float(), labels, ignore_index=-100, reduction="sum")
+        `labels` come from `_loss_setup`, which checked them. On the target path in training, a `label_loss` set by
+        the trainer (class weights or Menon et al. 2021 logit offsets, modeling_ctam.training.imbalance) applies."""
+        adjust, weight = getattr(self, "label_loss", None) if target and self.training else None, None
+        if adjust is not None:
+            logits, weight = adjust(logits)
+        return nn.functional.cross_entropy(logits.float(), labels, weight=weight, ignore_index=-100, reduction="sum")
 
     @staticmethod
     def _soft_cls_sum(logits: torch.Tensor, soft_labels: torch.Tensor) -> torch.Tensor:
@@ -574,7 +578,7 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
         the mapping losses."""
         cfg = self.config
         logits = self.classifier(student.pooler_output)  # (Bt, C)  student path
-        ce_sum = self._cls_sum(logits, labels)
+        ce_sum = self._cls_sum(logits, labels, target=True)
         if soft_labels is not None:  # self-training: the frozen teacher's soft pseudo-labels
             ce_sum = ce_sum + self._soft_cls_sum(logits, soft_labels)
         part = cfg.lambda_cls * ce_sum / n_labelled
@@ -608,13 +612,14 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
             )
         return labels
 
-    def _cls_loss(self, logits: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor | None:
+    def _cls_loss(self, logits: torch.Tensor, labels: torch.Tensor | None, target: bool = False) -> torch.Tensor | None:
         if labels is None:
             return None
         labels = self._checked_labels(labels, logits.device)
-        if not bool((labels != -100).any()):
+        count = (labels != -100).sum()
+        if not bool(count > 0):
             return None
-        return nn.functional.cross_entropy(logits.float(), labels, ignore_index=-100)
+        return self._cls_sum(logits, labels, target) / count
 
     # ------------------------------------------------------------------ path-by-path backward
     _PATH_BY_PATH_INPUTS = (

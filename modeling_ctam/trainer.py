@@ -22,11 +22,14 @@ class CTAMTrainer(Trainer):
     - Labels: only the target `labels` are prediction labels (`label_names=["labels"]` unless set otherwise).
     - `path_by_path=True` runs the backward pass after each path (`CTAMForSequenceClassification.path_by_path_losses`):
       the same gradients as the joint pass, with the peak activation memory of one path. One process only.
+    - `train_sampler`: a sampler over the training items instead of the Trainer's random one (the class-balanced
+      sampler of `modeling_ctam.training.imbalance`).
     """
 
-    def __init__(self, *args, path_by_path: bool = False, **kwargs):
+    def __init__(self, *args, path_by_path: bool = False, train_sampler=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.path_by_path = path_by_path
+        self.train_sampler = train_sampler
         if path_by_path and (self.args.world_size > 1 or self.args.n_gpu > 1):
             raise ValueError(
                 "path_by_path backward runs on one process and one device: each path's forward bypasses the "
@@ -38,6 +41,11 @@ class CTAMTrainer(Trainer):
         # running sums kept as tensors on the device: no host synchronisation per step, one at logging time
         self._component_sums: dict[str, torch.Tensor] = {}
         self._component_counts: dict[str, int] = defaultdict(int)
+
+    def _get_train_sampler(self, train_dataset=None):
+        if self.train_sampler is not None:
+            return self.train_sampler
+        return super()._get_train_sampler(train_dataset)
 
     def _training_progress(self) -> float | None:
         max_steps = getattr(self.state, "max_steps", 0) or 0

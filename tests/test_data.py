@@ -98,10 +98,13 @@ def test_gklmip_binary_drops_three_stars_and_counts_them():
 def test_gklmip_three_class_mapping():
     train = load_examples(data_path(*GKLMIP_TRAIN), labels="three-class")
     assert len(train) == 2492
-    assert counts(train) == {0: 168 + 73, 1: 100 + 182, 2: 1969}
+    assert counts(train) == {0: 168 + 73, 1: 100, 2: 182 + 1969}  # 1-2 / 3 / 4-5 stars
     assert label_scheme_of(train) == "three-class"
     dev = load_examples(data_path(*GKLMIP_DEV), labels="three-class")
-    assert counts(dev) == {0: 24 + 11, 1: 15 + 26, 2: 282}
+    assert counts(dev) == {0: 24 + 11, 1: 15, 2: 26 + 282}
+    five = load_examples(data_path(*GKLMIP_DEV), labels="five-class")
+    assert counts(five) == {0: 24, 1: 11, 2: 15, 3: 26, 4: 282} and label_scheme_of(five) == "five-class"
+    assert five["text"] == load_examples(data_path(*GKLMIP_DEV), labels="raw")["text"]
     dev_binary = load_examples(data_path(*GKLMIP_DEV))
     assert len(dev_binary) == 358 - 15
 
@@ -189,7 +192,8 @@ def test_format_autodetection_and_hub_routing(tmp_path):
 
 
 def test_label_scheme_helpers():
-    assert LABEL_SCHEMES == {"binary": ["negative", "positive"], "three-class": ["negative", "neutral", "positive"]}
+    assert LABEL_SCHEMES == {"binary": ["negative", "positive"], "three-class": ["negative", "neutral", "positive"],
+                             "five-class": ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"]}
     assert id2label("binary") == {0: "negative", 1: "positive"}
     assert label2id("three-class") == {"negative": 0, "neutral": 1, "positive": 2}
     with pytest.raises(ValueError, match="Unknown label scheme"):
@@ -200,6 +204,8 @@ def test_label_scheme_helpers():
 def test_binary_source_cannot_be_three_class(parts):
     with pytest.raises(ValueError, match="binary English data cannot train a three-class"):
         load_examples(data_path(*parts), labels="three-class")
+    with pytest.raises(ValueError, match="binary English data cannot train a five-class.*use_source_labels: false"):
+        load_examples(data_path(*parts), labels="five-class")
 
 
 def test_check_label_schemes():
@@ -235,7 +241,8 @@ def test_hub_datasets_labels_without_network():
     spec = D.HUB_DATASETS["Yelp/yelp_review_full"]
     binary = examples_from_hf_dataset(full, spec=spec)
     assert binary["label"] == [0, 0, 1, 1] and get_load_stats(binary).dropped == {"3_star_in_binary": 1}
-    assert examples_from_hf_dataset(full, spec=spec, labels="three-class")["label"] == [0, 0, 1, 1, 2]
+    assert examples_from_hf_dataset(full, spec=spec, labels="three-class")["label"] == [0, 0, 1, 2, 2]
+    assert examples_from_hf_dataset(full, spec=spec, labels="five-class")["label"] == [0, 1, 2, 3, 4]
     assert examples_from_hf_dataset(full, spec=spec, labels="raw")["label"] == [1, 2, 3, 4, 5]
     # unknown Hub datasets with more than two classes need source_labels=
     with pytest.raises(ValueError, match="source_labels="):

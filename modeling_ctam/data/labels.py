@@ -2,11 +2,13 @@
 # Licensed under the Apache License, Version 2.0.
 """Label schemes: the class names a model predicts, and how each source's raw labels map onto them.
 
-``labels="binary"`` (negative=0, positive=1), ``labels="three-class"`` (negative=0, neutral=1, positive=2) or
-``labels="raw"`` (the source's own integers: stars 1..5, or 0/1). Star ratings map as in ``docs/method.md`` section
-5: binary 1-2 -> negative, 4-5 -> positive, 3 dropped (and counted); three-class 1-2 -> negative, 3-4 -> neutral,
-5 -> positive. Natively binary data (SST-2, UCI, MR, ``fancyzhx/yelp_polarity``) cannot be turned into three classes:
-asking for it raises a :class:`ValueError` (there is no neutral class to learn from).
+``labels="binary"`` (negative=0, positive=1), ``labels="three-class"`` (negative=0, neutral=1, positive=2),
+``labels="five-class"`` (one class per star, "1 star"=0 .. "5 stars"=4) or ``labels="raw"`` (the source's own
+integers: stars 1..5, or 0/1). Star ratings map as in ``docs/method.md`` section 5: binary 1-2 -> negative,
+4-5 -> positive, 3 dropped (and counted); three-class 1-2 -> negative, 3 -> neutral, 4-5 -> positive; five-class one
+class per star. Natively binary data (SST-2, UCI, MR, ``fancyzhx/yelp_polarity``) cannot be turned into three or five
+classes: asking for it raises a :class:`ValueError` (there is no neutral class to learn from); train.py can still use
+such data's texts without their labels (``use_source_labels: false``).
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from __future__ import annotations
 LABEL_SCHEMES: dict[str, list[str]] = {
     "binary": ["negative", "positive"],
     "three-class": ["negative", "neutral", "positive"],
+    "five-class": ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"],
 }
 """Class names per label scheme; the list index is the label id."""
 
-LABEL_CHOICES = ("binary", "three-class", "raw")
+LABEL_CHOICES = ("binary", "three-class", "five-class", "raw")
 
 SOURCE_LABEL_KINDS: dict[str, tuple[int, ...]] = {
     "binary": (0, 1),  # 0 = negative, 1 = positive
@@ -50,7 +53,7 @@ def _scheme_names(scheme: str) -> list[str]:
 
 
 def label_scheme_of(dataset) -> str | None:
-    """The label scheme of a dataset from :func:`load_examples`: ``"binary"``, ``"three-class"`` or ``None``.
+    """The label scheme of a dataset from :func:`load_examples` (a key of :data:`LABEL_SCHEMES`) or ``None``.
 
     ``None`` means the ``label`` column is not a :class:`datasets.ClassLabel` of a known scheme (``labels="raw"``, or
     a dataset built elsewhere).
@@ -74,12 +77,12 @@ def check_label_schemes(source_scheme: str | None, target_scheme: str | None) ->
     """
     if source_scheme is None or target_scheme is None or source_scheme == target_scheme:
         return
-    if source_scheme == "binary" and target_scheme == "three-class":
+    if source_scheme == "binary" and target_scheme in ("three-class", "five-class"):
         raise ValueError(
-            "The source data is binary (negative/positive) but the target uses three classes "
-            "(negative/neutral/positive): binary English data cannot train a three-class model, it has no neutral "
-            "examples. Use labels='binary' for the target, or a star-rated source (e.g. 'Yelp/yelp_review_full') "
-            "loaded with labels='three-class'."
+            f"The source data is binary (negative/positive) but the target uses {LABEL_SCHEMES[target_scheme]}: "
+            f"binary English data cannot train a {target_scheme} model, it has no neutral examples. Use "
+            "labels='binary' for the target, a star-rated source (e.g. 'Yelp/yelp_review_full') loaded with the same "
+            "labels, or pass the English texts without their labels (train.py: use_source_labels: false)."
         )
     raise ValueError(
         f"Label schemes differ: source {source_scheme!r} {LABEL_SCHEMES.get(source_scheme)} vs target "
@@ -97,16 +100,22 @@ def _convert_label(value: int, kind: str, labels: str) -> int | str:
         if labels == "binary":
             return value
         raise ValueError(
-            "Binary data (negative/positive) cannot be loaded with labels='three-class': it has no neutral class, "
-            "so binary English data cannot train a three-class model. Use labels='binary', or a star-rated source."
+            f"Binary data (negative/positive) cannot be loaded with labels={labels!r}: it has no neutral class, "
+            f"so binary English data cannot train a {labels} model. Use labels='binary', a star-rated source, or "
+            "(train.py) use_source_labels: false to keep the English texts without their labels."
         )
     if kind == "stars":
         if labels == "binary":
             return {1: 0, 2: 0, 4: 1, 5: 1}.get(value, "3_star_in_binary")
-        return {1: 0, 2: 0, 3: 1, 4: 1, 5: 2}[value]
+        if labels == "five-class":
+            return value - 1
+        return {1: 0, 2: 0, 3: 1, 4: 2, 5: 2}[value]
     if kind == "three-class":
         if labels == "three-class":
             return value
+        if labels == "five-class":
+            raise ValueError("Three-class data (negative/neutral/positive) cannot be loaded with labels='five-class': "
+                             "it has no star ratings. Use labels='three-class' or 'binary'.")
         return {0: 0, 2: 1}.get(value, "neutral_in_binary")
     raise AssertionError(kind)
 

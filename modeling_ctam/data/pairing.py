@@ -90,12 +90,28 @@ def balanced_subsample(dataset, n: int, seed: int = 0, label_column: str = "labe
 def few_shot_subsample(dataset, n_per_class: int, seed: int = 0, label_column: str = "label"):
     """``n_per_class`` examples of every class, drawn without replacement and shuffled (few-shot target sets).
 
+    The draw is nested: class ``c``'s members are permuted once by ``(seed, c)`` and the first ``n_per_class`` taken,
+    so for one seed the k=8 set lies inside the k=32 set, which lies inside the k=128 set (a learning curve adds
+    labels rather than redrawing them). The same seed gives the same rows.
+
     Raises:
         ValueError: a class with fewer than ``n_per_class`` examples, or unlabelled rows.
     """
     if n_per_class <= 0:
         raise ValueError(f"few_shot_subsample: n_per_class={n_per_class} must be positive")
-    return _per_class_sample(dataset, n_per_class, seed, label_column, "few_shot_subsample")
+    labels = _labels_array(dataset, label_column)
+    classes = _class_ids(dataset, label_column, labels)
+    counts = {c: int((labels == c).sum()) for c in classes}
+    short = {c: n for c, n in counts.items() if n < n_per_class}
+    if not classes or short:
+        raise ValueError(f"few_shot_subsample: need {n_per_class} examples per class, but "
+                         + ", ".join(f"class {c} has only {n}" for c, n in short.items())
+                         + f" (class counts: {counts}).")
+    chosen = [np.random.default_rng([seed, c]).permutation(np.flatnonzero(labels == c))[:n_per_class]
+              for c in classes]
+    indices = np.concatenate(chosen)
+    np.random.default_rng(seed).shuffle(indices)
+    return dataset.select(indices.tolist())
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -303,8 +303,9 @@ def load_examples(
             Split to load from the Hub (any slice ``datasets`` accepts, e.g. ``"train[:10%]"``). Local files are one
             split each, and ignore it.
         labels (`str`, *optional*, defaults to `"binary"`):
-            ``"binary"``, ``"three-class"`` or ``"raw"`` (see the module docstring). Star ratings of 3 are dropped
-            (and counted in ``LoadStats.dropped``) under ``"binary"``. Binary sources with ``"three-class"`` raise.
+            ``"binary"``, ``"three-class"``, ``"five-class"`` or ``"raw"`` (see the module docstring). Star ratings
+            of 3 are dropped (and counted in ``LoadStats.dropped``) under ``"binary"``. Binary sources with three or
+            five classes raise.
         text_column (`str`, *optional*, defaults to `"text"`):
             Text column/field for ``csv``, ``json``, ``jsonl`` and ``hub``.
         label_column (`str`, *optional*, defaults to `"label"`):

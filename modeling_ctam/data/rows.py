@@ -80,7 +80,8 @@ class LoadStats:
 
     source: str = field(metadata={"help": "File, folder or Hub id that was read (file names only, no directories)."})
     data_format: str = field(metadata={"help": "Format that was used, one of DATA_FORMATS (or a parallel format)."})
-    label_scheme: str | None = field(default=None, metadata={"help": "'binary', 'three-class', 'raw' or None."})
+    label_scheme: str | None = field(
+        default=None, metadata={"help": "'binary', 'three-class', 'five-class', 'raw' or None."})
     language: str | None = field(default=None, metadata={"help": "Language of the texts ('en' or 'my')."})
     rows_read: int = field(default=0, metadata={"help": "Records seen (header and blank lines excluded)."})
     rows_kept: int = field(default=0, metadata={"help": "Rows in the returned dataset."})
@@ -203,8 +204,8 @@ class _RowSink:
         self.max_chars = max_chars
         self.language = language
         self.check_utf8 = check_utf8
-        if kind == "binary" and labels == "three-class":
-            _convert_label(0, "binary", "three-class")  # raises the binary -> three-class error
+        if kind == "binary" and labels in ("three-class", "five-class"):
+            _convert_label(0, "binary", labels)  # raises the binary -> three/five-class error
         self.texts: list[str] = []
         self.label_ids: list[int] = []
         self.locations: list[str] = []

@@ -285,7 +285,8 @@ TRAINING_KEYS = (
     ("max_steps", ("max_steps",)), ("batch size (per device)", ("per_device_train_batch_size",)),
     ("gradient accumulation", ("gradient_accumulation_steps",)), ("learning rate", ("learning_rate",)),
     ("warmup", ("warmup_steps", "warmup")), ("weight decay", ("weight_decay",)), ("scheduler", ("lr_scheduler_type",)),
-    ("seed", ("seed",)), ("model selection", ("metric_for_best_model",)), ("parameters", ("parameters",)),
+    ("seed", ("seed",)), ("class imbalance", ("imbalance_summary", "imbalance")),
+    ("model selection", ("metric_for_best_model",)), ("parameters", ("parameters",)),
     ("device", ("device",)), ("processes", ("world_size",)), ("mixed precision", ("mixed_precision",)),
     ("versions", ("versions",)),
 )

@@ -10,6 +10,7 @@ One concept per module:
   ([`load_config`], [`parse_args`]);
 - :mod:`.presets`: ablation presets, freezing, LoRA;
 - :mod:`.assembly`: the English source, the Burmese train/dev data, the paired training items;
+- :mod:`.imbalance`: the Burmese labels' class imbalance (logit adjustment, class weights, a class-balanced sampler);
 - :mod:`.prealign`: the in-process alignment before training (`run_alignment`);
 - :mod:`.checkpoints`: the newest intact checkpoint for `--resume_from_checkpoint latest`;
 - :mod:`.report`: the Trainer's metrics, the printout of the dev record (`modeling_ctam.evaluation`'s one
@@ -27,6 +28,7 @@ report = train(cfg)  # dev_metrics.json's content
 from .arguments import TRAINING_DEFAULTS, DataArguments, ModelArguments, RunArguments, TrainConfig
 from .assembly import ConcatPairs, build_datasets, load_source, load_target, resolve_data
 from .checkpoints import find_last_checkpoint, resolve_resume
+from .imbalance import IMBALANCE_CHOICES, ClassBalancedSampler, ImbalanceArguments, plan_imbalance
 from .parsing import DEPRECATED_KEYS, CTAMArgumentParser, load_config, parse_args
 from .prealign import alignment_options, run_alignment
 from .presets import PRESETS, freeze_parameters, model_config_kwargs
@@ -39,6 +41,7 @@ __all__ = [
     "load_config", "parse_args",
     "build_datasets", "load_source", "load_target", "resolve_data", "ConcatPairs",
     "find_last_checkpoint", "resolve_resume",
+    "IMBALANCE_CHOICES", "ImbalanceArguments", "ClassBalancedSampler", "plan_imbalance",
     "alignment_options", "run_alignment",
     "model_config_kwargs", "freeze_parameters", "build_config", "build_model",
     "make_compute_metrics", "format_metrics",

@@ -22,10 +22,11 @@ from typing import Any, Optional
 from modeling_ctam.data import PAIRING_DRIVERS, PAIRING_MODES
 
 from ..transfer.recipe import TransferArguments
+from .imbalance import ImbalanceArguments
 from .presets import PRESETS
 
 SETTINGS = ("zero-shot", "few-shot", "supervised")
-LABEL_CHOICES = ("binary", "three-class")  # the label schemes a classifier trains on (not modeling_ctam.data's "raw")
+LABEL_CHOICES = ("binary", "three-class", "five-class")  # the schemes a classifier trains on (not data's "raw")
 ON_ERROR_CHOICES = ("raise", "skip")
 DEFAULT_SOURCE = "en/sst2/train.tsv"
 DEFAULT_TARGET_TRAIN = "my/gklmip/product_sentiment_dataset_train.json"
@@ -163,8 +164,12 @@ class DataArguments:
         "'zero-shot': English labels only, Burmese train texts unlabelled on the student path; 'few-shot': + "
         "few_shot_n Burmese labels per class; 'supervised': + every Burmese train label."))
     labels: str = field(default="binary", metadata=_meta(
-        "Label scheme: 'binary' (stars 1-2 negative, 4-5 positive, 3 dropped) or 'three-class' (1-2 negative, 3-4 "
-        "neutral, 5 positive; needs a star-rated English source such as 'Yelp/yelp_review_full')."))
+        "Label scheme: 'binary' (stars 1-2 negative, 4-5 positive, 3 dropped), 'three-class' (1-2 negative, 3 "
+        "neutral, 4-5 positive) or 'five-class' (one class per star). Three and five classes need a star-rated "
+        "English source such as 'Yelp/yelp_review_full', or use_source_labels: false."))
+    use_source_labels: bool = field(default=True, metadata=_meta(
+        "Use the English labels (L_T on the teacher path). false keeps the English texts without their labels "
+        "(L_R and L_S only): how a binary English source serves a three- or five-class Burmese model."))
     source_data: list[str] = field(default_factory=lambda: [DEFAULT_SOURCE], metadata=_meta(
         "Labelled English data: a path or Hub id, or a list of them (concatenated; '[a, b]' or 'a,b' on the "
         "command line). The paper uses 50,000 balanced Yelp reviews: 'fancyzhx/yelp_polarity'."))
@@ -185,7 +190,10 @@ class DataArguments:
         "Format of target_train/target_dev; inferred from the name when unset."))
     target_train_split: str = field(default="train", metadata=_meta("Split of a Hub target dataset."))
     target_dev_split: str = field(default="validation", metadata=_meta("Dev split of a Hub target dataset."))
-    few_shot_n: int = field(default=10, metadata=_meta("Burmese labels per class in the few-shot setting."))
+    few_shot_n: int = field(default=10, metadata=_meta(
+        "Burmese labels per class in the few-shot setting (k), drawn with `seed` (modeling_ctam.data."
+        "few_shot_subsample: nested, so the k=8 reviews of a seed are among its k=32); the rows drawn are logged "
+        "in train_config.json."))
     few_shot_keep_unlabelled: bool = field(default=True, metadata=_meta(
         "few-shot: the other Burmese train texts stay on the student path unlabelled (false: only the labelled "
         "few)."))
@@ -225,6 +233,9 @@ class DataArguments:
             raise ValueError(
                 "pairing='label' needs a label on every Burmese training example; with setting='few-shot' also set "
                 "few_shot_keep_unlabelled=false (train on the labelled few only), or use pairing='random'.")
+        if self.pairing == "label" and not self.use_source_labels:
+            raise ValueError("pairing='label' pairs Burmese and English reviews of the same label, but "
+                             "use_source_labels is false; use pairing='random' or use_source_labels=true.")
         if self.pairing == "parallel" and not self.parallel_data:
             raise ValueError(
                 "pairing='parallel' needs parallel_data: translation pairs such as 'parallel/talpco' or "
@@ -232,7 +243,9 @@ class DataArguments:
 
     @property
     def class_names(self) -> list[str]:
-        return ["negative", "positive"] if self.labels == "binary" else ["negative", "neutral", "positive"]
+        from modeling_ctam.data import LABEL_SCHEMES
+
+        return list(LABEL_SCHEMES[self.labels])
 
     def metric_names(self) -> list[str]:
         """The dev metrics `metric_for_best_model` may name."""
@@ -257,15 +270,20 @@ def _as_list(value) -> list[str]:
 
 
 @dataclass
-class RunArguments(TransferArguments):
+class RunArguments(TransferArguments, ImbalanceArguments):
     """CTAM's own training switches, beside `TrainingArguments`: the recipe (joint, or two-stage with its streams and
-    self-training; [`modeling_ctam.transfer.recipe.TransferArguments`]) and the backward pass."""
+    self-training; [`modeling_ctam.transfer.recipe.TransferArguments`]), the class-imbalance handling of the Burmese
+    labels ([`modeling_ctam.training.imbalance.ImbalanceArguments`]) and the backward pass."""
 
     _argument_group_name = "training (CTAM)"
 
     path_by_path_backward: bool = field(default=False, metadata=_meta(
         "Backward after each path (English, then Burmese) instead of one joint pass: the same gradients, the peak "
         "activation memory of one path (docs/performance.md). One process only."))
+
+    def __post_init__(self):
+        TransferArguments.__post_init__(self)
+        ImbalanceArguments.__post_init__(self)
 
 
 def resolve_training(values: dict[str, Any]) -> None:
@@ -290,6 +308,11 @@ def resolve_training(values: dict[str, Any]) -> None:
 
 def check_recipe(run: RunArguments, data: DataArguments, values: dict[str, Any]) -> None:
     """Refuse recipe settings that contradict the data or the training values, saying what to do."""
+    if run.imbalance == "balanced-sampler" and data.setting != "zero-shot" and run.recipe == "joint" and (
+            data.pairing_driver != "target" or data.pairing == "parallel"):
+        raise ValueError("imbalance='balanced-sampler' draws Burmese rows by class, so a training item must be a "
+                         "Burmese row: set pairing_driver=target and pairing 'random' or 'label' (or choose "
+                         "imbalance='logit-adjustment').")
     if run.recipe == "joint":
         if data.parallel_data and data.pairing != "parallel":
             raise ValueError(f"parallel_data is only used with pairing='parallel' or recipe='two-stage' (pairing is "

@@ -39,12 +39,13 @@ def resolve_data(spec: str, key: str, data_dir: Optional[str]) -> str:
         "existing path.")
 
 
-def _load(key: str, spec: str, data: DataArguments, *, data_format, split, revision, language, labelled=True):
+def _load(key: str, spec: str, data: DataArguments, *, data_format, split, revision, language, labelled=True,
+          labels=None):
     from modeling_ctam.data import load_examples
 
     path = resolve_data(spec, key, data.data_dir)
     try:
-        dataset = load_examples(path, data_format=data_format, split=split, labels=data.labels,
+        dataset = load_examples(path, data_format=data_format, split=split, labels=labels or data.labels,
                                 on_error=data.on_error, language=language, revision=revision)
     except FileNotFoundError as err:
         raise FileNotFoundError(f"{key}: {err}") from err
@@ -75,15 +76,17 @@ def label_counts(dataset, names: list[str]) -> dict[str, int]:
 
 
 def load_source(data: DataArguments, seed: int):
-    """The labelled English data: concatenated, then subsampled to max_source_examples (balanced by default)."""
+    """The labelled English data: concatenated, then subsampled to max_source_examples (balanced by default). With
+    `use_source_labels: false` the labels are read in the source's own values (balanced on them) and then dropped."""
     import numpy as np
     from datasets import concatenate_datasets
 
-    from modeling_ctam.data import balanced_subsample
+    from modeling_ctam.data import balanced_subsample, drop_labels
 
     parts = [
         _load(f"source_data[{i}]" if len(data.source_data) > 1 else "source_data", spec, data,
-              data_format=data.source_format, split=data.source_split, revision=data.source_revision, language="en")
+              data_format=data.source_format, split=data.source_split, revision=data.source_revision, language="en",
+              labels=None if data.use_source_labels else "raw")
         for i, spec in enumerate(data.source_data)
     ]
     source = parts[0] if len(parts) == 1 else concatenate_datasets(parts)
@@ -91,11 +94,13 @@ def load_source(data: DataArguments, seed: int):
     if n is not None and n < len(source):
         if data.balance_source:
             labels = np.asarray(source["label"])
-            k = len(data.class_names)
-            counts = [int((labels == c).sum()) for c in range(k)]
+            names = data.class_names if data.use_source_labels else [str(v) for v in sorted(set(labels.tolist()))]
+            values = range(len(names)) if data.use_source_labels else sorted(set(labels.tolist()))
+            k = len(names)
+            counts = [int((labels == c).sum()) for c in values]
             if min(counts) == 0:
-                raise ValueError(f"source_data has no example of class {data.class_names[counts.index(0)]!r} "
-                                 f"(counts {dict(zip(data.class_names, counts))}); set balance_source=false.")
+                raise ValueError(f"source_data has no example of class {names[counts.index(0)]!r} "
+                                 f"(counts {dict(zip(names, counts))}); set balance_source=false.")
             per_class = min(n // k, min(counts))
             if per_class * k < n:
                 logger.warning("source_data: %d balanced examples asked, the smallest class allows %d.", n,
@@ -103,7 +108,7 @@ def load_source(data: DataArguments, seed: int):
             source = balanced_subsample(source, per_class * k, seed=seed)
         else:
             source = source.shuffle(seed=seed).select(range(n))
-    return source
+    return source if data.use_source_labels else drop_labels(source)
 
 
 def load_target(data: DataArguments, seed: int):
@@ -124,6 +129,8 @@ def load_target(data: DataArguments, seed: int):
         except ValueError as err:
             raise ValueError(f"few_shot_n={data.few_shot_n}: {err}") from err
         keep = set(chosen["_row"])
+        logger.info("few-shot: %d labelled Burmese reviews per class drawn with seed %d: rows %s", data.few_shot_n,
+                    seed, sorted(keep))
         if data.few_shot_keep_unlabelled:
             train = train.map(lambda ex, i: {"label": ex["label"] if i in keep else -1}, with_indices=True,
                               desc="few-shot: keep the chosen labels")
@@ -178,6 +185,8 @@ def build_datasets(data: DataArguments, seed: int) -> tuple[Any, Any, dict]:
         "dev_examples": len(dev), "dev_labels": label_counts(dev, names),
         "train_items_per_epoch": len(train),
     }
+    if data.setting == "few-shot":  # the k per class drawn with this seed, by file location (e.g. "train.json[16]")
+        summary["few_shot_rows"] = {"k": data.few_shot_n, "seed": seed, "rows": _labelled_locations(target)}
     if data.pairing == "parallel":
         parallel = load_parallel_data(data)
         train = ConcatPairs([train, PairedDataset(parallel=parallel, mode="parallel", seed=seed,
@@ -186,6 +195,12 @@ def build_datasets(data: DataArguments, seed: int) -> tuple[Any, Any, dict]:
         summary["train_items_per_epoch"] = len(train)
     _add_load_stats(summary, source=source, target_train=target, dev=dev)
     return train, dev, summary
+
+
+def _labelled_locations(dataset) -> list:
+    """Where each labelled row came from (its `source_line`, else its index)."""
+    where = dataset["source_line"] if "source_line" in dataset.column_names else list(range(len(dataset)))
+    return [loc for loc, label in zip(where, dataset["label"]) if label is not None and label >= 0]
 
 
 def _add_load_stats(summary: dict, **datasets) -> None:

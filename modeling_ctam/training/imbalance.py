@@ -1,0 +1,188 @@
+# Copyright 2025 The CTAM authors.
+# Licensed under the Apache License, Version 2.0.
+"""Class imbalance of the Burmese labels in the supervised and few-shot settings.
+
+GKLMIP train is about 90% positive (binary: 2,151 positive, 241 negative). Plain cross-entropy on it lets a model
+score well by predicting "positive" for everything (macro-F1 0.473 on dev). The `imbalance` key chooses how the
+Burmese labels' eq. 12 term handles it:
+
+- ``logit-adjustment`` (default): the logit-adjusted softmax cross-entropy of Menon et al. (2021), "Long-tail learning
+  via logit adjustment" (ICLR 2021), applied in the loss during training:
+  ``l(y, f(x)) = -log( exp(f_y(x) + tau log pi_y) / sum_y' exp(f_y'(x) + tau log pi_y') )``
+  with ``pi`` the class prior of the labelled Burmese training rows. The offsets are applied in the loss only; the
+  model's own logits ``f`` then estimate the balanced (prior-free) posterior and inference needs no change.
+- ``class-weights``: cross-entropy weighted by ``w_c = 1 / (C pi_c)`` (mean weight 1 over the training rows, so the
+  loss keeps its scale beside `L_R` and `L_S`).
+- ``balanced-sampler``: every class of labelled Burmese rows is drawn equally often, with replacement
+  ([`ClassBalancedSampler`]); an epoch keeps its length. Needs `pairing_driver: target` (an item is a Burmese row).
+- ``none``: plain cross-entropy.
+
+`pi` is smoothed by one count per class (``(n_c + 1) / (N + C)``). Few-shot data has k rows per class, so its prior
+is uniform and every method reduces to plain cross-entropy there; that is intended (the few labelled rows are already
+balanced). Only the target (Burmese) path is adjusted: the English source is class-balanced by default
+(`balance_source`). The zero-shot setting has no Burmese label and the two-stage recipe uses none, so nothing is
+applied there; the record says so. The record (`train_config.json`'s ``imbalance_handling``, and the model card)
+gives the method, whether and why it applied, the prior and the weights or offsets.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+IMBALANCE_CHOICES = ("logit-adjustment", "class-weights", "balanced-sampler", "none")
+
+
+@dataclass
+class ImbalanceArguments:
+    """How the supervised and few-shot settings handle the Burmese labels' class imbalance (module docstring)."""
+
+    imbalance: str = field(default="logit-adjustment", metadata={"help": (
+        "Class imbalance of the Burmese labels (supervised, few-shot): 'logit-adjustment' (Menon et al. 2021 "
+        "logit-adjusted cross-entropy, the default), 'class-weights' (inverse class frequency), 'balanced-sampler' "
+        "(classes drawn equally often; needs pairing_driver: target) or 'none'. Recorded in train_config.json and "
+        "the model card.")})
+    logit_adjustment_tau: float = field(default=1.0, metadata={"help": (
+        "tau of the logit adjustment (Menon et al. 2021: 1.0 is Fisher-consistent for the balanced error).")})
+
+    def __post_init__(self):
+        if self.imbalance not in IMBALANCE_CHOICES:
+            raise ValueError(f"imbalance={self.imbalance!r} is not supported; use one of {list(IMBALANCE_CHOICES)}.")
+        if not (isinstance(self.logit_adjustment_tau, (int, float)) and self.logit_adjustment_tau >= 0):
+            raise ValueError(f"logit_adjustment_tau={self.logit_adjustment_tau!r} must be a number >= 0 (1.0 is "
+                             "Menon et al.'s choice; 0 turns the adjustment off).")
+
+
+def class_prior(labels: Sequence[int], num_classes: int) -> np.ndarray:
+    """The class prior of the labelled rows (labels >= 0), smoothed by one count per class: `(n_c + 1) / (N + C)`."""
+    labels = np.asarray([int(v) for v in labels if v is not None and int(v) >= 0], dtype=np.int64)
+    counts = np.bincount(labels, minlength=num_classes)[:num_classes].astype(np.float64)
+    return (counts + 1.0) / (counts.sum() + num_classes)
+
+
+class LabelLoss:
+    """The adjustment `CTAMForSequenceClassification` applies to the target path's eq. 12 in training (its
+    `label_loss` attribute): `__call__(logits)` gives `(logits + offsets, class weights)`. Not saved with the model."""
+
+    def __init__(self, weights: Optional[Sequence[float]] = None, offsets: Optional[Sequence[float]] = None):
+        import torch
+
+        self.weights = None if weights is None else torch.tensor(weights, dtype=torch.float32)
+        self.offsets = None if offsets is None else torch.tensor(offsets, dtype=torch.float32)
+
+    def __call__(self, logits):
+        weight = None if self.weights is None else self.weights.to(logits.device)
+        if self.offsets is not None:
+            # Menon et al. 2021: l(y, f(x)) = -log softmax(f(x) + tau log pi)_y
+            logits = logits.float() + self.offsets.to(logits.device)
+        return logits, weight
+
+
+@dataclass
+class ImbalancePlan:
+    """What a run does about class imbalance: the record, the model's `label_loss`, the sampler's weights."""
+
+    record: dict[str, Any]
+    label_loss: Optional[LabelLoss] = None
+    sample_weights: Optional[list[float]] = None
+
+    def summary(self) -> str:
+        """One line for the model card, e.g. 'logit-adjustment (tau 1; prior negative 0.101, positive 0.899)'."""
+        record = self.record
+        if not record.get("applied"):
+            return f"{record['method']}: not applied ({record['reason']})"
+        prior = ", ".join(f"{name} {p:.3f}" for name, p in record["prior"].items())
+        extra = f"tau {record['tau']:g}; " if "tau" in record else ""
+        return f"{record['method']} ({extra}Burmese label prior {prior})"
+
+
+def plan_imbalance(args: ImbalanceArguments, setting: str, recipe: str, target_labels: Sequence[int],
+                   class_names: Sequence[str], pairing_driver: str = "target") -> ImbalancePlan:
+    """The plan for one run from its Burmese training labels (-1/-100 = unlabelled), setting and recipe."""
+    method = args.imbalance
+    record: dict[str, Any] = {"method": method, "applied": False}
+    if method == "none":
+        record["reason"] = "plain cross-entropy"
+        return ImbalancePlan(record)
+    if setting == "zero-shot":
+        record["reason"] = "zero-shot: no Burmese label, nothing to balance"
+        return ImbalancePlan(record)
+    if recipe == "two-stage":
+        record["reason"] = "the two-stage recipe uses no Burmese label"
+        return ImbalancePlan(record)
+    k = len(class_names)
+    labels = [int(v) for v in target_labels]
+    prior = class_prior(labels, k)
+    counts = np.bincount([v for v in labels if v >= 0], minlength=k)[:k]
+    record.update(applied=True, labelled_rows={n: int(c) for n, c in zip(class_names, counts)},
+                  prior={n: round(float(p), 4) for n, p in zip(class_names, prior)})
+    if method == "logit-adjustment":
+        offsets = [args.logit_adjustment_tau * math.log(p) for p in prior]
+        record.update(tau=args.logit_adjustment_tau, logit_offsets={n: round(o, 4) for n, o in zip(class_names, offsets)},
+                      reference="Menon et al. 2021, logit-adjusted loss: -log softmax(f(x) + tau log pi)_y")
+        return ImbalancePlan(record, label_loss=LabelLoss(offsets=offsets))
+    if method == "class-weights":
+        weights = [1.0 / (k * p) for p in prior]
+        record["class_weights"] = {n: round(w, 4) for n, w in zip(class_names, weights)}
+        return ImbalancePlan(record, label_loss=LabelLoss(weights=weights))
+    # balanced-sampler
+    if pairing_driver != "target":
+        raise ValueError("imbalance='balanced-sampler' draws Burmese rows by class, so a training item must be a "
+                         "Burmese row: set pairing_driver: target (or choose imbalance 'logit-adjustment').")
+    weights = balanced_sample_weights(labels, k)
+    record["draws_per_class"] = "equal (with replacement), unlabelled rows keep their share"
+    return ImbalancePlan(record, sample_weights=weights)
+
+
+def balanced_sample_weights(labels: Sequence[int], num_classes: int) -> list[float]:
+    """Per-row sampling weights under which every class of labelled rows is drawn equally often; unlabelled rows
+    (label < 0) keep their share of the draws. The weights sum to 1."""
+    labels = np.asarray(labels, dtype=np.int64)
+    n = len(labels)
+    unlabelled = labels < 0
+    weights = np.zeros(n, dtype=np.float64)
+    if unlabelled.any():
+        weights[unlabelled] = 1.0 / n
+    present = [c for c in range(num_classes) if (labels == c).any()]
+    labelled_mass = 1.0 - unlabelled.sum() / n
+    for c in present:
+        members = labels == c
+        weights[members] = labelled_mass / len(present) / members.sum()
+    return weights.tolist()
+
+
+class ClassBalancedSampler:
+    """Draws `len(weights)` row indices per epoch with replacement, by `weights`; the draw depends on `(seed, epoch)`
+    only, so every process of a distributed run draws the same sequence (the data loader shards it) and a resumed
+    run draws what the uninterrupted run drew. Accelerate's data loader calls `set_epoch`."""
+
+    def __init__(self, weights: Sequence[float], seed: int):
+        self.weights = np.asarray(weights, dtype=np.float64) / float(np.sum(weights))
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.weights)
+
+    def __iter__(self):
+        rng = np.random.default_rng([self.seed, self.epoch])
+        return iter(rng.choice(len(self.weights), size=len(self.weights), replace=True, p=self.weights).tolist())
+
+
+def target_item_labels(dataset) -> list[int]:
+    """The Burmese label of each training item of a `PairedDataset` driven by the target side (-100 = none)."""
+    labels = getattr(dataset, "_tgt_label", None)
+    if labels is None or getattr(getattr(dataset, "config", None), "driver", None) != "target":
+        raise ValueError("imbalance='balanced-sampler' needs a PairedDataset with pairing_driver: target (and "
+                         "pairing 'random' or 'label', not 'parallel').")
+    return [int(v) for v in labels]
+
+
+__all__ = ["IMBALANCE_CHOICES", "ImbalanceArguments", "ImbalancePlan", "LabelLoss", "ClassBalancedSampler",
+           "class_prior", "plan_imbalance", "balanced_sample_weights", "target_item_labels"]
