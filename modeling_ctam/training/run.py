@@ -85,6 +85,30 @@ def _pairing_epoch_callback(dataset):
     return PairingEpochCallback()
 
 
+def _imbalance_plan(cfg: TrainConfig, train_dataset, model):
+    """The run's class-imbalance plan (modeling_ctam.training.imbalance): the model's `label_loss` is set here; the
+    sampler weights go to the trainer."""
+    from .imbalance import plan_imbalance
+
+    data_args = cfg.data
+    labels = []
+    if train_dataset is not None and data_args.setting != "zero-shot" and cfg.run.imbalance != "none":
+        parts = getattr(train_dataset, "parts", [train_dataset])
+        labels = [int(v) for v in getattr(parts[0], "_tgt_label", [])]
+    plan = plan_imbalance(cfg.run, data_args.setting, cfg.run.recipe, labels, data_args.class_names,
+                          data_args.pairing_driver)
+    if plan.label_loss is not None:
+        _unwrap(model).label_loss = plan.label_loss  # read by the model's eq. 12 on the target path, in training
+    logger.info("class imbalance: %s", plan.record)
+    return plan
+
+
+def _unwrap(model):
+    """The CTAMForSequenceClassification inside a PEFT wrapper (or the model itself)."""
+    get_base = getattr(model, "get_base_model", None)
+    return get_base() if callable(get_base) else model
+
+
 def _versions() -> dict[str, str]:
     import importlib.metadata
 
@@ -144,18 +168,26 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
     trainer_args = dataclasses.replace(args, push_to_hub=False) if args.push_to_hub else args
     collator = CTAMCollator(tokenizer, max_length=data_args.max_length, word_ids=data_args.word_ids)
 
-    def make_trainer(model, trainer_args, train_dataset, data_collator):
+    imbalance = _imbalance_plan(cfg, train_dataset, model)
+
+    def make_trainer(model, trainer_args, train_dataset, data_collator, train_sampler=None):
         return CTAMTrainer(
             model=model, args=trainer_args, train_dataset=train_dataset,
             eval_dataset=dev_dataset if trainer_args.eval_strategy != "no" else None, data_collator=data_collator,
             processing_class=tokenizer, compute_metrics=make_compute_metrics(data_args.class_names),
-            callbacks=callbacks, path_by_path=cfg.run.path_by_path_backward)
+            callbacks=callbacks, path_by_path=cfg.run.path_by_path_backward, train_sampler=train_sampler)
 
     # the two-stage recipe trains in its own stage folders; this trainer then only scores the final model
-    trainer = make_trainer(model, trainer_args, train_dataset, collator)
+    sampler = None
+    if imbalance.sample_weights is not None:
+        from .imbalance import ClassBalancedSampler
+
+        sampler = ClassBalancedSampler(imbalance.sample_weights, seed=args.data_seed or args.seed)
+    trainer = make_trainer(model, trainer_args, train_dataset, collator, sampler)
     if not two_stage:
         trainer.add_callback(_pairing_epoch_callback(train_dataset))
     resolved = {"config": cfg.to_dict(), "model_config": model_config_kwargs(model_args, data_args), "data": summary,
+                "imbalance_handling": imbalance.record, "imbalance_summary": imbalance.summary(),
                 "alignment": alignment, "world_size": args.world_size, "device": str(args.device),
                 "mixed_precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "no",
                 "versions": _versions(), "resumed_from": resume}
