@@ -1,11 +1,12 @@
 """CTAM: cross-lingual sentiment transfer from English to Burmese, as a Hugging Face-native model.
 
 Importing the package registers CTAM with the Auto classes (`AutoConfig`, `AutoModel`,
-`AutoModelForSequenceClassification`) for local use, and marks the classes for the Hub so that `save_pretrained`
-writes `auto_map` and the flat modeling files for `trust_remote_code=True` loading.
+`AutoModelForSequenceClassification`, and `AutoTokenizer` with [`CTAMTokenizer`], which applies the Burmese
+preprocessing to every text) for local use, and marks the classes for the Hub so that `save_pretrained` writes
+`auto_map` and the flat modeling (and tokenizer) files for `trust_remote_code=True` loading.
 """
 
-from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
+from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 
 from .configuration_ctam import CTAMConfig
 from .modeling_ctam import (
@@ -15,6 +16,7 @@ from .modeling_ctam import (
     CTAMPreTrainedModel,
     CTAMSequenceClassifierOutput,
 )
+from .data.tokenization_ctam import CTAMTokenizer
 
 AutoConfig.register("ctam", CTAMConfig, exist_ok=True)
 AutoModel.register(CTAMConfig, CTAMModel, exist_ok=True)
@@ -22,6 +24,8 @@ AutoModelForSequenceClassification.register(CTAMConfig, CTAMForSequenceClassific
 CTAMConfig.register_for_auto_class()
 CTAMModel.register_for_auto_class("AutoModel")
 CTAMForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
+AutoTokenizer.register(CTAMConfig, CTAMTokenizer, exist_ok=True)
+CTAMTokenizer.register_for_auto_class("AutoTokenizer")
 
 
 def offline_encoder_path(cache_dir=None) -> str:
@@ -46,6 +50,7 @@ __all__ = [
     "CTAMPreTrainedModel",
     "CTAMModelOutput",
     "CTAMSequenceClassifierOutput",
+    "CTAMTokenizer",
     "CTAMTrainer",
     "offline_encoder_path",
 ]

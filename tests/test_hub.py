@@ -255,7 +255,7 @@ def test_dry_run_writes_the_complete_repository_folder(built, tiny_model_dir):
     assert files == {
         "README.md", "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "burmese.py",
         "pipeline_ctam.py", "handler.py", "requirements.txt", "modeling_ctam.py", "configuration_ctam.py",
-        "vxlm.py", "dual_path.py", "domain.py", "outputs_ctam.py",
+        "vxlm.py", "dual_path.py", "domain.py", "outputs_ctam.py", "tokenization_ctam.py",
     }
     assert prepare.check_hub_folder(folder) == []
     config = json.loads((folder / "config.json").read_text())
@@ -278,7 +278,9 @@ def test_dry_run_writes_the_complete_repository_folder(built, tiny_model_dir):
         assert any(line.startswith(name) for line in requirements), requirements
     assert "transformers>=5.5,<6" in requirements
     tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text())
-    assert "is_local" not in tokenizer_config and tokenizer_config["tokenizer_class"] == "XLMRobertaTokenizer"
+    assert "is_local" not in tokenizer_config and tokenizer_config["tokenizer_class"] == "CTAMTokenizer"
+    assert tokenizer_config["auto_map"]["AutoTokenizer"][0] == "tokenization_ctam.CTAMTokenizer"
+    assert (folder / "tokenization_ctam.py").read_bytes() == (package_dir / "data" / "tokenization_ctam.py").read_bytes()
     # No path of this machine (the trained folder, the output, the home folder) in any text file.
     for path in folder.iterdir():
         if path.suffix in (".json", ".py", ".md", ".txt") and path.name != "tokenizer.json":  # (vocabulary)
@@ -367,12 +369,13 @@ def test_pipeline_returns_named_labels_and_the_same_result_for_unicode_and_zawgy
     assert len({json.dumps(p["unicode"], sort_keys=True) for p in hub_user["pairs"]}) == len(hub_user["pairs"])
 
 
-def test_control_stock_pipeline_does_not_convert_zawgyi(hub_user):
-    """Without the repository's pipeline the Zawgyi bytes reach the tokenizer: the outputs differ."""
+def test_stock_pipeline_converts_zawgyi_too_through_the_tokenizer(hub_user):
+    """transformers' stock pipeline hands the raw Zawgyi to the tokenizer; the repository's CTAMTokenizer converts it,
+    so the stock pipeline agrees with the custom one."""
     assert hub_user["stock_class"] == "TextClassificationPipeline"
     for stock, ours in zip(hub_user["stock_pairs"], hub_user["pairs"]):
         assert stock["unicode"] == pytest.approx(ours["unicode"], abs=1e-6)
-        assert stock["zawgyi"] != pytest.approx(stock["unicode"], abs=1e-6)
+        assert stock["zawgyi"] == pytest.approx(stock["unicode"], abs=1e-6)
 
 
 def test_batched_calls_give_the_one_by_one_results(hub_user):

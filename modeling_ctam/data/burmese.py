@@ -56,7 +56,8 @@ Known limits
     - :func:`zawgyi_to_unicode` converts unconditionally. Call it only on text known to be Zawgyi.
 
 Output of :func:`preprocess`
-    Zawgyi lines converted to Unicode, then :func:`normalize_burmese`: NFC, canonical mark order, zero-width
+    Zawgyi lines converted to Unicode, then :func:`normalize_burmese`: NFC, look-alike spellings unified
+    (``စျေး`` -> ``ဈေး``, ``၀ယ်`` -> ``ဝယ်``, the forms the Zawgyi converter gives), canonical mark order, zero-width
     spaces, word joiners and BOM removed (zero-width joiners and non-joiners are removed next to Burmese, spaces
     or string ends, and kept inside emoji sequences such as 👨‍👩‍👧), runs of spaces collapsed to one space, line
     breaks to one ``"\\n"``, ends stripped. English, digits and emoji are left alone. It is idempotent:
@@ -118,6 +119,14 @@ _JOINERS_RE = re.compile(
     f"(?:(?<=[{_MYANMAR_CLASS}\\s])|^)[\u200c\u200d]+|[\u200c\u200d]+(?=[{_MYANMAR_CLASS}\\s]|$)"
 )
 _SPACES_RE = re.compile(r"\s+")
+# Look-alike spellings that Unicode typists use and the Zawgyi converter never produces: sa + medial ya for the
+# letter jha (``စျေး`` for ``ဈေး``), and the digit zero for the letter wa inside a word (``၀ယ်`` for ``ဝယ်``; a zero
+# next to a digit, as in ``၁၀``, stays a digit).
+_VARIANTS = (
+    (re.compile("\u1005\u103b"), "\u1008"),
+    (re.compile("(?<![\u1040-\u10490-9])\u1040(?![\u1040-\u10490-9])(?:(?<=[\u1000-\u103f]\u1040)|(?=[\u1000-\u103f]))"),
+     "\u101d"),
+)
 # Segmentation runs: Myanmar text, whitespace, anything else (English, digits, emoji, punctuation).
 _RUN_RE = re.compile(f"[{_MYANMAR_CLASS}]+|\\s+|[^{_MYANMAR_CLASS}\\s]+")
 
@@ -267,12 +276,20 @@ def _collapse_whitespace(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def _fix_variants(run: str) -> str:
+    for pattern, replacement in _VARIANTS:
+        run = pattern.sub(replacement, run)
+    return run
+
+
 def _normalize_line(text: str) -> str:
-    """NFC + canonical mark order on one line that has no line breaks and no invisibles left."""
+    """NFC, look-alike variants (``စျ`` -> ``ဈ``, ``၀`` -> ``ဝ`` in words), canonical mark order, on one line that has
+    no line breaks and no invisibles left."""
     text = unicodedata.normalize("NFC", text)
     if contains_myanmar(text):
         canonical_order = _burmesenlp("Burmese normalisation").canonical_order
-        text = unicodedata.normalize("NFC", _MYANMAR_RUN_RE.sub(lambda run: canonical_order(run.group(0)), text))
+        text = unicodedata.normalize(
+            "NFC", _MYANMAR_RUN_RE.sub(lambda run: _fix_variants(canonical_order(_fix_variants(run.group(0)))), text))
     return text
 
 
@@ -281,7 +298,8 @@ def normalize_burmese(text: str) -> str:
     Normalise Unicode Burmese text so that equal-looking text is the same string (and tokenises the same way).
 
     Steps: remove zero-width spaces, word joiners and BOMs (and zero-width (non-)joiners next to Burmese or
-    spaces), Unicode NFC, reorder each syllable's combining marks into the Unicode storage order
+    spaces), Unicode NFC, the look-alike spellings the Zawgyi converter never produces (``စျ`` -> ``ဈ``, as in
+    ``စျေး`` -> ``ဈေး``; the digit ``၀`` -> the letter ``ဝ`` inside a word, not next to a digit), reorder each syllable's combining marks into the Unicode storage order
     (``burmesenlp.canonical_order``, e.g. ``သံုး`` -> ``သုံး``), collapse runs of spaces to one space and line
     breaks to one ``"\\n"``, strip the ends. English, digits and emoji are left alone.
 

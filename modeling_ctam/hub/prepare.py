@@ -9,7 +9,8 @@ The Hub folder holds:
 - the flat modeling files (``modeling_ctam.py``, ``configuration_ctam.py``, ``outputs_ctam.py``, ``vxlm.py``, ``dual_path.py``,
   ``domain.py``) and ``model.safetensors``, written by ``save_pretrained`` of the model loaded strictly from the
   trained folder (no missing, unexpected or mismatched weights allowed);
-- the tokenizer files;
+- the tokenizer files, as a ``CTAMTokenizer`` (``tokenization_ctam.py``, loaded through ``auto_map``): the Burmese
+  preprocessing runs inside the tokenizer, so the stock pipeline and a user's own ``tokenizer(text)`` convert Zawgyi;
 - ``burmese.py`` (the package's own Burmese preprocessing, :mod:`modeling_ctam.data.burmese`, copied flat: the same
   ``preprocess`` as training), ``pipeline_ctam.py`` and ``handler.py`` (the templates in ``templates/``, which is
   package data and no importable package) and ``requirements.txt`` (the third-party
@@ -77,7 +78,7 @@ OFFLINE_BASE_MODEL_NOTE = (
 DEFAULT_INFERENCE = {"max_length": 128, "word_ids": False, "preprocess": True}
 REQUIRED_FILES = (
     "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "README.md", "handler.py",
-    "pipeline_ctam.py", "burmese.py", "requirements.txt",
+    "pipeline_ctam.py", "burmese.py", "tokenization_ctam.py", "requirements.txt",
 )
 # Pickle-based or training-only files that must never reach the Hub repository.
 FORBIDDEN_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".h5", ".msgpack", ".npy", ".npz")
@@ -291,7 +292,7 @@ def build_hub_folder(
     import torch
     from transformers import AutoTokenizer
 
-    from .. import CTAMForSequenceClassification  # importing the package registers CTAM with the Auto classes
+    from .. import CTAMForSequenceClassification, CTAMTokenizer  # importing the package registers the Auto classes
 
     model_dir, output_dir = Path(model_dir), Path(output_dir)
     if not is_hub_id(repo_id):
@@ -325,10 +326,13 @@ def build_hub_folder(
     model.save_pretrained(output_dir, safe_serialization=True)
     del model
 
-    # 2. Tokenizer (fast: the pipeline's word_ids need offsets).
+    # 2. Tokenizer (fast: the pipeline's word_ids need offsets), as a CTAMTokenizer: the Burmese preprocessing in
+    # the tokenizer itself, so that the stock pipeline and a user's own tokenizer(text) convert Zawgyi too.
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     if not getattr(tokenizer, "is_fast", False):
         raise HubBuildError(f"{model_dir}: the tokenizer is not a fast tokenizer ({type(tokenizer).__name__})")
+    if not isinstance(tokenizer, CTAMTokenizer):  # a model folder saved before CTAMTokenizer existed
+        tokenizer = CTAMTokenizer.from_tokenizer(tokenizer)
     tokenizer.save_pretrained(output_dir)
     tokenizer_config_path = output_dir / "tokenizer_config.json"
     tokenizer_config = read_json(tokenizer_config_path)

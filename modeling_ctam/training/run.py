@@ -51,17 +51,21 @@ def build_config(model_args: ModelArguments, data_args: DataArguments):
 
 def build_model(model_args: ModelArguments, data_args: DataArguments, alignment: Optional[str] = None):
     """(model, tokenizer, parameter counts): CTAM around the pretrained encoder, preset applied, mapping loaded,
-    parameters frozen, LoRA applied."""
+    parameters frozen, LoRA applied. The tokenizer is a [`CTAMTokenizer`] (the encoder's `tokenizer.json` with the
+    Burmese preprocessing in front), so the folder the run saves preprocesses every text it is given."""
     from transformers import AutoTokenizer
 
-    from modeling_ctam import CTAMForSequenceClassification
+    from modeling_ctam import CTAMForSequenceClassification, CTAMTokenizer
 
     path, revision = _encoder_path_and_revision(model_args)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path, **revision)
-    except OSError as err:
-        raise OSError(f"encoder={model_args.encoder!r}: cannot load its tokenizer ({err}). Give a Hub id, a local "
-                      "folder with tokenizer files, or 'ctam/e5-small-offline'.") from err
+    try:  # the encoder's tokenizer.json as it is (the reference pipeline)
+        tokenizer = CTAMTokenizer.from_pretrained(path, **revision)
+    except (OSError, ValueError):
+        try:  # no tokenizer.json (e.g. only a SentencePiece model): convert through the encoder's own class
+            tokenizer = CTAMTokenizer.from_tokenizer(AutoTokenizer.from_pretrained(path, **revision))
+        except (OSError, ValueError) as err:
+            raise OSError(f"encoder={model_args.encoder!r}: cannot load its tokenizer ({err}). Give a Hub id, a "
+                          "local folder with tokenizer files, or 'ctam/e5-small-offline'.") from err
     model = CTAMForSequenceClassification.from_encoder_pretrained(
         model_args.encoder, tokenizer=tokenizer, alignment=alignment, encoder_kwargs=revision,
         **model_config_kwargs(model_args, data_args))
