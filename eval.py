@@ -54,7 +54,7 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="Evaluation file, folder or Hub dataset id.")
     parser.add_argument("--data-format", choices=DATA_FORMATS, default=None,
                         help="Format of --data (inferred from the name when omitted).")
-    parser.add_argument("--labels", choices=("binary", "three-class"), default="binary",
+    parser.add_argument("--labels", choices=("binary", "three-class", "five-class"), default="binary",
                         help="Label scheme of the data; must match the model's classes (default binary).")
     parser.add_argument("--output-dir", required=True, help="Where metrics.json, report.md and the figure go.")
     parser.add_argument("--split", default="validation",
