@@ -118,11 +118,12 @@ def built(tmp_path_factory, tiny_model_dir):
 
     prepare.run_isolated_checks = recording
     try:
-        code = push.main(["--model", str(tiny_model_dir), "--repo-id", REPO_ID, "--dry-run", "--output-dir", str(out)])
+        code = push.main(["--model", str(tiny_model_dir), "--repo-id", REPO_ID, "--dry-run", "--output-dir", str(out),
+                          "--space-dir", str(out.parent / "space")])
     finally:
         prepare.run_isolated_checks = original
     assert code == 0
-    return {"folder": out, "checks": recorded["checks"]}
+    return {"folder": out, "checks": recorded["checks"], "space": out.parent / "space"}
 
 
 HUB_USER_SCRIPT = textwrap.dedent(r"""
@@ -563,6 +564,73 @@ def test_token_free_push_uploads_with_create_repo_and_upload_folder(built, tiny_
     assert 'REVISION = "0123456789abcdef0123456789abcdef01234567"' in pinned and "<commit-sha>" not in pinned
     output = capsys.readouterr()
     assert secret not in output.out + output.err
+
+
+def test_dry_run_writes_the_demo_space_beside_the_model_and_the_card_links_it(built):
+    """--space-dir: the Gradio app of hub/space/, its metadata naming the model, the package beside it."""
+    import modeling_ctam
+
+    space = built["space"]
+    assert {p.name for p in space.iterdir()} == {"app.py", "requirements.txt", "README.md", "space_config.json",
+                                                 "modeling_ctam"}
+    assert (space / "app.py").read_bytes() == (REPO_ROOT / "hub" / "space" / "app.py").read_bytes()
+    assert json.loads((space / "space_config.json").read_text()) == {"model": REPO_ID, "revision": None}
+    header = yaml.safe_load((space / "README.md").read_text(encoding="utf-8").split("---")[1])
+    assert header["sdk"] == "gradio" and header["app_file"] == "app.py" and header["models"] == [REPO_ID]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", str(header["sdk_version"]))
+    assert "{{" not in (space / "README.md").read_text(encoding="utf-8")
+    package = Path(modeling_ctam.__file__).parent
+    for name in ("data/burmese.py", "data/readers.py", "hub/demo.py", "__init__.py"):
+        assert (space / "modeling_ctam" / name).read_bytes() == (package / name).read_bytes()
+    assert not list((space / "modeling_ctam").rglob("__pycache__"))
+    # the Space installs what the package needs (pyproject.toml's dependencies)
+    import tomllib
+
+    wanted = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    listed = [line for line in (space / "requirements.txt").read_text().splitlines() if line and line[0] != "#"]
+    assert listed == wanted
+    card = (built["folder"] / "README.md").read_text(encoding="utf-8")
+    assert f"https://huggingface.co/spaces/{REPO_ID}-demo" in card
+
+
+def test_push_space_uploads_the_space_pinned_to_the_model_commit(built, tiny_model_dir, tmp_path, monkeypatch):
+    import huggingface_hub
+
+    calls = []
+    sha = "0123456789abcdef0123456789abcdef01234567"
+
+    class FakeApi:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def whoami(self):
+            return {"name": "tester"}
+
+        def create_repo(self, repo_id, **kwargs):
+            calls.append(("create_repo", repo_id, kwargs))
+            return huggingface_hub.RepoUrl(f"https://huggingface.co/{repo_id}")
+
+        def upload_folder(self, **kwargs):
+            config = Path(kwargs["folder_path"]) / "space_config.json"
+            calls.append(("upload_folder", kwargs, json.loads(config.read_text()) if config.exists() else None))
+            return type("Commit", (), {"oid": sha})()
+
+        def upload_file(self, **kwargs):
+            calls.append(("upload_file", kwargs, Path(kwargs["path_or_fileobj"]).read_text(encoding="utf-8")))
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
+    monkeypatch.setattr(huggingface_hub.ModelCard, "validate", lambda self, repo_type=None: None)  # network-only
+    monkeypatch.setattr(prepare, "run_isolated_checks", lambda *a, **k: built["checks"])  # checked by `built`
+    space_dir = tmp_path / "space"
+    code = push.main(["--model", str(tiny_model_dir), "--repo-id", REPO_ID, "--space-dir", str(space_dir),
+                      "--space-id", "ctam/tiny-demo", "--push-space"])
+    assert code == 0
+    assert [c[0] for c in calls] == ["create_repo", "upload_folder", "upload_file", "create_repo", "upload_folder"]
+    assert calls[3][1] == "ctam/tiny-demo" and calls[3][2]["repo_type"] == "space"
+    assert calls[3][2]["space_sdk"] == "gradio"
+    assert calls[4][1]["repo_type"] == "space" and calls[4][2] == {"model": REPO_ID, "revision": sha}
+    assert json.loads((space_dir / "space_config.json").read_text())["revision"] == sha  # kept beside, pinned
+    assert "https://huggingface.co/spaces/ctam/tiny-demo" in calls[2][2]  # the pinned card links the Space
 
 
 def test_cli_runs_as_a_script_and_checks_its_arguments(tmp_path):

@@ -343,6 +343,7 @@ def build_model_card(
     license: str,
     revision: str | None,
     requirements: Sequence[str],
+    space_id: str | None = None,
 ) -> ModelCard:
     """The model card of a built folder (see the module docstring)."""
     labels = [config["id2label"][k] for k in sorted(config["id2label"], key=int)]
@@ -396,6 +397,7 @@ def build_model_card(
         requirements=list(requirements),
         zawgyi_threshold=ZAWGYI_THRESHOLD,
         citations=CITATIONS,
+        space_id=space_id,
     )
 
 

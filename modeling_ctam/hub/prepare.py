@@ -268,6 +268,7 @@ def build_hub_folder(
     metrics_file: str | os.PathLike | None = None,
     overwrite: bool = False,
     check_timeout: int = 900,
+    space_id: str | None = None,
 ) -> BuildReport:
     """Write the Hub repository folder of the trained model in `model_dir` to `output_dir` and check it.
 
@@ -372,6 +373,7 @@ def build_hub_folder(
     card_inputs = dict(
         repo_id=repo_id, config=config, record=record, widget=widget, base_model=base_model_id,
         base_model_note=base_model_note, license=license, revision=revision, requirements=requirements,
+        space_id=space_id,
     )
     card_lib.build_model_card(**card_inputs).save(output_dir / "README.md")
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from .card import build_model_card, check_card
 from .prepare import HubBuildError, build_hub_folder
+from .space import default_space_id, space_url, upload_space, write_space_folder
 
 logger = logging.getLogger("ctam.hub")
 
@@ -58,11 +59,25 @@ def parse_args(argv=None, prog: str = "python -m modeling_ctam.hub.push") -> arg
                         help="metrics JSON to report (default: metrics.json, else dev_metrics.json, in --model)")
     parser.add_argument("--widget-file", default=None,
                         help='JSON list of widget examples {"text": ..., "example_title": ...} (Burmese, Unicode)')
+    parser.add_argument("--space-dir", default=None,
+                        help="also write the folder of a demo Space (Gradio app) for this model here; a real push "
+                             "pins it to the uploaded model commit")
+    parser.add_argument("--space-id", default=None,
+                        help="the demo Space's id, linked from the model card (default: REPO_ID-demo when "
+                             "--space-dir or --push-space is given)")
+    parser.add_argument("--push-space", action="store_true",
+                        help="after the model, create and upload the demo Space (real push only)")
     args = parser.parse_args(argv)
     if args.dry_run and not args.output_dir:
         parser.error("--dry-run needs --output-dir")
     if args.output_dir and not args.dry_run:
         parser.error("--output-dir is for --dry-run; a real push builds in a temporary folder")
+    if args.push_space and args.dry_run:
+        parser.error("--push-space uploads; a dry run writes the Space folder with --space-dir")
+    if args.space_dir and args.output_dir and Path(args.space_dir).resolve() == Path(args.output_dir).resolve():
+        parser.error("--space-dir must differ from --output-dir (the Space sits beside the model folder)")
+    if args.space_id is None and (args.space_dir or args.push_space):
+        args.space_id = default_space_id(args.repo_id)
     return args
 
 
@@ -71,8 +86,17 @@ def build(args, output_dir: Path):
     return build_hub_folder(
         args.model, output_dir, repo_id=args.repo_id, revision=None, license=args.license,
         base_model=args.base_model, labels=args.labels.split(",") if args.labels else None, widget_texts=widget,
-        metrics_file=args.metrics, overwrite=args.overwrite,
+        metrics_file=args.metrics, overwrite=args.overwrite, space_id=args.space_id,
     )
+
+
+def write_space(args, revision: str | None, folder: Path | None = None) -> Path:
+    """The demo Space's folder in --space-dir (or `folder`), loading the model at `revision`."""
+    out = write_space_folder(folder or args.space_dir, repo_id=args.repo_id, revision=revision,
+                             space_id=args.space_id, overwrite=args.overwrite)
+    pinned = f"pinned to {revision}" if revision else "not pinned (dry run: a real push pins the model commit)"
+    print(f"Space folder for {args.space_id}: {out} (model {args.repo_id}, revision {pinned})")
+    return out
 
 
 def pinned_card(report, sha: str, path: Path) -> Path:
@@ -131,7 +155,12 @@ def push(args) -> str:
             path_or_fileobj=str(card_path), path_in_repo="README.md", repo_id=args.repo_id,
             repo_type="model", revision=args.revision, commit_message=f"Model card: pin revision {sha[:10]}",
         )
-    print(f"Uploaded to {repo.url if hasattr(repo, 'url') else args.repo_id} (model commit {sha})")
+        print(f"Uploaded to {repo.url if hasattr(repo, 'url') else args.repo_id} (model commit {sha})")
+        if args.space_dir or args.push_space:
+            space = write_space(args, sha, None if args.space_dir else Path(tmp) / "space")
+            if args.push_space:
+                space_commit = upload_space(api, space, args.space_id, private=args.private)
+                print(f"Space uploaded: {space_url(args.space_id)} (commit {space_commit})")
     return sha
 
 
@@ -143,8 +172,10 @@ def main(argv=None, prog: str = "python -m modeling_ctam.hub.push") -> int:
         if args.dry_run:
             report = build(args, Path(args.output_dir))
             print(summarize(report))
+            if args.space_dir:
+                write_space(args, None)
             print(f"Dry run: nothing uploaded. Upload with: {prog} --model {args.model} "
-                  f"--repo-id {args.repo_id}")
+                  f"--repo-id {args.repo_id}" + (" --space-dir DIR --push-space" if args.space_dir else ""))
         else:
             push(args)
     except HubBuildError as err:
