@@ -43,7 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     if print_only:
         print(json.dumps(cfg.to_dict(), indent=2, default=str))
         return 0
-    train(cfg)
+    try:
+        train(cfg)
+    except (FileNotFoundError, ValueError) as err:
+        # data, output-folder and checkpoint problems: the message names the flag or file to fix; no traceback
+        # unless CTAM_TRACEBACK=1
+        if os.environ.get("CTAM_TRACEBACK") == "1":
+            raise
+        print(f"train.py: error: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

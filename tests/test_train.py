@@ -376,11 +376,13 @@ def test_few_shot_can_train_on_the_labelled_few_only_with_label_pairing(small_da
 
 # ----------------------------------------------------------------------------------------------------- checkpoints
 def test_find_last_checkpoint_skips_incomplete_ones(tmp_path):
+    from safetensors.torch import save_file
+
     assert T.find_last_checkpoint(tmp_path) is None
     for step, complete in ((2, True), (4, True), (6, False)):
         folder = tmp_path / f"checkpoint-{step}"
         folder.mkdir()
-        (folder / "model.safetensors").write_bytes(b"x")
+        save_file({"w": torch.zeros(2)}, folder / "model.safetensors")
         if complete:
             (folder / "trainer_state.json").write_text("{}")
     assert T.find_last_checkpoint(tmp_path) == str(tmp_path / "checkpoint-4")

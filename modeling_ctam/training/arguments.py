@@ -277,6 +277,10 @@ class RunArguments(TransferArguments, ImbalanceArguments):
 
     _argument_group_name = "training (CTAM)"
 
+    overwrite_output_dir: bool = field(default=False, metadata=_meta(
+        "Train into an --output-dir that already holds a run (its model, checkpoints), replacing it. The earlier run "
+        "is moved to <output-dir>/.replaced-run/ and deleted only once the new run has saved its model. Without it "
+        "such a folder is refused (or continued with --resume_from_checkpoint latest)."))
     path_by_path_backward: bool = field(default=False, metadata=_meta(
         "Backward after each path (English, then Burmese) instead of one joint pass: the same gradients, the peak "
         "activation memory of one path (docs/performance.md). One process only."))
@@ -328,6 +332,29 @@ def check_recipe(run: RunArguments, data: DataArguments, values: dict[str, Any])
         raise ValueError("path_by_path_backward is not supported with recipe='two-stage' yet; drop one of them.")
 
 
+def _check_bf16(values: dict[str, Any]) -> None:
+    """bf16 asked for (--bf16 true, --bf16_full_eval true, or `accelerate launch --mixed_precision bf16`) on a machine
+    that cannot run it on its GPU: say which flag to change."""
+    import os
+
+    import torch
+
+    asked = [f"--{k} true" for k in ("bf16", "bf16_full_eval") if values.get(k)]
+    if os.environ.get("ACCELERATE_MIXED_PRECISION") == "bf16":
+        asked.append("accelerate launch --mixed_precision bf16")
+    if not asked or values.get("use_cpu"):
+        return
+    if not torch.cuda.is_available():
+        flags = [a for a in asked if a.startswith("--")]  # accelerate's bf16 falls back to the CPU by itself
+        if flags:
+            raise ValueError(f"{' and '.join(flags)}: this machine has no GPU; add --use_cpu true to train in bf16 on "
+                             "the CPU, or drop bf16.")
+        return
+    if not torch.cuda.is_bf16_supported():
+        raise ValueError(f"{' and '.join(asked)}: this GPU ({torch.cuda.get_device_name()}) has no bf16 support (it "
+                         "needs an Ampere or newer GPU); use --fp16 true instead, or drop bf16.")
+
+
 def check_training(values: dict[str, Any], data: DataArguments) -> None:
     """Refuse `TrainingArguments` values that cannot work for a CTAM run, saying what to do (before transformers'
     own checks, whose messages do not name CTAM's keys)."""
@@ -343,6 +370,7 @@ def check_training(values: dict[str, Any], data: DataArguments) -> None:
         raise ValueError("Give a training budget: num_train_epochs > 0 or max_steps > 0.")
     if values["bf16"] and values["fp16"]:
         raise ValueError("bf16 and fp16 are both set; choose one.")
+    _check_bf16(values)
     eval_strategy, save_strategy = str(values["eval_strategy"]), str(values["save_strategy"])
     if values["load_best_model_at_end"]:
         if eval_strategy == "no":

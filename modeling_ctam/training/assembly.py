@@ -34,7 +34,7 @@ def resolve_data(spec: str, key: str, data_dir: Optional[str]) -> str:
         if is_hub_id(spec) and not spec.lower().endswith(_DATA_SUFFIXES):
             return spec  # a Hub dataset id
     raise FileNotFoundError(
-        f"{key}: {spec!r} not found (looked for {' and '.join(looked)}) and it is not a Hub dataset id. Point "
+        f"--{key}: {spec!r} not found (looked for {' and '.join(looked)}) and it is not a Hub dataset id. Point "
         "--data_dir or CTAM_DATA_DIR at the shared data folder (it holds en/, my/, lexicon/, parallel/), or give an "
         "existing path.")
 

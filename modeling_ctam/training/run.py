@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from .arguments import DataArguments, ModelArguments, TrainConfig
 from .assembly import build_datasets, build_transfer_data, resolve_data
-from .checkpoints import find_last_checkpoint, resolve_resume
+from .checkpoints import check_output_dir, drop_previous_run, find_last_checkpoint, resolve_resume, set_aside_previous_run
 from .prealign import run_alignment
 from .presets import apply_lora, freeze_parameters, model_config_kwargs, parameter_counts
 from .report import (
@@ -125,6 +125,16 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _mixed_precision(trainer, args) -> str:
+    """The precision the run really trains in: the Trainer's accelerator's (`--bf16`/`--fp16`, or `accelerate launch
+    --mixed_precision`, which reaches it through ACCELERATE_MIXED_PRECISION), not only the two flags."""
+    accelerator = getattr(trainer, "accelerator", None)
+    value = getattr(accelerator, "mixed_precision", None) or getattr(args, "mixed_precision", None)
+    if value is None:
+        value = "bf16" if args.bf16 else "fp16" if args.fp16 else "no"
+    return str(getattr(value, "value", value))
+
+
 def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
     """Run training as configured; returns the dev metrics report (dev_metrics.json's content, on every process).
 
@@ -145,6 +155,8 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
                         level=logging.INFO if args.process_index == 0 else logging.WARNING, force=True)
     # the two-stage recipe resumes inside its stage folders (modeling_ctam.transfer.recipe)
     two_stage = cfg.run.recipe == "two-stage"
+    resuming = args.resume_from_checkpoint is not None
+    check_output_dir(args.output_dir, resume=resuming, overwrite=cfg.run.overwrite_output_dir)
     resume = None if two_stage else resolve_resume(args.resume_from_checkpoint, args.output_dir)
     if args.push_to_hub:
         check_hub_access()
@@ -159,6 +171,8 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
             train_dataset = None
         else:
             train_dataset, dev_dataset, summary = build_datasets(data_args, args.seed)
+        if cfg.run.overwrite_output_dir and not resuming and args.process_index == 0:
+            set_aside_previous_run(output_dir)  # the data loaded; the earlier run goes once this one has saved
         if model_args.run_alignment:
             static_layer = build_config(model_args, data_args).static_layer
             alignment = run_alignment(model_args, data_args, output_dir, static_layer)
@@ -193,7 +207,7 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
     resolved = {"config": cfg.to_dict(), "model_config": model_config_kwargs(model_args, data_args), "data": summary,
                 "imbalance_handling": imbalance.record, "imbalance_summary": imbalance.summary(),
                 "alignment": alignment, "world_size": args.world_size, "device": str(args.device),
-                "mixed_precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "no",
+                "mixed_precision": _mixed_precision(trainer, args),
                 "versions": _versions(), "resumed_from": resume}
     if trainer.is_world_process_zero():
         write_json(output_dir / "train_config.json", resolved)
@@ -234,6 +248,7 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
         final = getattr(final, "module", final)
         final.save_pretrained(output_dir)
         tokenizer.save_pretrained(output_dir)
+        drop_previous_run(output_dir)  # --overwrite_output_dir: the new model replaces the earlier run now
         write_metrics(report, output_dir / "dev_metrics.json")
         print(format_metrics(report), flush=True)
         print(f"model, tokenizer and dev_metrics.json saved to {output_dir} "
