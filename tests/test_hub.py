@@ -580,8 +580,8 @@ def test_dry_run_writes_the_demo_space_beside_the_model_and_the_card_links_it(bu
     assert re.fullmatch(r"\d+\.\d+\.\d+", str(header["sdk_version"]))
     assert "{{" not in (space / "README.md").read_text(encoding="utf-8")
     package = Path(modeling_ctam.__file__).parent
-    for name in ("data/burmese.py", "data/readers.py", "hub/demo.py", "__init__.py"):
-        assert (space / "modeling_ctam" / name).read_bytes() == (package / name).read_bytes()
+    for parts in (("data", "burmese.py"), ("data", "readers.py"), ("hub", "demo.py"), ("__init__.py",)):
+        assert (space / "modeling_ctam").joinpath(*parts).read_bytes() == package.joinpath(*parts).read_bytes()
     assert not list((space / "modeling_ctam").rglob("__pycache__"))
     # the Space installs what the package needs (pyproject.toml's dependencies)
     import tomllib
