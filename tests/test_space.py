@@ -164,17 +164,26 @@ def browser(app_url):
 # Page helpers
 # ---------------------------------------------------------------------------------------------------------------------
 def _wait(driver, predicate, what: str):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, TIMEOUT, poll_frequency=0.2).until(lambda d: predicate(d), message=what)
+    return WebDriverWait(driver, TIMEOUT, poll_frequency=0.2, ignored_exceptions=[StaleElementReferenceException]
+                         ).until(lambda d: predicate(d), message=what)
 
 
 def _content(driver, key: str) -> str:
     """The app's own markup in output `key` (message, result, detection, gate); "" when it shows nothing."""
     from selenium.webdriver.common.by import By
 
-    found = driver.find_elements(By.CSS_SELECTOR, f"#ctam-{key} .ctam-{key}")
-    return found[0].get_attribute("outerHTML") if found else ""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    for _ in range(5):  # the page may re-render the element between finding and reading it
+        try:
+            found = driver.find_elements(By.CSS_SELECTOR, f"#ctam-{key} .ctam-{key}")
+            return found[0].get_attribute("outerHTML") if found else ""
+        except StaleElementReferenceException:
+            time.sleep(0.1)
+    raise AssertionError(f"output {key!r} kept changing under the test")
 
 
 def _show_tab(driver, name: str) -> None:
@@ -333,7 +342,7 @@ def test_csv_upload_returns_a_predictions_file_read_as_eval_py_reads_it(browser,
     ("", False, "The text box is empty"),
     ("This phone is great, five stars!", False, "No Burmese characters"),
     ("က" * 10_001, True, "The text is too long: 10,001 characters"),
-])
+], ids=["empty", "english", "over-long"])
 def test_bad_input_gives_a_clear_message_and_no_traceback(browser, text, by_script, expected):
     from selenium.webdriver.common.by import By
 
