@@ -33,6 +33,8 @@ logger = logging.getLogger("ctam.demo")
 DEFAULT_MAX_LENGTH = 128  # the pipeline's default when config.json has no ctam_inference
 BATCH_SIZE = 32
 MAX_BATCH_ROWS = 5_000  # rows of one uploaded CSV
+# What a CSV's label column holds, per label scheme of the model (load_examples' source_labels).
+SOURCE_LABELS = {"binary": "binary", "three-class": "three-class", "five-class": "stars"}
 
 
 class DemoInputError(ValueError):
@@ -191,7 +193,7 @@ class DemoModel:
         """
         import torch
 
-        from ..data import load_examples
+        from ..data import LABEL_SCHEMES, load_examples
         from ..data.rows import DataFormatError
 
         path = Path(path)
@@ -208,10 +210,11 @@ class DemoModel:
             dataset, stats = load_examples(
                 path, "csv", labels=self.scheme or "raw", text_column=text_column,
                 label_column=label_column if has_labels else None, on_error="skip" if skip_bad_rows else "raise",
-                language="my", return_stats=True)
+                source_labels=SOURCE_LABELS.get(self.scheme) if has_labels else None, language="my",
+                return_stats=True)
         except DataFormatError as err:
             hint = "" if skip_bad_rows else " Tick \"Skip bad rows\" to classify the other rows."
-            raise DemoInputError(f"{path.name}: {err}.{hint}") from err
+            raise DemoInputError(f"{str(err).rstrip('.')}.{hint}") from err
         except (ValueError, FileNotFoundError) as err:
             raise DemoInputError(f"{path.name}: {err}") from err
         if len(dataset) > MAX_BATCH_ROWS:
@@ -229,6 +232,7 @@ class DemoModel:
         out_dir.mkdir(parents=True, exist_ok=True)
         out = out_dir / f"{path.stem}-predictions.csv"
         names = self.label_names
+        scheme_names = LABEL_SCHEMES.get(self.scheme, names)  # the data's label ids are the scheme's
         with out.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["source_line", "text"] + (["label"] if has_labels else []) + ["prediction"]
@@ -236,7 +240,7 @@ class DemoModel:
             labels = list(dataset["label"])
             for where, text, label, probs in zip(dataset["source_line"], texts, labels, probabilities):
                 best = max(range(len(probs)), key=probs.__getitem__) if probs else 0
-                gold = ([names[label] if 0 <= label < len(names) else label] if has_labels else [])
+                gold = ([scheme_names[label] if 0 <= label < len(scheme_names) else label] if has_labels else [])
                 writer.writerow([where, text] + gold + [names[best]] + [f"{p:.4f}" for p in probs])
         return out, self._batch_summary(path.name, len(texts), stats, has_labels, label_column)
 
