@@ -7,6 +7,8 @@
 - :mod:`.prepare`: turn a trained model folder into the exact folder of its Hub repository and check it;
 - :mod:`.push`: the command line, ``python -m modeling_ctam.hub.push --model DIR --repo-id ID [--dry-run
   --output-dir OUT]`` (also ``python hub/push.py`` from a checkout);
+- :mod:`.demo` and :mod:`.space`: what the demo Space (``hub/space/app.py``) computes and shows, and the Space folder
+  ``--space-dir`` writes;
 - ``isolated_check.py``: run by path in a fresh process to load a built folder as a Hub user does;
 - ``templates/``: ``pipeline_ctam.py``, ``handler.py`` and the card template, copied into the Hub repository (package
   data, not an importable package: they import ``.burmese`` from the flat Hub folder).

@@ -15,6 +15,10 @@ temporary directory, the card is validated by the Hub (``ModelCard.validate``), 
 which only exists after the upload: a second, README-only commit fills in the hash of the first (the commit that
 holds the model and its code). The dry-run card carries a placeholder there instead.
 
+``--space-dir DIR`` also writes the folder of a demo Space for the model (:mod:`modeling_ctam.hub.space`: the Gradio
+app of ``hub/space/``, pinned to the uploaded model commit after a real push), and ``--push-space`` uploads it as the
+Space ``--space-id`` (default ``REPO_ID-demo``), which the model card links.
+
 Authentication: the token comes from ``HF_TOKEN`` or ``hf auth login`` (huggingface_hub's usual lookup). It is
 never taken on the command line and never printed.
 """
