@@ -101,9 +101,12 @@ def _load_model(name: str, revision: str | None, device, trust_remote_code: bool
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    model = AutoModelForSequenceClassification.from_pretrained(
-        name, revision=revision, trust_remote_code=trust_remote_code, dtype=torch.float32
-    )
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            name, revision=revision, trust_remote_code=trust_remote_code, dtype=torch.float32
+        )
+    except (OSError, ValueError) as err:  # missing, truncated or garbage weights; weights that disagree with config
+        raise SystemExit(f"error: --model {name}: cannot load the model: {err}") from err
     try:
         tokenizer = AutoTokenizer.from_pretrained(name, revision=revision)
     except (OSError, ValueError) as err:
@@ -157,6 +160,9 @@ def run_evaluate(args: argparse.Namespace, argv: list[str] | None = None) -> dic
     from modeling_ctam.evaluation.report import render_report
     from modeling_ctam.paths import sha256_file
 
+    out = Path(args.output_dir)
+    if out.exists() and not out.is_dir():  # before any scoring, not after it
+        raise SystemExit(f"error: --output-dir {out} is an existing file; give a folder (it will hold metrics.json).")
     if args.max_length is None:
         args.max_length = trained_max_length(args.model) or 128
     for name in ("batch_size", "max_length"):
@@ -229,7 +235,6 @@ def run_evaluate(args: argparse.Namespace, argv: list[str] | None = None) -> dic
                     "skipped": stats.skipped} if stats is not None else None,
         command="python eval.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
     )
-    out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     figure = None
     if not args.no_figure:
@@ -242,9 +247,13 @@ def run_evaluate(args: argparse.Namespace, argv: list[str] | None = None) -> dic
     if not args.no_predictions:
         with (out / "predictions.jsonl").open("w", encoding="utf-8") as handle:
             lines = dataset["source_line"] if "source_line" in dataset.column_names else [None] * len(texts)
-            for where, ref, pred, raw in zip(lines, references, predictions, model_predictions):
+            model_names = [str(config.id2label.get(i, config.id2label.get(str(i), i)))
+                           for i in range(config.num_labels)]
+            for where, ref, pred, raw, probs in zip(lines, references, predictions, model_predictions,
+                                                    info["probabilities"]):
                 handle.write(json.dumps({"source_line": where, "label": label_names[ref],
-                                         "prediction": label_names[pred], "model_class": raw},
+                                         "prediction": label_names[pred], "model_class": raw,
+                                         "probabilities": dict(zip(model_names, probs))},
                                         ensure_ascii=False) + "\n")
     print(f"{args.method_name or args.model}: macro-F1 {record['macro_f1']:.4f}  weighted-F1 "
           f"{record['weighted_f1']:.4f}  accuracy {record['accuracy']:.4f}  (n={record['n_examples']}) -> {out}")

@@ -28,7 +28,9 @@ from .vxlm import (
     NOT_A_WORD,
     VecMapMapping,
     VXLMGate,
+    gate_mean,
     load_mapping_file,
+    loading_problems,
     pool_static_word_vectors,
     static_pooling_matrix,
     word_ids_from_start_table,
@@ -100,21 +102,29 @@ class CTAMPreTrainedModel(PreTrainedModel):
             init.eye_(module.weight)
             init.zeros_(module.target_mean)
             init.zeros_(module.source_mean)
+            init.constant_(module.static_layer, self.config.static_layer)
         elif isinstance(module, CTAMModel):
             init.ones_(module.word_start_table)
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, allow_partial_load: bool = False, **kwargs):
+        """`PreTrainedModel.from_pretrained`; weights that disagree with config.json (missing, unexpected, mis-shaped,
+        a moved `static_layer`) are an error naming them, unless `allow_partial_load=True` (load what fits)."""
+        want_info, source = kwargs.pop("output_loading_info", False), str(pretrained_model_name_or_path)
         try:
-            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
-        except (RuntimeError, ValueError) as err:
-            if "mismatched_sizes" not in str(err):
-                raise
-            raise ValueError(
-                f"{pretrained_model_name_or_path}: the weights do not match config.json (tensor shapes differ; the "
-                "load report above lists each one). The folder mixes a config and weights of different models: "
-                "re-save the model, or pass ignore_mismatched_sizes=True to re-initialise the mismatched weights."
-            ) from err
+            model, info = super().from_pretrained(source, *args, output_loading_info=True, **kwargs)
+        except Exception as err:
+            if "mismatched_sizes" in str(err):
+                raise ValueError(f"{source}: the weights do not match config.json (tensor shapes differ; the load "
+                                 "report above lists each one): re-save the model, or pass "
+                                 "ignore_mismatched_sizes=True.") from err
+            if type(err).__name__ == "SafetensorError":  # the safetensors package's error: truncated or not safetensors
+                raise OSError(f"{source}: its model.safetensors is truncated or not a safetensors file ({err}); copy "
+                              "it again, or save the model again.") from err
+            raise
+        if not allow_partial_load and (problems := loading_problems(model, info, source)):
+            raise ValueError("; ".join(problems) + ".")
+        return (model, info) if want_info else model
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         # One class holds one auto class, so both Auto entries are written here (hf-notes: auto_map).
@@ -130,7 +140,7 @@ class CTAMModel(CTAMPreTrainedModel):
         self.encoder = _encoder_from_config(config.encoder_config)
         self.student_encoder = None if config.share_encoder else _encoder_from_config(config.encoder_config)
         d = config.hidden_size
-        self.mapping = VecMapMapping(d, trainable=config.mapping_trainable) if config.use_vxlm else None
+        self.mapping = VecMapMapping(d, config.mapping_trainable, config.static_layer) if config.use_vxlm else None
         self.gate = VXLMGate(d, config.gate_type) if self.uses_fusion else None
         # Word boundaries for eq. 1 when the inputs carry no `word_ids`: filled from the tokenizer by
         # `set_word_boundaries`; all ones (each token its own word) until then.
@@ -444,7 +454,7 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
             loss=loss, logits=logits, loss_cls=loss_cls,
             # a batch-level training diagnostic; left out at inference so that every output splits per example
             # (the stock text-classification pipeline's batching indexes each output tensor by example)
-            gate_mean=self._gate_mean(out.gate, attention_mask) if self.training else None,
+            gate_mean=gate_mean(out.gate, attention_mask) if self.training else None,
             hidden_states=out.hidden_states if output_hidden_states else None, attentions=out.attentions,
         )
 
@@ -512,7 +522,7 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
         return CTAMSequenceClassifierOutput(
             loss=src.part + tgt.part, logits=tgt.logits, loss_cls=loss_cls, loss_align=tgt.loss_align,
             loss_domain=loss_domain, loss_mapping=tgt.loss_mapping, loss_teacher=src.loss_teacher,
-            gate_mean=self._gate_mean(student.gate, student_mask), source_logits=src.logits,
+            gate_mean=gate_mean(student.gate, student_mask), source_logits=src.logits,
             layer_weights=tgt.layer_weights, hidden_states=student.hidden_states if output_hidden_states else None,
         )
 
@@ -677,18 +687,9 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
             "loss_domain": None if src.domain_sum is None else (src.domain_sum.detach() + tgt.domain_sum.detach()) / n_rows,
             "loss_mapping": detached(tgt.loss_mapping),
             "loss_teacher": detached(src.loss_teacher),
-            "gate_mean": self._gate_mean(student.gate, attention_mask),
+            "gate_mean": gate_mean(student.gate, attention_mask),
         }
         yield tgt.part, components
-
-    @staticmethod
-    def _gate_mean(gate: torch.Tensor | None, attention_mask: torch.Tensor | None) -> torch.Tensor | None:
-        if gate is None:
-            return None
-        if attention_mask is None:
-            return gate.detach().float().mean()
-        mask = attention_mask.to(gate.device).unsqueeze(-1).float()  # (B, T, 1)
-        return ((gate.detach().float() * mask).sum() / (mask.sum() * gate.shape[-1]).clamp_min(1.0))
 
 
 __all__ = ["CTAMModel", "CTAMForSequenceClassification", "CTAMPreTrainedModel", "CTAMModelOutput",

@@ -157,11 +157,14 @@ class VecMapMapping(nn.Module):
     :meth:`load_alignment`. Whether `W` trains is `CTAMConfig.mapping_trainable`; the means stay fixed.
     """
 
-    def __init__(self, hidden_size: int, trainable: bool = True):
+    def __init__(self, hidden_size: int, trainable: bool = True, static_layer: int = -1):
         super().__init__()
         self.weight = nn.Parameter(torch.eye(hidden_size), requires_grad=trainable)  # (d, d)
         self.register_buffer("target_mean", torch.zeros(hidden_size))  # (d,) mu_tgt, Burmese
         self.register_buffer("source_mean", torch.zeros(hidden_size))  # (d,) mu_src, English
+        # The encoder layer whose states the mapping was built for (`CTAMConfig.static_layer`), saved with the
+        # weights, so that a config.json whose static_layer was moved is caught on loading (`loading_problems`).
+        self.register_buffer("static_layer", torch.tensor(static_layer, dtype=torch.long))
 
     def forward(self, h_static: torch.Tensor, is_target: bool) -> torch.Tensor:
         if not is_target:
@@ -249,3 +252,50 @@ class VXLMGate(nn.Module):
         g = torch.sigmoid(self.proj(torch.cat([h_xlm, h_vec], dim=-1)))  # (B, T, d) or (B, T, 1)   eq. 3, bias inside
         h = g * h_xlm + (1.0 - g) * h_vec  # (B, T, d)
         return h, g
+
+
+LEGACY_OPTIONAL_KEYS = ("mapping.static_layer",)
+"""Weights a CTAM checkpoint written before they existed lacks; their absence is not an error."""
+
+
+def loading_problems(model, info: dict, source: str) -> list[str]:
+    """What makes a loaded CTAM checkpoint disagree with its config: missing or unexpected weights (a config with
+    other layer counts, `use_vxlm` or `vecmap_integrations` than the weights), and a `static_layer` other than the
+    one the weights' mapping was built for. Empty when the checkpoint fits.
+
+    Args:
+        model: the loaded `CTAMPreTrainedModel`.
+        info (`dict`): `from_pretrained`'s loading info (`missing_keys`, `unexpected_keys`).
+        source (`str`): the folder or Hub id, named in the messages.
+    """
+    missing = sorted(k for k in info.get("missing_keys") or () if not k.endswith(LEGACY_OPTIONAL_KEYS))
+    unexpected = sorted(info.get("unexpected_keys") or ())
+    if not hasattr(model, "ctam"):  # the base model (AutoModel) from a classifier checkpoint: the head is not its own
+        own = {name for name, _ in model.named_children()}
+        unexpected = [k for k in unexpected if k.split(".")[0] in own]
+    problems = []
+    for what, keys in (("missing from", missing), ("in the weights but not in", unexpected)):
+        if keys:
+            shown = ", ".join(keys[:6]) + (f" and {len(keys) - 6} more" if len(keys) > 6 else "")
+            problems.append(f"{len(keys)} weights {what} the model config.json describes: {shown}")
+    mapping = getattr(getattr(model, "ctam", model), "mapping", None)
+    saved = int(mapping.static_layer) if mapping is not None else -1
+    if mapping is not None and saved >= 0 and saved != model.config.static_layer:
+        problems.append(f"config.json says static_layer={model.config.static_layer}, but the weights' eq. 2 mapping "
+                        f"was built for layer {saved}")
+    if problems:
+        problems.append(f"{source}: config.json and model.safetensors come from different models; restore the config "
+                        "the run saved (num_hidden_layers, static_layer, use_vxlm, vecmap_integrations, ...), or pass "
+                        "allow_partial_load=True to load what fits and initialise the rest")
+    return problems
+
+
+def gate_mean(gate: torch.Tensor | None, attention_mask: torch.Tensor | None) -> torch.Tensor | None:
+    """The eq. 3 gate's mean over the real tokens and the hidden size (a training diagnostic), or None."""
+    if gate is None:
+        return None
+    if attention_mask is None:
+        return gate.detach().float().mean()
+    mask = attention_mask.to(gate.device).unsqueeze(-1).float()  # (B, T, 1)
+    return ((gate.detach().float() * mask).sum() / (mask.sum() * gate.shape[-1]).clamp_min(1.0))
+

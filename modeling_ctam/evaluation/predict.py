@@ -105,7 +105,8 @@ def predict(
         device (*optional*): where to run; defaults to the model's device.
 
     Returns:
-        `tuple`: ``(predictions, info)`` with ``info`` = ``{"num_truncated": int, "seconds": float}``.
+        `tuple`: ``(predictions, info)`` with ``info`` = ``{"num_truncated": int, "seconds": float,
+        "probabilities": list[list[float]]}``: per text, the softmax over the model's classes (in class-id order).
     """
     import time
 
@@ -119,6 +120,7 @@ def predict(
     model.eval()
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     predictions = [0] * len(texts)
+    probabilities: list[list[float]] = [[] for _ in texts]
     num_truncated = 0
     start = time.perf_counter()
     with torch.inference_mode():
@@ -131,6 +133,8 @@ def predict(
             num_truncated += sum(1 for n in lengths if n > max_length)
             inputs = {k: v.to(device) for k, v in encoded.items()}
             logits = model(**inputs).logits
-            for i, p in zip(index, logits.argmax(-1).tolist()):
+            for i, p, probs in zip(index, logits.argmax(-1).tolist(), logits.float().softmax(-1).tolist()):
                 predictions[i] = int(p)
-    return predictions, {"num_truncated": num_truncated, "seconds": time.perf_counter() - start}
+                probabilities[i] = [round(float(x), 6) for x in probs]
+    return predictions, {"num_truncated": num_truncated, "seconds": time.perf_counter() - start,
+                         "probabilities": probabilities}

@@ -295,6 +295,7 @@ def build_hub_folder(
     from transformers import AutoTokenizer
 
     from .. import CTAMForSequenceClassification, CTAMTokenizer  # importing the package registers the Auto classes
+    from ..vxlm import LEGACY_OPTIONAL_KEYS
 
     model_dir, output_dir = Path(model_dir), Path(output_dir)
     if not is_hub_id(repo_id):
@@ -314,6 +315,7 @@ def build_hub_folder(
     model, info = CTAMForSequenceClassification.from_pretrained(
         model_dir, output_loading_info=True, dtype=torch.float32
     )
+    info["missing_keys"] = {k for k in info.get("missing_keys") or () if not k.endswith(LEGACY_OPTIONAL_KEYS)}
     bad = {k: v for k, v in info.items() if k in ("missing_keys", "unexpected_keys", "mismatched_keys") and v}
     if bad:
         raise HubBuildError(f"{model_dir}: the weights do not load cleanly into the CTAM code: {bad}")
