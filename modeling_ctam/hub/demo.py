@@ -85,7 +85,7 @@ class DemoModel:
         self.name, self.revision = str(model), revision
         self.model = AutoModelForSequenceClassification.from_pretrained(
             self.name, revision=revision, trust_remote_code=True, dtype=torch.float32).to(device).eval()
-        self.tokenizer = AutoTokenizer.from_pretrained(self.name, revision=revision)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.name, revision=revision, trust_remote_code=True)
         config = self.model.config
         settings = dict(getattr(config, "ctam_inference", None) or {})  # written by hub/push.py
         trained = _train_config(self.name)  # a train.py folder
