@@ -400,6 +400,27 @@ def test_handler_returns_what_the_pipeline_returns(hub_user):
     assert hub_user["handler_refuses_unknown_parameter"] is True
 
 
+def test_handler_and_pipeline_refuse_empty_text_and_out_of_range_max_length(built, tmp_path):
+    """An empty or whitespace-only text has no sentiment: refused, never scored. max_length must be 1..the model's
+    limit (the tokenizer's model_max_length, 512 here)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ctam_hub_handler", built["folder"] / "handler.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler = module.EndpointHandler(str(built["folder"]))
+    for inputs in ("", "   \n\t ", ["ကောင်းတယ်", " "]):
+        with pytest.raises(ValueError, match="empty or whitespace-only"):
+            handler({"inputs": inputs})
+    for value in (2000, -1, 0, "64", 1.5):
+        with pytest.raises(ValueError, match=r"max_length.* must be an integer from 1 to 512"):
+            handler({"inputs": "ကောင်းတယ်", "parameters": {"max_length": value}})
+    assert handler({"inputs": "ကောင်းတယ်", "parameters": {"max_length": 16}})[0]["label"] in LABELS
+    for text in ("", "  ", "\u200b\u200b"):
+        with pytest.raises(ValueError, match="CTAM pipeline: a text"):
+            handler.pipeline(text)
+
+
 def test_card_manual_recipe_matches_the_pipeline(hub_user):
     assert hub_user["max_length"] == TRAIN_MAX_LENGTH
     expected = [max(s, key=lambda d: d["score"])["label"] for s in hub_user["one_by_one"]]
@@ -583,6 +604,14 @@ def test_dry_run_writes_the_demo_space_beside_the_model_and_the_card_links_it(bu
     for parts in (("data", "burmese.py"), ("data", "readers.py"), ("hub", "demo.py"), ("__init__.py",)):
         assert (space / "modeling_ctam").joinpath(*parts).read_bytes() == package.joinpath(*parts).read_bytes()
     assert not list((space / "modeling_ctam").rglob("__pycache__"))
+    # `python app.py` in the Space imports the package beside it, and reads its model from space_config.json
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    probe = subprocess.run([sys.executable, "-c", "import app, modeling_ctam; print(modeling_ctam.__file__); "
+                            "a = app.parse_args([]); print(a.model, a.revision)"], cwd=space, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    assert probe.stdout.splitlines()[-2] == str(space / "modeling_ctam" / "__init__.py")
+    assert probe.stdout.splitlines()[-1] == f"{REPO_ID} None"
     # the Space installs what the package needs (pyproject.toml's dependencies)
     import tomllib
 

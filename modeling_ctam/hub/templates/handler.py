@@ -12,6 +12,10 @@ endpoint installs ``requirements.txt`` (the Burmese tools) from the repository.
 
 Response: the pipeline's output, a list. One text gives ``[{"label": ..., "score": ...}]``; several texts give one
 entry per text (a dict, or a list of dicts with ``top_k``).
+
+Refused with a `ValueError` that says what to send: a body without ``"inputs"``, an empty or whitespace-only text
+(it has no sentiment), parameters other than those allowed, a ``max_length`` that is not an integer from 1 to the
+model's limit (its tokenizer's ``model_max_length``, 512 for XLM-R-sized encoders).
 """
 
 from __future__ import annotations
@@ -47,8 +51,27 @@ class EndpointHandler:
             inputs = list(inputs)
         else:
             raise ValueError('"inputs" must be a non-empty string or a non-empty list of strings.')
+        empty = [i for i, text in enumerate([inputs] if isinstance(inputs, str) else inputs) if not text.strip()]
+        if empty:
+            raise ValueError(f'"inputs" holds empty or whitespace-only text (position {empty[:5]}); an empty text has '
+                             "no sentiment: send text to classify.")
         parameters = dict(data.get("parameters") or {})
         unknown = sorted(set(parameters) - set(ALLOWED_PARAMETERS))
         if unknown:
             raise ValueError(f"Unsupported parameters {unknown}; allowed: {list(ALLOWED_PARAMETERS)}.")
+        if "max_length" in parameters:
+            limit = self.max_length_limit
+            value = parameters["max_length"]
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+                raise ValueError(f'"parameters.max_length" must be an integer from 1 to {limit} (this model\'s '
+                                 f"limit), got {value!r}.")
         return self.pipeline(inputs, **parameters)
+
+    @property
+    def max_length_limit(self) -> int:
+        """The longest input in tokens: the tokenizer's `model_max_length` (else the encoder's positions)."""
+        limit = getattr(self.pipeline.tokenizer, "model_max_length", None)
+        if not isinstance(limit, int) or limit > 100_000:
+            encoder = getattr(self.pipeline.model.config, "encoder_config", None) or self.pipeline.model.config
+            limit = int(getattr(encoder, "max_position_embeddings", 512)) - 2
+        return limit

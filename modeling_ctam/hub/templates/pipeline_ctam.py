@@ -58,8 +58,14 @@ class CTAMTextClassificationPipeline(TextClassificationPipeline):
         return settings
 
     def _prepare_text(self, text):
+        if isinstance(text, str) and not text.strip():
+            # An empty text has no sentiment: refuse it rather than score the bare special tokens.
+            raise ValueError("CTAM pipeline: a text is empty or whitespace only; give text to classify (no "
+                             "sentiment is returned for no text).")
         if isinstance(text, str) and self.inference_settings["preprocess"]:
-            return burmese_preprocess(text)
+            text = burmese_preprocess(text)
+            if not text:
+                raise ValueError("CTAM pipeline: a text holds only invisible characters; give text to classify.")
         return text
 
     # ------------------------------------------------------------------ pipeline steps
