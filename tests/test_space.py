@@ -194,8 +194,10 @@ def _show_tab(driver, name: str) -> None:
     tabs[0].click()
 
 
-def _classify(driver, text: str, *, wait_for: str = "result", by_script: bool = False) -> None:
-    """Type `text` (or set it by script, for very long texts), press Classify, wait until the page changed."""
+def _classify(driver, text: str, *, wait_for: str = "result", by_script: bool = False,
+              example: bool = False) -> None:
+    """Type `text` (set it by script for very long texts, or click it among the examples), press Classify, wait
+    until the page changed."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -204,7 +206,13 @@ def _classify(driver, text: str, *, wait_for: str = "result", by_script: bool = 
     box = _wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, "#ctam-text textarea"), "the text box")
     box.send_keys(Keys.CONTROL, "a")  # as a person empties the box (clear() sends no input event to the page)
     box.send_keys(Keys.DELETE)
-    if by_script:
+    if example:
+        button = driver.execute_script("return [...document.querySelectorAll('button.gallery-item')]"
+                                       ".find(e => e.textContent.trim() === arguments[0])", text)
+        assert button is not None, f"{text!r} is not among the examples"
+        button.click()
+        _wait(driver, lambda d: box.get_attribute("value") == text, "the example in the text box")
+    elif by_script:
         driver.execute_script("arguments[0].value = arguments[1];"
                               "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", box, text)
     elif text:
@@ -282,8 +290,8 @@ def test_unicode_review_and_its_zawgyi_twin_show_the_same_label_probabilities_an
 def test_gate_view_colours_one_span_per_word(browser):
     from modeling_ctam.data import burmese
 
-    for review in (REVIEW_NEGATIVE, REAL_ZAWGYI):
-        _classify(browser, review)
+    for review, example in ((REVIEW_NEGATIVE, False), (REAL_ZAWGYI, True)):  # typed, then clicked as an example
+        _classify(browser, review, example=example)
         words = _gate_words(browser)
         expected = burmese.segment_words(burmese.preprocess(review))
         assert [w for w, _, _ in words] == expected
