@@ -316,3 +316,23 @@ def test_cache_of_all_layers_serves_a_single_layer_request(tiny_encoder, tmp_pat
                                        show_progress=False)
     assert part.layers == [1] and part.words == direct.words == full.words[:10]
     assert torch.allclose(part.vectors, direct.vectors, atol=1e-6)
+
+
+def test_cli_merges_repeated_dictionary_pairs_with_a_count(tiny_encoder, corpora):
+    """Public dictionaries repeat pairs: the CLI merges the repeats, counts them in the report and goes on (a TSV
+    seed dictionary with each pair twice, and an evaluation dictionary with a repeat)."""
+    seed = corpora["dir"] / "seed_repeats.tsv"
+    seed.write_text("english\tburmese\n" + "".join(f"{e}\t{m}\n" for e, m in SEED + SEED[:3]), encoding="utf-8")
+    dev = corpora["dir"] / "dev_repeats.tsv"
+    dev.write_text("english\tburmese\n" + "".join(f"{e}\t{m}\n" for e, m in EVAL + EVAL[:1]), encoding="utf-8")
+    args = base_args(tiny_encoder, corpora)
+    args[args.index(str(corpora["seed"]))] = str(seed)
+    args[args.index(str(corpora["dev"]))] = str(dev)
+    assert align.main(args) == 0
+    report = json.loads((corpora["dir"] / "out" / "report.json").read_text(encoding="utf-8"))
+    assert report["seed_dictionaries"]["seed_repeats.tsv"]["repeated_pairs"] == 3
+    assert report["seed_dictionary_size"] == len(SEED) and report["eval"]["queries"] == len(EVAL)
+    entries = lex.read_lexicon(seed)
+    assert entries.repeated == 3 and len(entries) == len(SEED)
+    with pytest.raises(lex.LexiconFormatError, match=r"seed_repeats\.tsv:\d+: duplicate pair"):
+        lex.read_pairs_tsv(seed, duplicates="error")

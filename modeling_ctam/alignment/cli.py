@@ -119,6 +119,7 @@ def collect_seeds(
         if st["missing"]:
             logger.warning("%s: %d of %d seed pairs have a word outside the vocabularies (%d usable).",
                            name, st["missing"], st["pairs"], st["usable"])
+        st["repeated_pairs"] = getattr(entries, "repeated", 0)  # merged into their first occurrence, not refused
         stats[name] = st
         pairs += [e.pair for e in entries]
     for name, wanted, make, none_found in (

@@ -156,8 +156,16 @@ def _one_burmese_word(words: Sequence[str], strip_particles: bool) -> str | None
 # --------------------------------------------------------------------------------------------------------------------
 
 
+class LexiconEntries(list):
+    """The entries a reader kept (a `list` of [`LexiconEntry`]), with `repeated`: how many exact repeats of a pair
+    the file held and were merged into its first occurrence."""
+
+    repeated: int = 0
+
+
 class _Collector:
-    """Collects pairs, reporting exact duplicates (per file) by file and line."""
+    """Collects pairs, merging exact repeats (per file) and counting them; `duplicates="error"` refuses them, naming
+    file and line; `"warn"` logs one line with the count."""
 
     def __init__(self, path: Path, duplicates: str):
         if duplicates not in ("error", "warn", "ignore"):
@@ -176,11 +184,20 @@ class _Collector:
             if self.duplicates == "error":
                 raise LexiconFormatError(f"{self.path}:{line}: duplicate pair {english!r} / {burmese!r} (first at "
                                          f"line {self.seen[key]}); remove it or read with duplicates='warn'.")
-            if self.duplicates == "warn":
-                logger.warning("%s; keeping the first.", message)
+            if self.n_duplicates == 1:
+                self.first_repeat = message
             return
         self.seen[key] = line
         self.entries.append(LexiconEntry(english, burmese, f"{self.path.name}:{line}"))
+
+    def finish(self) -> LexiconEntries:
+        """The kept entries, with the repeat count; logs it once (`duplicates="warn"`)."""
+        if self.n_duplicates and self.duplicates == "warn":
+            logger.warning("%s: merged %d repeated pairs into their first occurrence (the first: %s); %d pairs kept.",
+                           self.path.name, self.n_duplicates, self.first_repeat, len(self.entries))
+        entries = LexiconEntries(self.entries)
+        entries.repeated = self.n_duplicates
+        return entries
 
 
 def read_mypar(
@@ -220,7 +237,7 @@ def read_mypar(
         pair = _pair_of_words(english_words, burmese_words, single_words, strip_particles)
         if pair is not None:
             out.add(*pair, number)
-    return out.entries
+    return out.finish()
 
 
 def read_myth(
@@ -280,10 +297,10 @@ def read_myth(
         pair = _pair_of_words(english_words, burmese_words, single_words, strip_particles)
         if pair is not None:
             out.add(*pair, number)
-    return out.entries
+    return out.finish()
 
 
-def read_pairs_tsv(path: str | Path, duplicates: str = "error") -> list[LexiconEntry]:
+def read_pairs_tsv(path: str | Path, duplicates: str = "warn") -> list[LexiconEntry]:
     """Read a dictionary TSV whose header names the columns `english` and `burmese` (any order, other columns ignored).
 
     This is the format :func:`write_pairs_tsv` writes (e.g. the BLI dev/test split). The Burmese column must be
@@ -291,7 +308,8 @@ def read_pairs_tsv(path: str | Path, duplicates: str = "error") -> list[LexiconE
 
     Raises:
         LexiconFormatError: no such header, a row with too few fields, an empty word, or a duplicate pair (with
-            `duplicates="error"`), naming the file and line.
+            `duplicates="error"`), naming the file and line. By default repeated pairs are merged and counted
+            (`LexiconEntries.repeated`), as public dictionaries repeat pairs.
     """
     path = Path(path)
     lines = [l.rstrip("\r") for l in read_text(path).split("\n")]
@@ -314,7 +332,7 @@ def read_pairs_tsv(path: str | Path, duplicates: str = "error") -> list[LexiconE
         if not english or not burmese:
             raise LexiconFormatError(f"{path}:{number}: empty english or burmese word.")
         out.add(english, burmese, number)
-    return out.entries
+    return out.finish()
 
 
 def read_lexicon(path: str | Path, **kwargs) -> list[LexiconEntry]:
