@@ -67,6 +67,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--tag", default="learning_curve", help="Name of the output files and the per-run folder.")
     p.add_argument("--work-dir", default=None, help="Where models are written (default: a folder in the CTAM cache).")
     p.add_argument("--keep-models", action="store_true")
+    p.add_argument("--no-train", action="store_true",
+                   help="Only summarise the runs already recorded under --results-dir/--tag (a missing run is "
+                        "left out and named), e.g. while another invocation is still training.")
     args = p.parse_args(argv)
     for point in args.points:
         if point not in ("0", "all") and not (point.isdigit() and int(point) > 0):
@@ -243,13 +246,16 @@ def main(argv=None) -> dict:
                     records.append(json.loads((run_dir / "metrics.json").read_text(encoding="utf-8")))
                     print(f"[skip] {point} {method} seed {seed}: {records[-1]['macro_f1']:.4f}", flush=True)
                     continue
+                if args.no_train:
+                    print(f"[missing] {point} {method} seed {seed}: not run yet, left out", flush=True)
+                    continue
                 record = run_one(point, method, seed, args, run_dir)
                 records.append(record)
                 print(f"[done] {point} {method} seed {seed}: macro-F1 {record['macro_f1']:.4f} "
                       f"negative F1 {negative_f1(record):.4f} ({record['seconds']:.0f} s)", flush=True)
     for method, runs in reused.items():
         records += [r for r in runs if r["seed"] in args.seeds] or runs
-    table = summarise(records, args.points)
+    table = summarise(records, [p for p in args.points if any(r["point"] == p for r in records)])
     meta = {"tag": args.tag, "command": "python bench/learning_curve.py " + " ".join(sys.argv[1:] if argv is None
                                                                                         else argv),
             "configs": CONFIGS, "load_start": load_start, "load_end": [round(v, 2) for v in os.getloadavg()],
