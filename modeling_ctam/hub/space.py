@@ -47,7 +47,7 @@ def _gradio_version() -> str:
 
 def render_space_readme(template: str, *, repo_id: str, space_id: str, revision: str | None) -> str:
     values = {"model_id": repo_id, "space_id": space_id, "gradio_version": _gradio_version(),
-              "revision": revision or "the default branch (no revision pinned: a dry run)",
+              "revision": f"revision `{revision}`" if revision else "its default branch; no revision pinned in a dry run",
               "model_title": repo_id.split("/")[-1]}
     for key, value in values.items():
         template = template.replace("{{ " + key + " }}", value)
