@@ -598,6 +598,7 @@ def test_dry_run_writes_the_demo_space_beside_the_model_and_the_card_links_it(bu
     assert json.loads((space / "space_config.json").read_text()) == {"model": REPO_ID, "revision": None}
     header = yaml.safe_load((space / "README.md").read_text(encoding="utf-8").split("---")[1])
     assert header["sdk"] == "gradio" and header["app_file"] == "app.py" and header["models"] == [REPO_ID]
+    assert len(header["short_description"]) <= 60  # the Hub refuses longer ones
     assert re.fullmatch(r"\d+\.\d+\.\d+", str(header["sdk_version"]))
     assert "{{" not in (space / "README.md").read_text(encoding="utf-8")
     package = Path(modeling_ctam.__file__).parent
