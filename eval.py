@@ -61,6 +61,12 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Hub split (default validation); local files are one split and ignore it.")
     parser.add_argument("--text-column", default="text", help="Text column for csv/json/jsonl/hub data.")
     parser.add_argument("--label-column", default="label", help="Label column for csv/json/jsonl/hub data.")
+    parser.add_argument("--encoding", default=None,
+                        help="Text encoding of --data (default utf-8; latin-1 for the mr format), e.g. latin-1.")
+    parser.add_argument("--skip-bad-rows", action="store_true",
+                        help="Skip rows with an unknown label, empty text or a text over 10,000 characters (or "
+                             "another malformed row), count them per reason in metrics.json and report.md, and go "
+                             "on. Without it the first bad row stops the run, naming its file and line.")
     parser.add_argument("--source-labels", default=None,
                         help="What raw labels mean for generic files / unknown Hub ids: binary, stars, stars0, "
                              "three-class (see modeling_ctam.data.load_examples).")
@@ -190,6 +196,7 @@ def run_evaluate(args: argparse.Namespace, argv: list[str] | None = None) -> dic
     dataset = load_examples(
         args.data, data_format, split=args.split, labels=args.labels, text_column=args.text_column,
         label_column=args.label_column, source_labels=args.source_labels, language=language,
+        on_error="skip" if args.skip_bad_rows else "raise", encoding=args.encoding,
     )
     stats = get_load_stats(dataset)
     language = language or (stats.language if stats is not None else None) or "my"

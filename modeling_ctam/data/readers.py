@@ -170,6 +170,8 @@ def _read_json(path: Path, sink: _RowSink, encoding: str, text_column: str, labe
     start = _skip_ws(text, 0)
     if start >= len(text):
         raise DataFormatError(f"{name}:1", "file", "empty file (expected a JSON array of objects)")
+    if text[start] == "{":
+        _refuse_single_object(name, text)
     if text[start] != "[":
         _read_jsonl_text(name, text, sink, text_column, label_column)
         return
@@ -197,6 +199,23 @@ def _read_json(path: Path, sink: _RowSink, encoding: str, text_column: str, labe
             break
         line += text.count("\n", line_pos, index)
         raise DataFormatError(f"{name}:{line}", "file", "invalid JSON: expected ',' or ']' after an array element")
+
+
+def _refuse_single_object(name: str, text: str) -> None:
+    """A .json file that is one JSON object (not a list of records, not JSON Lines) is refused, naming a key that
+    holds the records when there is one; JSON Lines (several objects, one a line) pass."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return  # several values: JSON Lines, read line by line
+    if not isinstance(value, dict):
+        return
+    lists = [key for key, item in value.items() if isinstance(item, list) and item and isinstance(item[0], dict)]
+    hint = (f"; its key {lists[0]!r} holds a list of {len(value[lists[0]])} records: save that list as the file"
+            if lists else f" (keys: {', '.join(map(repr, list(value)[:8]))})")
+    raise DataFormatError(f"{name}:1", "file", "the file holds one JSON object, not a list of records "
+                          f"([{{...}}, {{...}}]) or JSON Lines (one object a line){hint}. A file of one record "
+                          "in JSON Lines form is read with --data-format jsonl")
 
 
 def _read_jsonl_text(name: str, text: str, sink: _RowSink, text_column: str, label_column: str | None) -> None:
@@ -228,7 +247,8 @@ def _read_csv(
         if column is not None and column not in header:
             raise DataFormatError(
                 f"{name}:1", "file", f"no column {column!r} in the header ({', '.join(map(repr, header))}); "
-                "set text_column= / label_column= (label_column=None for unlabelled data)"
+                "pass --text-column / --label-column (eval.py; text_column= / label_column= in load_examples, "
+                "label_column=None for unlabelled data)"
             )
     text_index = header.index(text_column)
     label_index = header.index(label_column) if label_column is not None else None
@@ -487,7 +507,8 @@ def examples_from_hf_dataset(
     for column in (text_column, label_column):
         if column is not None and column not in columns:
             raise ValueError(
-                f"{name}: no column {column!r} (columns: {', '.join(columns)}); set text_column= / label_column="
+                f"{name}: no column {column!r} (columns: {', '.join(columns)}); pass --text-column / --label-column "
+                "(eval.py; text_column= / label_column= in load_examples)"
             )
     feature = hf_dataset.features.get(label_column) if label_column is not None else None
     class_names = list(feature.names) if isinstance(feature, ClassLabel) else None
@@ -503,7 +524,8 @@ def examples_from_hf_dataset(
     else:
         raise ValueError(
             f"{name}: cannot tell what the labels of column {label_column!r} mean ({feature}); pass "
-            f"source_labels= one of {sorted(SOURCE_LABEL_KINDS)} (and label_map= if needed)."
+            f"--source-labels (eval.py; source_labels= in load_examples) one of {sorted(SOURCE_LABEL_KINDS)} (and "
+            "label_map= if needed)."
         )
     stats = LoadStats(source=name, data_format="hub", label_scheme=labels, language=language)
     sink = _RowSink(

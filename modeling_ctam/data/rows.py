@@ -2,6 +2,10 @@
 # Licensed under the Apache License, Version 2.0.
 """Row validation and load statistics: the checks every reader shares, and what a load kept, dropped and skipped.
 
+Labels are the source's numbers (``0``/``1``, stars ``1``-``5``, ...) or class names (``positive``, `` Negative``,
+``NEUTRAL``: case and surrounding space ignored), mapped onto the scheme's classes; ``neutral`` in the binary scheme
+is dropped and counted (``neutral_in_binary``), as 3-star rows are.
+
 A malformed row (wrong column count, unknown label, empty or whitespace-only text, a text longer than
 ``max_chars``, bytes that are not UTF-8 in a UTF-8 file, a missing field) raises :class:`DataFormatError` (a
 :class:`ValueError`) whose message starts with the location, e.g. ``train.tsv:17: unknown label 'x' (expected one
@@ -22,7 +26,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .labels import SOURCE_LABEL_KINDS, _convert_label
+from .labels import LABEL_SCHEMES, SOURCE_LABEL_KINDS, _convert_label
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +176,7 @@ def _bad_byte_message(text: str) -> str | None:
     byte = ord(match.group()) - 0xDC00
     return (
         f"invalid UTF-8 (byte 0x{byte:02x} at character {match.start()}); if the file is Latin-1, "
-        "pass encoding='latin-1'"
+        "pass --encoding latin-1 (eval.py; encoding='latin-1' in load_examples)"
     )
 
 
@@ -231,13 +235,18 @@ class _RowSink:
             return ", ".join(repr(k) for k in self.label_map)
         return ", ".join(str(v) for v in SOURCE_LABEL_KINDS[self.kind])
 
+    def _names_hint(self) -> str:
+        names = [n for n in LABEL_SCHEMES.get(self.labels, []) if n in _CLASS_NAMES]
+        return f" or a class name ({', '.join(names)})" if names and self.label_map is None else ""
+
     def parse_label(self, raw: Any, location: str) -> int | None:
         """The raw label as a validated integer of ``self.kind``, or ``None`` after reporting a bad row."""
         value: Any = raw
         if self.label_map is not None:
             key = str(raw).strip() if not isinstance(raw, float) or not raw.is_integer() else str(int(raw))
             if key not in self.label_map:
-                self.bad(location, "unknown_label", f"unknown label {raw!r} (expected one of {self._expected()})")
+                self.bad(location, "unknown_label",
+                         f"unknown label {raw!r} (expected one of {self._expected()}){self._names_hint()}")
                 return None
             value = self.label_map[key]
         parsed: int | None = None
@@ -258,9 +267,24 @@ class _RowSink:
                     f"({', '.join(map(str, SOURCE_LABEL_KINDS[self.kind]))})",
                 )
             else:
-                self.bad(location, "unknown_label", f"unknown label {raw!r} (expected one of {self._expected()})")
+                self.bad(location, "unknown_label",
+                         f"unknown label {raw!r} (expected one of {self._expected()}){self._names_hint()}")
             return None
         return parsed
+
+    def label_from_name(self, raw: str, location: str) -> int | str | None:
+        """A label written as a class name (case and surrounding space ignored) as the scheme's id; a drop reason
+        when the scheme has no such class (`neutral` in the binary scheme, counted like 3-star rows); `None` after
+        reporting a bad row."""
+        name = _class_name(raw)
+        names = LABEL_SCHEMES.get(self.labels, [])
+        if name in names:
+            return names.index(name)
+        if name == "neutral" and self.labels == "binary":
+            return "neutral_in_binary"
+        self.bad(location, "unknown_label", f"label {raw!r} is a class name the {self.labels!r} scheme does not have "
+                 f"(its classes: {', '.join(names) or 'none by name'})")
+        return None
 
     # -- rows ---------------------------------------------------------------------------------------------------------
     def add(self, location: str, text: Any, raw_label: Any = None) -> None:
@@ -289,10 +313,13 @@ class _RowSink:
         if self.kind is None:
             label_id = -1
         else:
-            parsed = self.parse_label(raw_label, location)
-            if parsed is None:
+            if self.label_map is None and _class_name(raw_label) is not None:
+                converted = self.label_from_name(raw_label, location)  # 'positive', ' Negative', 'NEUTRAL'
+            else:
+                parsed = self.parse_label(raw_label, location)
+                converted = None if parsed is None else _convert_label(parsed, self.kind, self.labels)
+            if converted is None:
                 return
-            converted = _convert_label(parsed, self.kind, self.labels)
             if isinstance(converted, str):
                 self.drop(converted)
                 return
@@ -326,6 +353,16 @@ class _RowSink:
                 ", ".join(f"{v} rows {k}" for k, v in sorted(self.stats.dropped.items())),
                 self.labels,
             )
+
+
+_CLASS_NAMES = ("negative", "neutral", "positive")
+
+
+def _class_name(raw: Any) -> str | None:
+    """`raw` as a sentiment class name (`negative`, `neutral`, `positive`; case and surrounding space ignored)."""
+    if isinstance(raw, str) and raw.strip().lower() in _CLASS_NAMES:
+        return raw.strip().lower()
+    return None
 
 
 def _burmese():

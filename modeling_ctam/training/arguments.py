@@ -211,8 +211,13 @@ class DataArguments:
         "the tokenizer's word starts (the model's built-in table, also used at inference)."))
     on_error: str = field(default="raise", metadata=_meta(
         "Malformed data rows: 'raise' (stop, naming file and line) or 'skip' (count and warn)."))
+    skip_bad_rows: bool = field(default=False, metadata=_meta(
+        "Same as on_error: skip. Rows with an unknown label, empty text or an over-long text are counted per reason "
+        "in train_config.json and the run goes on."))
 
     def __post_init__(self):
+        if self.skip_bad_rows:
+            self.on_error = "skip"
         self.source_data = _as_list(self.source_data)
         if self.parallel_data is not None:
             self.parallel_data = _as_list(self.parallel_data) or None
