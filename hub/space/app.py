@@ -162,11 +162,15 @@ def main(argv=None) -> int:
         print('error: the demo needs Gradio: pip install -e ".[demo]"', file=sys.stderr)
         return 2
     from modeling_ctam.hub.demo import DemoModel
+    from modeling_ctam.paths import is_hub_id
 
+    if not Path(args.model).is_dir() and not is_hub_id(args.model):
+        print(f"error: --model {args.model!r} is neither a model folder nor a Hub id OWNER/NAME", file=sys.stderr)
+        return 2
     try:
         demo_model = DemoModel(args.model, revision=args.revision, device=args.device)
-    except (OSError, ValueError) as err:
-        print(f"error: cannot load a CTAM model from {args.model!r}: {err}", file=sys.stderr)
+    except Exception as err:  # noqa: BLE001  (a missing folder, a wrong id or revision, unreadable weights)
+        print(f"error: cannot load a CTAM model from {args.model!r}: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
     theme = gr.themes.Soft(primary_hue="indigo", font=["CTAM Myanmar", "ui-sans-serif", "system-ui", "sans-serif"],
                            font_mono=["ui-monospace", "monospace"])
