@@ -166,6 +166,11 @@ class VecMapMapping(nn.Module):
         # weights, so that a config.json whose static_layer was moved is caught on loading (`loading_problems`).
         self.register_buffer("static_layer", torch.tensor(static_layer, dtype=torch.long))
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Weights saved before the layer was recorded (e.g. a cached stage-1 teacher) lack it: keep this model's own.
+        state_dict.setdefault(prefix + "static_layer", self.static_layer.detach().clone())
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def forward(self, h_static: torch.Tensor, is_target: bool) -> torch.Tensor:
         if not is_target:
             return h_static  # source-language inputs bypass the mapping

@@ -140,3 +140,18 @@ def test_predictions_carry_the_class_probabilities(model_dir, dev_file, tmp_path
         assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-5)
         assert max(probabilities, key=probabilities.get) == line["prediction"]
     assert len({round(line["probabilities"]["positive"], 6) for line in lines}) > 1
+
+
+def test_weights_saved_before_the_layer_record_still_load(model_dir, tmp_path):
+    """A folder or a state dict written before the mapping recorded its layer loads as before (without that check)."""
+    from safetensors.torch import load_file, save_file
+
+    folder = _variant(model_dir, tmp_path, "legacy")
+    state = load_file(folder / "model.safetensors")
+    del state["ctam.mapping.static_layer"]
+    save_file(state, folder / "model.safetensors", metadata={"format": "pt"})
+    model = CTAMForSequenceClassification.from_pretrained(folder)
+    assert int(model.ctam.mapping.static_layer) == model.config.static_layer
+    missing, unexpected = model.load_state_dict(state, strict=False)  # as the two-stage recipe loads a teacher
+    assert not missing and not unexpected
+
