@@ -318,3 +318,54 @@ def test_importance_weights_scale_the_english_rows_of_l_s_and_path_by_path_match
         part.backward()
     for name, grad in joint.items():
         torch.testing.assert_close(model.get_parameter(name).grad, grad, rtol=1e-4, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------------- distillation
+@needs_data
+def test_parallel_distillation_targets_are_the_frozen_teachers_english_posteriors(offline_encoder_dir):
+    from transformers import AutoTokenizer
+
+    from modeling_ctam.data import load_parallel
+    from modeling_ctam.transfer.recipe import _attach_distillation_targets
+    from modeling_ctam.transfer.teacher import teacher_posteriors
+
+    tok = AutoTokenizer.from_pretrained(offline_encoder_dir)
+    torch.manual_seed(0)
+    model = CTAMForSequenceClassification(CTAMConfig(encoder_config=dict(TINY, vocab_size=len(tok)), num_labels=2))
+    with torch.no_grad():  # a classifier with an opinion, so that posteriors differ between sentences
+        model.classifier.out_proj.weight.mul_(50.0)
+    pairs = load_parallel(str(data_dir() / "parallel" / "talpco"))
+    parallel = list(zip(pairs["target_text"][:6], pairs["source_text"][:6]))
+    streams = Stage2Streams(english_texts=["good", "bad"], english_labels=[1, 0], parallel=parallel,
+                            unlabelled=["review one", "review two"], pseudo_targets={0: np.array([0.1, 0.9])},
+                            pseudo_labels={0: 1})
+    for shuffle in (False, True):
+        items = build_stage2_items(streams, 16, parallel_share=0.5, pairing="pseudo-label", shuffle_parallel=shuffle,
+                                   seed=3)
+        cache: dict = {}
+        count = _attach_distillation_targets(model, tok, items, 0.5, cache, max_length=32, batch_size=4)
+        par = [it for it in items if it["stream"] == "parallel"]
+        assert count == len(par) == 8 and set(cache) == {it["teacher_text"] for it in par}
+        english = [it["teacher_text"] for it in par]  # the translation, or the shuffled partner in the control
+        expected = teacher_posteriors(model, tok, english, language="en", max_length=32)
+        for it, p in zip(par, expected):
+            np.testing.assert_allclose(it["soft_label"], 0.5 * p, rtol=1e-6)
+        assert len({round(float(it["soft_label"][0]), 6) for it in par}) > 1  # sentence-specific targets
+        for it in items:  # the review stream keeps its own pseudo-labels
+            if it["stream"] == "unlabelled":
+                assert it["soft_label"] is None or it["soft_label"].tolist() == [0.1, 0.9]
+    # later rounds: the model has become the student, the targets stay the frozen teacher's (read from the cache)
+    with torch.no_grad():
+        model.classifier.out_proj.weight.neg_()
+    again = build_stage2_items(streams, 16, parallel_share=0.5, pairing="pseudo-label", shuffle_parallel=True, seed=3)
+    _attach_distillation_targets(model, tok, again, 0.5, cache, max_length=32, batch_size=4)
+    for a, b in zip(again, items):
+        if a["stream"] == "parallel":
+            np.testing.assert_allclose(a["soft_label"], b["soft_label"])
+
+
+def test_parallel_distillation_needs_the_parallel_stream():
+    with pytest.raises(ValueError, match="parallel_share > 0"):
+        TransferArguments(recipe="two-stage", parallel_share=0.0, parallel_distillation=1.0)
+    with pytest.raises(ValueError, match="non-negative"):
+        TransferArguments(recipe="two-stage", parallel_distillation=-1.0)

@@ -65,6 +65,10 @@ class TransferArguments:
         "teacher predicts), 'random' (any English review: a control) or 'none'.")})
     shuffle_parallel: bool = field(default=False, metadata={"help": (
         "two-stage control: keep the parallel sentences but break the translation link (a permutation).")})
+    parallel_distillation: float = field(default=0.0, metadata={"help": (
+        "two-stage: weight of cross-lingual distillation on the parallel stream: a parallel Burmese sentence's "
+        "L_T target is the frozen teacher's posterior on its English side (Xu and Yang 2017; beyond the paper). "
+        "0 switches it off; 1 weighs a sentence like a gold row.")})
     self_training: bool = field(default=True, metadata={"help": (
         "two-stage: the teacher's pseudo-labels on unlabelled Burmese reviews join L_T (beyond the paper).")})
     pseudo_fraction: float = field(default=0.6, metadata={"help": (
@@ -115,6 +119,11 @@ class TransferArguments:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ValueError(f"{name}={value} must be non-negative (or null for the model's own weight).")
+        if self.parallel_distillation < 0:
+            raise ValueError(f"parallel_distillation={self.parallel_distillation} must be non-negative (0 = off).")
+        if self.parallel_distillation > 0 and self.parallel_share == 0:
+            raise ValueError("parallel_distillation distils on the parallel stream; it needs parallel_share > 0 and "
+                             "parallel_data.")
         if self.shuffle_parallel and self.parallel_share == 0:
             raise ValueError("shuffle_parallel is a control of the parallel stream; it needs parallel_share > 0.")
 
@@ -255,11 +264,13 @@ def _posteriors(model, tokenizer, texts: list[str], max_length: int, batch_size:
 
 def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments, *, num_items: int, max_length: int,
                    seed: int, states_cache: dict | None = None, eval_batch_size: int = 64,
-                   posteriors_cache_dir: Path | None = None) -> tuple[list[dict], dict]:
+                   posteriors_cache_dir: Path | None = None,
+                   distill_cache: dict | None = None) -> tuple[list[dict], dict]:
     """Everything the frozen teacher (the model as it is now) gives stage 2, computed once, and the stage-2 items.
 
     `posteriors_cache_dir` (the stage-1 teacher's folder) keeps the teacher's posteriors for reuse; give it only
-    while the model still is that teacher (the first round).
+    while the model still is that teacher (the first round). `states_cache` and `distill_cache` (English text ->
+    teacher BiGRU states / teacher posterior) carry the frozen teacher's outputs into later rounds.
 
     Returns:
         `(items, record)`: the items (with cached teacher states) and what was estimated and selected.
@@ -298,6 +309,9 @@ def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments
                             pseudo_targets=pseudo_targets, pseudo_labels=pseudo_labels, source_weights=source_weights)
     items = build_stage2_items(streams, num_items, parallel_share=args.parallel_share, pairing=args.unlabelled_pairing,
                                shuffle_parallel=args.shuffle_parallel, seed=seed)
+    if args.parallel_distillation > 0:
+        record["distilled"] = _attach_distillation_targets(model, tokenizer, items, args.parallel_distillation,
+                                                           distill_cache, max_length, eval_batch_size)
     wanted = sorted({it["teacher_text"] for it in items if it["teacher_text"] is not None})
     cache = states_cache if states_cache is not None else {}
     missing = [t for t in wanted if t not in cache]
@@ -312,10 +326,30 @@ def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments
         "total": len(items),
         "parallel": sum(1 for it in items if it["stream"] == "parallel"),
         "with_teacher_pair": sum(1 for it in items if it["teacher_states"] is not None),
-        "with_pseudo_label": sum(1 for it in items if it["soft_label"] is not None),
+        "with_pseudo_label": sum(1 for it in items if it["stream"] == "unlabelled" and it["soft_label"] is not None),
     }
     record["teacher_seconds"] = round(time.perf_counter() - start, 1)
     return items, record
+
+
+def _attach_distillation_targets(model, tokenizer, items: list[dict], weight: float, cache: dict | None,
+                                 max_length: int, batch_size: int) -> int:
+    """Cross-lingual distillation (beyond the paper): every parallel item's `soft_label` becomes the frozen teacher's
+    posterior on its English side (the teacher path, as English is read in stage 1), times `weight`. With
+    `shuffle_parallel` the English side is the shuffled partner, so the control breaks this link too.
+
+    `cache` (English text -> posterior) must hold the stage-1 teacher's outputs: later rounds, where the model is the
+    student, read them from it. Returns the number of items that got a target."""
+    cache = cache if cache is not None else {}
+    parallel = [it for it in items if it["stream"] == "parallel" and it["teacher_text"] is not None]
+    missing = sorted({it["teacher_text"] for it in parallel} - set(cache))
+    if missing:
+        probs = teacher_posteriors(model, tokenizer, missing, language="en", max_length=max_length,
+                                   batch_size=batch_size)  # (N, C)
+        cache.update(zip(missing, probs))
+    for it in parallel:
+        it["soft_label"] = np.asarray(cache[it["teacher_text"]], dtype=np.float64) * weight  # (C,), mass = weight
+    return len(parallel)
 
 
 def run_two_stage(model, tokenizer, data: TransferData, args: TransferArguments, training_args,
@@ -352,6 +386,7 @@ def run_two_stage(model, tokenizer, data: TransferData, args: TransferArguments,
     per_step = (training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps
                 * max(1, training_args.world_size))
     states_cache: dict = {}
+    distill_cache: dict = {}
     rounds = []
     for round_index in range(args.self_training_rounds):
         round_dir = output_dir / STAGE2_DIR if round_index == 0 else output_dir / f"{STAGE2_DIR}-round{round_index + 1}"
@@ -359,7 +394,8 @@ def run_two_stage(model, tokenizer, data: TransferData, args: TransferArguments,
             model, tokenizer, data, args, num_items=args.stage2_steps * per_step, max_length=collator.max_length,
             seed=training_args.seed + round_index, states_cache=states_cache,
             eval_batch_size=training_args.per_device_eval_batch_size,
-            posteriors_cache_dir=teacher_file(args, output_dir).parent if round_index == 0 else None)
+            posteriors_cache_dir=teacher_file(args, output_dir).parent if round_index == 0 else None,
+            distill_cache=distill_cache)
         stage_args = _stage_args(training_args, round_dir, args.stage2_steps, args.stage2_learning_rate)
         trainer = make_trainer(model, stage_args, ItemDataset(items), Stage2Collator(collator, cfg.num_labels))
         stage_start = time.perf_counter()
