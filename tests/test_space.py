@@ -338,6 +338,9 @@ def test_csv_upload_returns_a_predictions_file_read_as_eval_py_reads_it(browser,
         assert float(row["p_positive"]) == pytest.approx(expected["positive"], abs=1e-4)
         assert row["prediction"] == max(expected, key=expected.get)
 
+    table = browser.find_element(By.CSS_SELECTOR, "#ctam-preview").text  # the first rows shown in the page too
+    assert "reviews.csv:4" in table and "p_positive" in table and rows[2]["p_positive"] in table
+
     # Without "Skip bad rows", the bad row stops the file with its place, as eval.py does.
     browser.find_element(By.CSS_SELECTOR, "#ctam-skip input").click()
     browser.find_element(By.CSS_SELECTOR, "#ctam-batch-submit").click()

@@ -12,6 +12,7 @@ read it. The logic lives in :mod:`modeling_ctam.hub.demo`; see docs/hub.md.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import logging
 import os
@@ -22,6 +23,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 logger = logging.getLogger("ctam.space")
 HERE = Path(__file__).resolve().parent
+PREVIEW_ROWS = 20  # rows of a CSV's predictions shown in the page (the file has them all)
 
 # Real reviews of the GKLMIP product sentiment dataset (dev split; Jiang et al. 2021, github
 # GKLMIP/Pretrained-Models-For-Myanmar), quoted as they are, stars in the comment. Two are in Zawgyi, as in the data.
@@ -102,17 +104,21 @@ def build_app(demo_model):
         return "", result_html(analysis), detection_html(analysis), gate_html(analysis)
 
     def classify_csv(file, skip_bad_rows):
+        empty = gr.update(value=None, visible=False)
         if file is None:
-            return None, message_html("Upload a CSV file first (a 'text' column, and optionally 'label').")
+            return None, message_html("Upload a CSV file first (a 'text' column, and optionally 'label')."), empty
         try:
             out, summary = demo_model.predict_csv(getattr(file, "name", file), skip_bad_rows=skip_bad_rows)
         except DemoInputError as err:
-            return None, message_html(str(err))
+            return None, message_html(str(err)), empty
         except Exception as err:  # noqa: BLE001
             logger.exception("batch classification failed")
             return None, message_html(f"The file could not be classified ({type(err).__name__}); the server log "
-                                      "has the details.")
-        return str(out), message_html(summary, "info")
+                                      "has the details."), empty
+        with open(out, encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))
+        preview = gr.update(value={"headers": rows[0], "data": rows[1:PREVIEW_ROWS + 1]}, visible=len(rows) > 1)
+        return str(out), message_html(summary, "info"), preview
 
     revision = f" @ {demo_model.revision[:10]}" if demo_model.revision else ""
     shown = Path(demo_model.name).name if Path(demo_model.name).is_dir() else demo_model.name  # no local paths
@@ -146,10 +152,12 @@ def build_app(demo_model):
             skip = gr.Checkbox(value=True, label="Skip bad rows", elem_id="ctam-skip")
             run = gr.Button("Classify the file", variant="primary", elem_id="ctam-batch-submit")
             batch_message = gr.HTML(elem_id="ctam-batch-message")
+            preview = gr.Dataframe(label=f"First rows of the predictions (up to {PREVIEW_ROWS})", visible=False,
+                                   interactive=False, wrap=True, elem_id="ctam-preview")
         outputs = [message, result, detection, gate]
         submit.click(classify, inputs=[text], outputs=outputs)
         text.submit(classify, inputs=[text], outputs=outputs)
-        run.click(classify_csv, inputs=[upload, skip], outputs=[download, batch_message])
+        run.click(classify_csv, inputs=[upload, skip], outputs=[download, batch_message, preview])
     return app
 
 
@@ -173,7 +181,7 @@ def main(argv=None) -> int:
         print(f"error: cannot load a CTAM model from {args.model!r}: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
     theme = gr.themes.Soft(primary_hue="indigo", font=["CTAM Myanmar", "ui-sans-serif", "system-ui", "sans-serif"],
-                           font_mono=["ui-monospace", "monospace"])
+                           font_mono=["CTAM Myanmar", "ui-monospace", "monospace"])
     build_app(demo_model).launch(server_name=args.host, server_port=args.port, theme=theme, css=CSS,
                                  show_error=False, ssr_mode=False, footer_links=[])
     return 0
