@@ -101,7 +101,7 @@ def test_csv_batch_matches_one_review_at_a_time_and_handles_bad_rows(demo, tmp_p
     upload = tmp_path / "reviews.csv"
     with upload.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerows([["text", "label"], [REVIEW, "1"], ["", "0"], [REAL_ZAWGYI, "1"], ["x", "7"]])
+        writer.writerows([["text", "label"], [REVIEW, "positive"], ["", "0"], [REAL_ZAWGYI, " Positive"], ["x", "7"]])
     out, summary = demo.predict_csv(upload, output_dir=tmp_path / "out")
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [r["source_line"] for r in rows] == ["reviews.csv:2", "reviews.csv:4"]

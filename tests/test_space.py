@@ -314,10 +314,11 @@ def test_csv_upload_returns_a_predictions_file_read_as_eval_py_reads_it(browser,
     with upload.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["text", "label"])
-        writer.writerow([REVIEW, "1"])
-        writer.writerow([REVIEW_NEGATIVE, "0"])
+        writer.writerow([REVIEW, "positive"])  # labels as eval.py reads them: class names or ids
+        writer.writerow([REVIEW_NEGATIVE, " Negative"])
         writer.writerow([REAL_ZAWGYI, "1"])
         writer.writerow(["a row with one column too many", "1", "extra"])  # a bad row: skipped and counted
+        writer.writerow(["အဆင်ပြေတယ်", "NEUTRAL"])  # no neutral class in a binary model: left out and counted
     _show_tab(browser, "Batch (CSV)")
     browser.find_element(By.CSS_SELECTOR, "#ctam-csv input[type=file]").send_keys(str(upload))
     _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#ctam-csv [aria-label='reviews.csv']"), "the upload")
@@ -325,7 +326,7 @@ def test_csv_upload_returns_a_predictions_file_read_as_eval_py_reads_it(browser,
     link = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#ctam-predictions a[href]"), "the file")[0]
     message = browser.find_element(By.CSS_SELECTOR, "#ctam-batch-message").text
     assert "Classified 3 rows of reviews.csv" in message
-    assert "Skipped 1 bad row" in message and "reviews.csv:5" in message
+    assert "Skipped 1 bad row" in message and "reviews.csv:5" in message and "neutral_in_binary 1" in message
     with urllib.request.urlopen(link.get_attribute("href"), timeout=30) as response:
         rows = list(csv.DictReader(io.StringIO(response.read().decode("utf-8"))))
     assert [r["source_line"] for r in rows] == ["reviews.csv:2", "reviews.csv:3", "reviews.csv:4"]
