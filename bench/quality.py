@@ -131,6 +131,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--results-dir", default=str(REPO_ROOT / "bench" / "results"))
     p.add_argument("--keep-models", action="store_true", help="Keep each run's model folder in --work-dir.")
     p.add_argument("--rerun", action="store_true", help="Train again even when a run's metrics.json exists.")
+    p.add_argument("--summarize-only", action="store_true",
+                   help="Train nothing: rebuild the tables from the runs recorded so far (rows may differ in seeds).")
     p.add_argument("--ctam", nargs="+", default=[], metavar="KEY=VALUE",
                    help="CTAMConfig overrides for the ctam preset only (e.g. lambda_align=0.04 "
                         "student_gru_init=teacher); values are parsed as YAML scalars.")
@@ -291,6 +293,8 @@ def main(argv=None) -> int:
         out = runs_root / setting / preset / f"seed-{seed}" / "metrics.json"
         if out.is_file() and not args.rerun:
             print(f"[{i}/{len(plan)}] {setting} {preset} seed {seed}: done before, skipping ({out})", flush=True)
+            continue
+        if args.summarize_only:
             continue
         run_dir = work / setting / preset / f"seed-{seed}"
         shutil.rmtree(run_dir, ignore_errors=True)

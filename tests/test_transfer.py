@@ -14,7 +14,13 @@ import torch
 
 from modeling_ctam import CTAMConfig, CTAMForSequenceClassification
 from modeling_ctam.paths import data_dir
-from modeling_ctam.transfer.prior import adjust_posteriors, bbse_prior, em_prior, estimate_target_prior
+from modeling_ctam.transfer.prior import (
+    adjust_posteriors,
+    bbse_prior,
+    em_prior,
+    estimate_target_prior,
+    language_confusion,
+)
 from modeling_ctam.transfer.pseudo_label import select_pseudo_labels, sharpen
 from modeling_ctam.transfer.recipe import TransferArguments, TransferData
 from modeling_ctam.transfer.streams import Stage2Collator, Stage2Streams, attach_teacher_states, build_stage2_items
@@ -89,6 +95,40 @@ def test_bbse_corrects_classify_and_count_with_held_out_source_rows(caplog):
         estimate = estimate_target_prior(skewed, [0.5, 0.5], heldout=(held, source))
     assert estimate.fallback == "bbse" and "bbse" in caplog.text
     assert abs(estimate.prior[0] - 0.1) < 0.03
+
+
+def test_cross_lingual_bbse_removes_the_language_shift_that_english_bbse_keeps(caplog):
+    """A teacher right 80% of the time on English that, reading Burmese, also turns 20% of its positive decisions
+    negative: BBSE on English rows keeps that bias; measuring the shift on translation pairs removes it."""
+    rng = np.random.default_rng(4)
+
+    def shifted(probs: np.ndarray) -> np.ndarray:  # the Burmese reading: positive decisions flip with p = 0.2
+        out = probs.copy()
+        flip = (probs.argmax(1) == 1) & (rng.random(len(probs)) < 0.2)
+        out[flip] = out[flip][:, ::-1]
+        return out
+
+    source = (rng.random(4000) < 0.5).astype(int)
+    target = (rng.random(5000) < 0.9).astype(int)  # 10% negative
+    held = _hard_posteriors(source, 0.8, rng)
+    tgt = shifted(_hard_posteriors(target, 0.8, rng))
+    content = (rng.random(3000) < 0.5).astype(int)  # translation pairs: the same content on both sides
+    english_side = _hard_posteriors(content, 0.8, rng)
+    burmese_side = shifted(english_side)
+    shift = language_confusion(burmese_side, english_side)
+    assert shift[0, 1] == pytest.approx(0.2, abs=0.03) and shift[0, 0] == 1.0  # (target pred, source pred)
+    assert bbse_prior(tgt, held, source)[0] > 0.25  # English-only BBSE: off by the language shift
+    assert abs(bbse_prior(tgt, held, source, shift=shift)[0] - 0.1) < 0.03
+    skewed = tgt.copy()  # over-confident on the positive class: EM degenerates and the guard picks the fallback
+    skewed[:, 0] = np.where(tgt[:, 0] > 0.5, 0.55, 0.001)
+    skewed[:, 1] = 1 - skewed[:, 0]
+    with caplog.at_level(logging.WARNING, logger="modeling_ctam.transfer.prior"):
+        estimate = estimate_target_prior(skewed, [0.5, 0.5], heldout=(held, source),
+                                         parallel=(burmese_side, english_side))
+    assert estimate.fallback == "bbse-cross-lingual" and "bbse-cross-lingual" in caplog.text
+    assert abs(estimate.prior[0] - 0.1) < 0.03
+    with pytest.raises(ValueError, match="heldout_fraction"):
+        TransferArguments(recipe="two-stage", cross_lingual_prior=True, heldout_fraction=0.0)
 
 
 def test_held_out_english_rows_are_stratified_and_never_trained_on():

@@ -330,6 +330,10 @@ def check_recipe(run: RunArguments, data: DataArguments, values: dict[str, Any])
     if run.parallel_share > 0 and not data.parallel_data:
         raise ValueError("recipe='two-stage' with parallel_share > 0 needs parallel_data (e.g. "
                          "[parallel/myxnli/my.genre.dev.tsv, parallel/talpco]); or set parallel_share=0.")
+    if run.cross_lingual_prior and not data.parallel_data:
+        raise ValueError("cross_lingual_prior measures the teacher's change of decision on translation pairs: give "
+                         "parallel_data (e.g. [parallel/myxnli/my.genre.dev.tsv, parallel/talpco]) or set "
+                         "cross_lingual_prior=false.")
     if data.setting == "zero-shot" and values["load_best_model_at_end"]:
         raise ValueError("recipe='two-stage' under the strict zero-shot protocol picks no checkpoint by Burmese dev "
                          "labels: it ends on its last step. Set load_best_model_at_end=false.")

@@ -167,7 +167,8 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
     alignment = resolve_data(model_args.alignment, "alignment", None) if model_args.alignment else None
     with args.main_process_first(desc="data and alignment"):
         if two_stage:
-            transfer_data, dev_dataset, summary = build_transfer_data(data_args, args.seed, cfg.run.parallel_share > 0)
+            transfer_data, dev_dataset, summary = build_transfer_data(
+                data_args, args.seed, cfg.run.parallel_share > 0 or cfg.run.cross_lingual_prior)
             train_dataset = None
         else:
             train_dataset, dev_dataset, summary = build_datasets(data_args, args.seed)

@@ -16,6 +16,14 @@ Burmese. So a guard acts, and logs a warning:
   held-out English rows. Without them it falls back to plain classify-and-count (the predicted shares), which
   inherits the classifier's bias: a stage-1 teacher put 24-27% of the Burmese reviews in the negative class, against
   about 10% in truth. Either estimate is clamped so that no class falls below `min_prior`;
+- with translation pairs (`parallel`), BBSE corrects for reading Burmese as well (``"bbse-cross-lingual"``): a
+  teacher trained on English errs on Burmese in its own way, beyond its English errors (the stage-1 teachers put a
+  quarter of the reviews in the negative class, against about 10% in truth; BBSE on English alone keeps most of that
+  bias). The change its predictions undergo when the same content is read in Burmese is measured on the pairs,
+  `C_lang[i, j] = P(predicted i on the Burmese side | predicted j on the English side)`, and the target shares are
+  taken as `C_lang C_en pi`. This assumes the language shift depends on the content only through the English
+  prediction; the pairs are not reviews, so it is an estimate of the shift, measured in
+  `bench/results/prior_estimates.md`;
 - a run that does not converge falls back to the source prior.
 """
 
@@ -40,8 +48,8 @@ class PriorEstimate:
         iterations (`int`): EM iterations run.
         converged (`bool`): whether EM met its tolerance.
         clamped (`bool`): whether a class fell below `min_prior` and was raised to it.
-        fallback (`str`, *optional*): what replaced EM's estimate: `"bbse"` or `"classify-and-count"` (a degenerate
-            estimate) or `"source-prior"` (no convergence); None when EM's estimate was used.
+        fallback (`str`, *optional*): what replaced EM's estimate: `"bbse-cross-lingual"`, `"bbse"` or
+            `"classify-and-count"` (a degenerate estimate) or `"source-prior"` (no convergence); None when EM's estimate was used.
         predicted_share (`list[float]`): the share of each class among the classifier's predictions.
     """
 
@@ -90,7 +98,29 @@ def adjust_posteriors(probs: np.ndarray, source_prior: np.ndarray, target_prior:
     return adjusted / adjusted.sum(axis=1, keepdims=True)
 
 
-def bbse_prior(target_probs: np.ndarray, heldout_probs: np.ndarray, heldout_labels: np.ndarray) -> np.ndarray:
+def language_confusion(target_side: np.ndarray, source_side: np.ndarray) -> np.ndarray:
+    """`C_lang[i, j] = P(argmax on the target side = i | argmax on the source side = j)` over translation pairs:
+    how a classifier's decision changes when the same content is read in the target language. Columns sum to 1 (a
+    column without pairs is the identity's).
+
+    Args:
+        target_side / source_side (`np.ndarray` of shape `(P, C)`): posteriors on the two sides of `P` pairs.
+    """
+    num_classes = target_side.shape[1]
+    assert target_side.shape == source_side.shape, (target_side.shape, source_side.shape)
+    on_target, on_source = np.asarray(target_side).argmax(1), np.asarray(source_side).argmax(1)
+    confusion = np.zeros((num_classes, num_classes))  # (target prediction, source prediction)
+    for j in range(num_classes):
+        rows = on_source == j
+        if rows.any():
+            confusion[:, j] = np.bincount(on_target[rows], minlength=num_classes) / rows.sum()
+        else:
+            confusion[j, j] = 1.0
+    return confusion
+
+
+def bbse_prior(target_probs: np.ndarray, heldout_probs: np.ndarray, heldout_labels: np.ndarray,
+               shift: np.ndarray | None = None) -> np.ndarray:
     """Black-box shift estimation: `q = C^-1 mu`, with `C[i, j] = P(predicted i | true j)` on held-out source rows
     and `mu` the predicted-class shares on the target. Negative entries are cut to 0 and the result renormalised.
 
@@ -98,6 +128,8 @@ def bbse_prior(target_probs: np.ndarray, heldout_probs: np.ndarray, heldout_labe
         target_probs (`np.ndarray` of shape `(N, C)`): posteriors on the unlabelled target rows.
         heldout_probs (`np.ndarray` of shape `(H, C)`): posteriors on held-out labelled source rows.
         heldout_labels (`np.ndarray` of shape `(H,)`): their labels.
+        shift (`np.ndarray` of shape `(C, C)`, *optional*): a further confusion between the held-out rows' domain and
+            the target's (:func:`language_confusion`); the target shares are then `shift @ C @ q`.
     """
     num_classes = target_probs.shape[1]
     predicted = np.asarray(heldout_probs).argmax(axis=1)
@@ -110,15 +142,20 @@ def bbse_prior(target_probs: np.ndarray, heldout_probs: np.ndarray, heldout_labe
         else:
             confusion[j, j] = 1.0  # no held-out row of this class: take it as recognised
     mu = np.bincount(np.asarray(target_probs).argmax(axis=1), minlength=num_classes) / len(target_probs)  # (C,)
+    if shift is not None:
+        assert shift.shape == confusion.shape, (shift.shape, confusion.shape)
+        confusion = shift @ confusion  # (C, C): true source class -> source prediction -> target prediction
     q = np.clip(np.linalg.lstsq(confusion, mu, rcond=None)[0], 0.0, None)  # (C,)
     return q / q.sum() if q.sum() > 0 else mu
 
 
 def estimate_target_prior(probs: np.ndarray, source_prior: np.ndarray, min_prior: float = 0.02,
-                          heldout: tuple[np.ndarray, np.ndarray] | None = None) -> PriorEstimate:
+                          heldout: tuple[np.ndarray, np.ndarray] | None = None,
+                          parallel: tuple[np.ndarray, np.ndarray] | None = None) -> PriorEstimate:
     """EM's target prior, guarded: a degenerate estimate falls back to BBSE on `heldout` (posteriors and labels of
-    held-out source rows), else to classify-and-count; the fallback is clamped so that no class falls below
-    `min_prior`. A logged warning says when the guard acts.
+    held-out source rows), through the language shift measured on `parallel` (posteriors on the target and source
+    sides of translation pairs) when given, else to classify-and-count; the fallback is clamped so that no class falls
+    below `min_prior`. A logged warning says when the guard acts.
 
     Raises:
         ValueError: `min_prior` outside `[0, 1/C)`, or posteriors that are not `(N, C)` probabilities.
@@ -140,7 +177,12 @@ def estimate_target_prior(probs: np.ndarray, source_prior: np.ndarray, min_prior
         estimate.prior, estimate.fallback = source_prior.tolist(), "source-prior"
         return estimate
     if prior.min() < min_prior:
-        name, raw = ("bbse", bbse_prior(probs, *heldout)) if heldout is not None else ("classify-and-count", share)
+        if heldout is not None and parallel is not None:
+            name, raw = "bbse-cross-lingual", bbse_prior(probs, *heldout, shift=language_confusion(*parallel))
+        elif heldout is not None:
+            name, raw = "bbse", bbse_prior(probs, *heldout)
+        else:
+            name, raw = "classify-and-count", share
         fallback = _clamp(raw, min_prior)
         logger.warning("EM class-prior estimate %s puts a class below min_prior=%s (a degenerate estimate: the "
                        "classifier's posteriors are over-confident on this data); using %s %s instead.",

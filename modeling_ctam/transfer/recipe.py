@@ -83,6 +83,10 @@ class TransferArguments:
     heldout_fraction: float = field(default=0.1, metadata={"help": (
         "Share of the English rows held out of training (stratified): the teacher's confusion matrix on them corrects "
         "the target-prior estimate when EM degenerates (BBSE). 0 = none (classify-and-count fallback).")})
+    cross_lingual_prior: bool = field(default=False, metadata={"help": (
+        "When EM degenerates, correct the BBSE prior estimate for reading Burmese too: the teacher's change of decision "
+        "between the two sides of the translation pairs (parallel_data) joins its confusion on held-out English rows "
+        "(docs/transfer.md). Needs parallel_data and heldout_fraction > 0.")})
     min_prior: float = field(default=0.02, metadata={"help": (
         "Clamp of the EM target-prior estimate: no class below this share (a degenerate estimate is logged).")})
     domain_importance_weights: bool = field(default=True, metadata={"help": (
@@ -119,6 +123,9 @@ class TransferArguments:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ValueError(f"{name}={value} must be non-negative (or null for the model's own weight).")
+        if self.cross_lingual_prior and self.heldout_fraction == 0:
+            raise ValueError("cross_lingual_prior corrects BBSE on held-out English rows; set heldout_fraction > 0 "
+                             "(e.g. 0.1) or cross_lingual_prior: false.")
         if self.parallel_distillation < 0:
             raise ValueError(f"parallel_distillation={self.parallel_distillation} must be non-negative (0 = off).")
         if self.parallel_distillation > 0 and self.parallel_share == 0:
@@ -241,20 +248,23 @@ def run_stage1(model, tokenizer, data: TransferData, args: TransferArguments, tr
 
 
 def _posteriors(model, tokenizer, texts: list[str], max_length: int, batch_size: int,
-                cache_dir: Path | None) -> np.ndarray:
-    """The teacher's posteriors on the unlabelled reviews, stored beside the stage-1 teacher (safetensors) and read
-    back by any later run that reuses the same teacher on the same texts (the bench's ablation rows)."""
+                cache_dir: Path | None, language: str = "my") -> np.ndarray:
+    """The teacher's posteriors on `texts` (the unlabelled reviews; the sides of the translation pairs), stored beside
+    the stage-1 teacher (safetensors) and read back by any later run that reuses the same teacher on the same texts
+    (the bench's ablation rows)."""
     import hashlib
 
     from safetensors.numpy import load_file, save_file
 
     path = None
     if cache_dir is not None:
-        digest = hashlib.sha256(json.dumps([max_length, texts], ensure_ascii=False).encode()).hexdigest()[:16]
+        key = [max_length, texts] if language == "my" else [max_length, language, texts]  # old caches stay valid
+        digest = hashlib.sha256(json.dumps(key, ensure_ascii=False).encode()).hexdigest()[:16]
         path = cache_dir / f"posteriors-{digest}.safetensors"
         if path.is_file():
             return load_file(str(path))["posteriors"]
-    probs = teacher_posteriors(model, tokenizer, texts, language="my", max_length=max_length, batch_size=batch_size)
+    probs = teacher_posteriors(model, tokenizer, texts, language=language, max_length=max_length,
+                               batch_size=batch_size)
     if path is not None and os.access(cache_dir, os.W_OK):
         tmp = path.with_suffix(".tmp")
         save_file({"posteriors": probs}, str(tmp))
@@ -286,7 +296,13 @@ def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments
         heldout = (teacher_posteriors(model, tokenizer, data.heldout_texts, language="en", max_length=max_length,
                                       batch_size=eval_batch_size), np.asarray(data.heldout_labels))
         record["heldout_accuracy"] = round(float((heldout[0].argmax(1) == heldout[1]).mean()), 4)
-    estimate = estimate_target_prior(probs, source_prior, args.min_prior, heldout)
+    parallel = None
+    if args.cross_lingual_prior and data.parallel:  # both sides of every pair, as the frozen model reads them
+        parallel = (_posteriors(model, tokenizer, [m for m, _ in data.parallel], max_length, eval_batch_size,
+                                posteriors_cache_dir, "my"),
+                    _posteriors(model, tokenizer, [e for _, e in data.parallel], max_length, eval_batch_size,
+                                posteriors_cache_dir, "en"))
+    estimate = estimate_target_prior(probs, source_prior, args.min_prior, heldout, parallel)
     record["target_prior"] = estimate.to_dict()
     prior = np.asarray(estimate.prior)
     adjusted = adjust_posteriors(probs, source_prior, prior)
