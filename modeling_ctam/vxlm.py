@@ -279,10 +279,11 @@ def loading_problems(model, info: dict, source: str) -> list[str]:
         own = {name for name, _ in model.named_children()}
         unexpected = [k for k in unexpected if k.split(".")[0] in own]
     problems = []
-    for what, keys in (("missing from", missing), ("in the weights but not in", unexpected)):
+    for what, keys in (("that config.json's model needs are missing from model.safetensors", missing),
+                       ("in model.safetensors have no place in the model config.json describes", unexpected)):
         if keys:
             shown = ", ".join(keys[:6]) + (f" and {len(keys) - 6} more" if len(keys) > 6 else "")
-            problems.append(f"{len(keys)} weights {what} the model config.json describes: {shown}")
+            problems.append(f"{len(keys)} weights {what}: {shown}")
     mapping = getattr(getattr(model, "ctam", model), "mapping", None)
     saved = int(mapping.static_layer) if mapping is not None else -1
     if mapping is not None and saved >= 0 and saved != model.config.static_layer:
