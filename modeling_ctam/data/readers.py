@@ -408,7 +408,7 @@ def load_examples(
         if source_labels is not None and source_labels != _FORMAT_KIND[data_format]:
             raise ValueError(
                 f"data_format={data_format!r} has {_FORMAT_KIND[data_format]!r} labels; source_labels="
-                f"{source_labels!r} does not apply."
+                f"{source_labels!r} does not apply (drop --source-labels, or pass another --data-format)."
             )
         kind: str | None = _FORMAT_KIND[data_format]
     else:
@@ -463,7 +463,7 @@ def _load_hub(repo_id: str, *, split: str, hub_config: str | None, revision: str
         if repo_id == "SEACrowd/gklmip_sentiment":
             hint = (
                 " This Hub dataset is defined by a loading script, which datasets>=4 no longer runs; read the "
-                "GKLMIP JSON files instead (data_format='gklmip-json')."
+                "GKLMIP JSON files instead (--data-format gklmip-json; data_format='gklmip-json' in load_examples)."
             )
         raise RuntimeError(
             f"Could not load Hub dataset {repo_id!r} (config={config_name!r}, split={split!r}): {error}.{hint}"
