@@ -144,6 +144,11 @@ def test_checkpoint_validation_on_real_files(tmp_path):
     garbage.write_bytes(b"not safetensors at all, just text" * 10)
     no_state = make(8)
     (no_state / "trainer_state.json").unlink()
+    flipped = make(10) / "optimizer.pt"  # one byte changed in the middle: the zip checksum catches it
+    data = bytearray(flipped.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    flipped.write_bytes(bytes(data))
+    assert "optimizer.pt is damaged (checksum of" in checkpoint_problem(tmp_path / "checkpoint-10")
     assert "model.safetensors is truncated" in checkpoint_problem(tmp_path / "checkpoint-4")
     assert "model.safetensors is not" in checkpoint_problem(tmp_path / "checkpoint-6")
     assert "no trainer_state.json" in checkpoint_problem(no_state)
