@@ -546,9 +546,10 @@ class CTAMForSequenceClassification(CTAMPreTrainedModel):
 
     def _cls_sum(self, logits: torch.Tensor, labels: torch.Tensor, target: bool = False) -> torch.Tensor:
         """Eq. 12 cross-entropy summed over one path's labelled rows (the caller divides by all labelled rows).
-        `labels` come from `_loss_setup`, which checked them. On the target path in training, a `label_loss` set by
-        the trainer (class weights or Menon et al. 2021 logit offsets, modeling_ctam.training.imbalance) applies."""
-        adjust, weight = getattr(self, "label_loss", None) if target and self.training else None, None
+        `labels` come from `_loss_setup`, which checked them. In training, the path's `label_loss` / `source_label_loss`
+        set by the trainer (class weights or Menon et al. 2021 logit offsets, modeling_ctam.training.imbalance) applies."""
+        adjust = getattr(self, "label_loss" if target else "source_label_loss", None) if self.training else None
+        weight = None
         if adjust is not None:
             logits, weight = adjust(logits)
         return nn.functional.cross_entropy(logits.float(), labels, weight=weight, ignore_index=-100, reduction="sum")

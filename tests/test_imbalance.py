@@ -169,6 +169,28 @@ def test_logit_adjustment_is_menon_et_al_and_leaves_inference_alone():
     assert torch.allclose(out.loss_cls, torch.nn.functional.cross_entropy(out.logits, y), atol=1e-6)
 
 
+def test_each_path_is_adjusted_by_its_own_prior():
+    # label-aware pairing driven by the Burmese side: every English partner has its Burmese review's label, so the
+    # English stream is 90/10 too and gets its own offsets; balanced English gets constant ones (no change)
+    names, burmese = ["negative", "positive"], [0] * 10 + [1] * 90
+    paired = plan_imbalance(ImbalanceArguments(), "supervised", "joint", burmese, names, source_labels=burmese)
+    assert paired.record["source_prior"] == paired.record["prior"]
+    assert paired.record["source_logit_offsets"] == paired.record["logit_offsets"]
+    balanced = plan_imbalance(ImbalanceArguments(imbalance="class-weights"), "supervised", "joint", burmese, names,
+                              source_labels=[0, 1] * 50)
+    assert balanced.record["source_class_weights"] == {"negative": 1.0, "positive": 1.0}
+    model = _tiny_model()
+    model.train()
+    model.source_label_loss = paired.source_label_loss
+    ids = torch.randint(3, 99, (4, 6), generator=torch.Generator().manual_seed(0))
+    y = torch.tensor([0, 1, 1, 1])
+    out = model(input_ids=ids, attention_mask=torch.ones_like(ids), source_input_ids=ids,
+                source_attention_mask=torch.ones_like(ids), source_labels=y)
+    offsets = torch.log(torch.tensor([11 / 102, 91 / 102]))
+    expected = torch.nn.functional.cross_entropy(out.source_logits.detach() + offsets, y)
+    assert torch.allclose(out.loss_cls, expected, atol=1e-5)  # only the English rows are labelled here
+
+
 def test_imbalance_plan_records_why_nothing_applies():
     args = ImbalanceArguments()
     assert args.imbalance == "logit-adjustment"  # the default

@@ -17,10 +17,13 @@ Burmese labels' eq. 12 term handles it:
   ([`ClassBalancedSampler`]); an epoch keeps its length. Needs `pairing_driver: target` (an item is a Burmese row).
 - ``none``: plain cross-entropy.
 
+Each path is adjusted by its own prior: the Burmese path by the labelled Burmese rows', the English path by the English
+labels as the training items carry them. Balanced English data (`balance_source`, random pairing) has a uniform prior
+and is left as it is; label-aware pairing driven by the Burmese side hands the English stream the Burmese split.
+
 `pi` is smoothed by one count per class (``(n_c + 1) / (N + C)``). Few-shot data has k rows per class, so its prior
 is uniform and every method reduces to plain cross-entropy there; that is intended (the few labelled rows are already
-balanced). Only the target (Burmese) path is adjusted: the English source is class-balanced by default
-(`balance_source`). The zero-shot setting has no Burmese label and the two-stage recipe uses none, so nothing is
+balanced). The zero-shot setting has no Burmese label and the two-stage recipe uses none, so nothing is
 applied there; the record says so. The record (`train_config.json`'s ``imbalance_handling``, and the model card)
 gives the method, whether and why it applied, the prior and the weights or offsets.
 """
@@ -88,6 +91,7 @@ class ImbalancePlan:
     record: dict[str, Any]
     label_loss: Optional[LabelLoss] = None
     sample_weights: Optional[list[float]] = None
+    source_label_loss: Optional[LabelLoss] = None
 
     def summary(self) -> str:
         """One line for the model card, e.g. 'logit-adjustment (tau 1; prior negative 0.101, positive 0.899)'."""
@@ -100,8 +104,14 @@ class ImbalancePlan:
 
 
 def plan_imbalance(args: ImbalanceArguments, setting: str, recipe: str, target_labels: Sequence[int],
-                   class_names: Sequence[str], pairing_driver: str = "target") -> ImbalancePlan:
-    """The plan for one run from its Burmese training labels (-1/-100 = unlabelled), setting and recipe."""
+                   class_names: Sequence[str], pairing_driver: str = "target",
+                   source_labels: Optional[Sequence[int]] = None) -> ImbalancePlan:
+    """The plan for one run from its Burmese training labels (-1/-100 = unlabelled), setting and recipe.
+
+    `source_labels`: the English labels as the training items carry them. Balanced English data has a uniform prior and
+    needs nothing; but label-aware pairing driven by the Burmese side gives every Burmese review an English partner of
+    its label, so the English stream inherits the Burmese 90/10 split. The English path then gets the same kind of
+    adjustment from its own prior (measured: without it CTAM's supervised run predicted "positive" for everything)."""
     method = args.imbalance
     record: dict[str, Any] = {"method": method, "applied": False}
     if method == "none":
@@ -119,15 +129,29 @@ def plan_imbalance(args: ImbalanceArguments, setting: str, recipe: str, target_l
     counts = np.bincount([v for v in labels if v >= 0], minlength=k)[:k]
     record.update(applied=True, labelled_rows={n: int(c) for n, c in zip(class_names, counts)},
                   prior={n: round(float(p), 4) for n, p in zip(class_names, prior)})
+    source_prior = None
+    if source_labels is not None and any(int(v) >= 0 for v in source_labels):
+        source_prior = class_prior(source_labels, k)
+        record["source_prior"] = {n: round(float(p), 4) for n, p in zip(class_names, source_prior)}
     if method == "logit-adjustment":
         offsets = [args.logit_adjustment_tau * math.log(p) for p in prior]
         record.update(tau=args.logit_adjustment_tau, logit_offsets={n: round(o, 4) for n, o in zip(class_names, offsets)},
                       reference="Menon et al. 2021, logit-adjusted loss: -log softmax(f(x) + tau log pi)_y")
-        return ImbalancePlan(record, label_loss=LabelLoss(offsets=offsets))
+        plan = ImbalancePlan(record, label_loss=LabelLoss(offsets=offsets))
+        if source_prior is not None:
+            source_offsets = [args.logit_adjustment_tau * math.log(p) for p in source_prior]
+            record["source_logit_offsets"] = {n: round(o, 4) for n, o in zip(class_names, source_offsets)}
+            plan.source_label_loss = LabelLoss(offsets=source_offsets)
+        return plan
     if method == "class-weights":
         weights = [1.0 / (k * p) for p in prior]
         record["class_weights"] = {n: round(w, 4) for n, w in zip(class_names, weights)}
-        return ImbalancePlan(record, label_loss=LabelLoss(weights=weights))
+        plan = ImbalancePlan(record, label_loss=LabelLoss(weights=weights))
+        if source_prior is not None:
+            source_weights = [1.0 / (k * p) for p in source_prior]
+            record["source_class_weights"] = {n: round(w, 4) for n, w in zip(class_names, source_weights)}
+            plan.source_label_loss = LabelLoss(weights=source_weights)
+        return plan
     # balanced-sampler
     if pairing_driver != "target":
         raise ValueError("imbalance='balanced-sampler' draws Burmese rows by class, so a training item must be a "

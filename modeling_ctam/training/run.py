@@ -95,14 +95,16 @@ def _imbalance_plan(cfg: TrainConfig, train_dataset, model):
     from .imbalance import plan_imbalance
 
     data_args = cfg.data
-    labels = []
+    labels, source_labels = [], None
     if train_dataset is not None and data_args.setting != "zero-shot" and cfg.run.imbalance != "none":
-        parts = getattr(train_dataset, "parts", [train_dataset])
-        labels = [int(v) for v in getattr(parts[0], "_tgt_label", [])]
+        pairs = getattr(train_dataset, "parts", [train_dataset])[0]
+        labels = [int(v) for v in getattr(pairs, "_tgt_label", [])]
+        source_labels = [int(pairs[i]["source_label"]) for i in range(len(pairs))]  # as the items carry them
     plan = plan_imbalance(cfg.run, data_args.setting, cfg.run.recipe, labels, data_args.class_names,
-                          data_args.pairing_driver)
-    if plan.label_loss is not None:
-        _unwrap(model).label_loss = plan.label_loss  # read by the model's eq. 12 on the target path, in training
+                          data_args.pairing_driver, source_labels=source_labels)
+    if plan.label_loss is not None:  # read by the model's eq. 12, per path, in training
+        _unwrap(model).label_loss = plan.label_loss
+        _unwrap(model).source_label_loss = plan.source_label_loss
     logger.info("class imbalance: %s", plan.record)
     return plan
 
