@@ -93,6 +93,10 @@ TRANSFER_ROWS = {
     "plain+distill": ("xlmr-base", {}, {"parallel_share": 0.3, "unlabelled_pairing": "none", "self_training": False,
                                          "parallel_distillation": 1.0}, "xlmr-base"),
     "ctam-2-rounds": ("ctam", CTAM_TWO_STAGE, {"self_training_rounds": 2}, "ctam"),
+    # the prior's BBSE on English rows from another domain (UCI IMDb) rather than held-out training rows; the row
+    # reuses the ctam teacher, so only the prior estimate (and so the quotas and L_S weights) changes
+    "ctam+imdb-heldout": ("ctam", CTAM_TWO_STAGE, {"heldout_data": "en/uci_sentiment_labelled/imdb_labelled.txt"},
+                          "ctam"),
 }
 
 

@@ -409,3 +409,24 @@ def test_parallel_distillation_needs_the_parallel_stream():
         TransferArguments(recipe="two-stage", parallel_share=0.0, parallel_distillation=1.0)
     with pytest.raises(ValueError, match="non-negative"):
         TransferArguments(recipe="two-stage", parallel_distillation=-1.0)
+
+
+@needs_data
+def test_heldout_data_gives_bbse_its_own_english_rows_and_names_a_missing_file(tmp_path):
+    from modeling_ctam.training import load_config
+    from modeling_ctam.training.assembly import build_transfer_data
+
+    imdb = "en/uci_sentiment_labelled/imdb_labelled.txt"
+    overrides = {"recipe": "two-stage", "parallel_share": 0.0, "source_data": "en/uci_sentiment_labelled/yelp_labelled.txt",
+                 "max_source_examples": 200, "target_train": "my/gklmip/product_sentiment_dataset_dev.json",
+                 "target_dev": "my/gklmip/product_sentiment_dataset_dev.json", "output_dir": str(tmp_path),
+                 "eval_strategy": "no", "save_strategy": "no", "load_best_model_at_end": False, "heldout_data": imdb}
+    cfg = load_config(None, overrides)
+    data, _, summary = build_transfer_data(cfg.data, 0, False, cfg.run.heldout_data)
+    assert summary["heldout_examples"] == len(data.heldout_texts) == 1000  # the UCI IMDb file, balanced
+    assert sorted(set(data.heldout_labels)) == [0, 1] and sum(data.heldout_labels) == 500
+    assert len(data.english_texts) == 200 and not set(data.heldout_texts) & set(data.english_texts)
+    assert data.hold_out(0.1, seed=0) is data  # the run's heldout_fraction split is not taken on top
+    cfg = load_config(None, dict(overrides, heldout_data="en/no-such-file.txt"))
+    with pytest.raises(FileNotFoundError, match="heldout_data"):
+        build_transfer_data(cfg.data, 0, False, cfg.run.heldout_data)

@@ -228,9 +228,11 @@ def load_parallel_data(data: DataArguments):
     return parts[0] if len(parts) == 1 else concatenate_datasets(parts)
 
 
-def build_transfer_data(data: DataArguments, seed: int, with_parallel: bool) -> tuple[Any, Any, dict]:
+def build_transfer_data(data: DataArguments, seed: int, with_parallel: bool,
+                        heldout_data: Optional[str] = None) -> tuple[Any, Any, dict]:
     """(TransferData, dev_dataset, summary) for the two-stage recipe: the English rows, the Burmese train texts
-    (their labels only in the few-shot and supervised settings, and then not used by the recipe) and the pairs."""
+    (their labels only in the few-shot and supervised settings, and then not used by the recipe), the pairs and, with
+    `heldout_data`, labelled English rows that no stage trains on (the prior estimate's held-out set)."""
     from modeling_ctam.transfer.recipe import TransferData
 
     source = load_source(data, seed)
@@ -241,9 +243,13 @@ def build_transfer_data(data: DataArguments, seed: int, with_parallel: bool) -> 
         english_texts=list(source["text"]), english_labels=[int(y) for y in source["label"]],
         unlabelled=list(target["text"]),
         parallel=list(zip(parallel["target_text"], parallel["source_text"])) if parallel is not None else [])
+    if heldout_data:
+        heldout = _load("heldout_data", heldout_data, data, data_format=None, split="train", revision=None,
+                        language="en")
+        transfer.heldout_texts, transfer.heldout_labels = list(heldout["text"]), [int(y) for y in heldout["label"]]
     summary = {"setting": data.setting, "recipe": "two-stage", "source_examples": len(source),
                "source_labels": label_counts(source, names), "target_train_examples": len(target),
                "dev_examples": len(dev), "dev_labels": label_counts(dev, names),
-               "parallel_pairs": len(transfer.parallel)}
+               "parallel_pairs": len(transfer.parallel), "heldout_examples": len(transfer.heldout_texts)}
     _add_load_stats(summary, source=source, target_train=target, dev=dev)
     return transfer, dev, summary

@@ -170,7 +170,7 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
     with args.main_process_first(desc="data and alignment"):
         if two_stage:
             transfer_data, dev_dataset, summary = build_transfer_data(
-                data_args, args.seed, cfg.run.parallel_share > 0 or cfg.run.cross_lingual_prior)
+                data_args, args.seed, cfg.run.parallel_share > 0 or cfg.run.cross_lingual_prior, cfg.run.heldout_data)
             train_dataset = None
         else:
             train_dataset, dev_dataset, summary = build_datasets(data_args, args.seed)

@@ -83,6 +83,11 @@ class TransferArguments:
     heldout_fraction: float = field(default=0.1, metadata={"help": (
         "Share of the English rows held out of training (stratified): the teacher's confusion matrix on them corrects "
         "the target-prior estimate when EM degenerates (BBSE). 0 = none (classify-and-count fallback).")})
+    heldout_data: Optional[str] = field(default=None, metadata={"help": (
+        "Labelled English rows that no stage trains on, from another domain than the training rows (e.g. "
+        "en/uci_sentiment_labelled/imdb_labelled.txt): BBSE's held-out set in place of the heldout_fraction split, "
+        "which then stays in training. A teacher errs more off its training domain, as it does on Burmese "
+        "(bench/results/prior_estimates.md).")})
     cross_lingual_prior: bool = field(default=False, metadata={"help": (
         "When EM degenerates, correct the BBSE prior estimate for reading Burmese too: the teacher's change of decision "
         "between the two sides of the translation pairs (parallel_data) joins its confusion on held-out English rows "
@@ -123,7 +128,7 @@ class TransferArguments:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ValueError(f"{name}={value} must be non-negative (or null for the model's own weight).")
-        if self.cross_lingual_prior and self.heldout_fraction == 0:
+        if self.cross_lingual_prior and self.heldout_fraction == 0 and not self.heldout_data:
             raise ValueError("cross_lingual_prior corrects BBSE on held-out English rows; set heldout_fraction > 0 "
                              "(e.g. 0.1) or cross_lingual_prior: false.")
         if self.parallel_distillation < 0:
@@ -153,8 +158,9 @@ class TransferData:
     heldout_labels: list[int] = field(default_factory=list)
 
     def hold_out(self, fraction: float, seed: int) -> "TransferData":
-        """A copy whose English rows lose a stratified `fraction` to `heldout_*` (never trained on)."""
-        if fraction <= 0:
+        """A copy whose English rows lose a stratified `fraction` to `heldout_*` (never trained on); itself when it
+        has held-out rows already (`heldout_data`) or `fraction` is 0."""
+        if fraction <= 0 or self.heldout_texts:
             return self
         rng = np.random.default_rng(seed)
         labels = np.asarray(self.english_labels)
