@@ -98,6 +98,8 @@ def run_one(point: str, method: str, seed: int, args, run_dir: Path) -> dict:
     report = T.train(cfg)
     seconds = round(time.perf_counter() - start, 1)
     train_config = json.loads((out / "train_config.json").read_text(encoding="utf-8"))
+    if report.get("best_model_checkpoint"):  # no machine paths in the results: the checkpoint's name only
+        report = dict(report, best_model_checkpoint=Path(report["best_model_checkpoint"]).name)
     record = dict(report, point=point, method=method, seed=seed, setting=setting, seconds=seconds,
                   imbalance=train_config.get("imbalance_summary"),
                   few_shot_rows=(train_config.get("data") or {}).get("few_shot_rows"))
@@ -188,6 +190,12 @@ def write_markdown(table: dict, meta: dict, path: Path) -> None:
                 values = ", ".join(f"seed {s}: {v:.3f}" for s, v in zip(row[method]["seeds"],
                                                                          row[method]["macro_f1"]["values"]))
                 lines.append(f"- {point} / {method}: {values}")
+    notes = [f"- {r['point']} / {r['method']} / seed {r['seed']}: {r['note']}" for r in meta.get("notes", [])]
+    if any(row.get("plain", {}).get("reused_from") for row in table.values()):
+        notes.append("- point 0 is reused from a transfer grid of bench/quality.py, with that grid's own budget "
+                     "(its JSON has the details); it was not run by this script.")
+    if notes:
+        lines += ["", "Notes:", "", *notes]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -216,7 +224,7 @@ def write_figure(table: dict, path: Path, title: str) -> None:
     ax.set_ylabel("GKLMIP dev macro-F1")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -258,7 +266,7 @@ def main(argv=None) -> dict:
     table = summarise(records, [p for p in args.points if any(r["point"] == p for r in records)])
     meta = {"tag": args.tag, "command": "python bench/learning_curve.py " + " ".join(sys.argv[1:] if argv is None
                                                                                         else argv),
-            "configs": CONFIGS, "load_start": load_start, "load_end": [round(v, 2) for v in os.getloadavg()],
+            "configs": CONFIGS, "notes": [r for r in records if r.get("note")], "load_start": load_start, "load_end": [round(v, 2) for v in os.getloadavg()],
             "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
                         "torch_threads": torch.get_num_threads()}}
     out = {"meta": meta, "table": table, "runs": records}
@@ -266,7 +274,7 @@ def main(argv=None) -> dict:
     (results / f"{args.tag}.json").write_text(json.dumps(out, indent=2, default=str), encoding="utf-8")
     write_markdown(table, meta, results / f"{args.tag}.md")
     write_figure(table, results / f"{args.tag}.png", "GKLMIP dev, binary: plain fine-tuning vs CTAM "
-                 f"(seeds {', '.join(map(str, args.seeds))})")
+                 f"(bars: sample std over seeds; {args.tag}.md)")
     print((results / f"{args.tag}.md").read_text(encoding="utf-8"))
     return out
 
