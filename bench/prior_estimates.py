@@ -46,21 +46,6 @@ def _quality_module():
     return module
 
 
-def language_confusion(my_probs: np.ndarray, en_probs: np.ndarray) -> np.ndarray:
-    """`C_lang[i, j] = P(argmax on the Burmese side = i | argmax on the English side = j)` over translation pairs;
-    columns sum to 1 (a column without pairs is the identity's)."""
-    num_classes = my_probs.shape[1]
-    my_pred, en_pred = my_probs.argmax(1), en_probs.argmax(1)
-    confusion = np.zeros((num_classes, num_classes))
-    for j in range(num_classes):
-        rows = en_pred == j
-        if rows.any():
-            confusion[:, j] = np.bincount(my_pred[rows], minlength=num_classes) / rows.sum()
-        else:
-            confusion[j, j] = 1.0
-    return confusion
-
-
 def source_confusion(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """`C_en[i, j] = P(predicted i | true j)` on labelled English rows; columns sum to 1."""
     num_classes = probs.shape[1]
@@ -102,7 +87,7 @@ def main(argv=None) -> int:
     from modeling_ctam.training import load_config
     from modeling_ctam.training.assembly import build_transfer_data
     from modeling_ctam.training.run import build_model
-    from modeling_ctam.transfer.prior import bbse_prior, em_prior
+    from modeling_ctam.transfer.prior import bbse_prior, em_prior, language_confusion
     from modeling_ctam.transfer.recipe import STAGE1_MODEL, _load_weights, _posteriors
     from modeling_ctam.transfer.teacher import teacher_posteriors
 

@@ -25,20 +25,6 @@ GKLMIP = data_dir() / "my" / "gklmip"
 
 
 @pytest.fixture(scope="module")
-def tiny_encoder(tmp_path_factory, offline_encoder_dir) -> str:
-    from transformers import BertConfig, BertModel
-
-    out = tmp_path_factory.mktemp("tiny-encoder")
-    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(Path(offline_encoder_dir) / name, out / name)
-    torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=250037, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                         intermediate_size=37, max_position_embeddings=128, pad_token_id=1),
-              add_pooling_layer=False).save_pretrained(out)
-    return str(out)
-
-
-@pytest.fixture(scope="module")
 def small_data(tmp_path_factory) -> dict[str, str]:
     if not GKLMIP.is_dir():
         pytest.skip("shared data folder not found (set CTAM_DATA_DIR)")
@@ -67,24 +53,24 @@ def _digest(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def finished_run(tiny_encoder, small_data, tmp_path_factory) -> Path:
+def finished_run(tiny_encoder_dir, small_data, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "finished"
-    T.train(_config(tiny_encoder, small_data, out))
+    T.train(_config(tiny_encoder_dir, small_data, out))
     assert (out / "model.safetensors").is_file() and (out / "checkpoint-2").is_dir() and (out / "checkpoint-4").is_dir()
     return out
 
 
 # ------------------------------------------------------------------------------------------------ nothing lost
-def test_training_again_into_a_finished_run_is_refused_and_nothing_changes(finished_run, tiny_encoder, small_data):
+def test_training_again_into_a_finished_run_is_refused_and_nothing_changes(finished_run, tiny_encoder_dir, small_data):
     before = {p.relative_to(finished_run): _digest(p) for p in finished_run.rglob("*") if p.is_file()}
     with pytest.raises(ValueError, match="already holds a run") as err:
-        T.train(_config(tiny_encoder, small_data, finished_run, seed=4))
+        T.train(_config(tiny_encoder_dir, small_data, finished_run, seed=4))
     assert "--resume_from_checkpoint latest" in str(err.value) and "--overwrite_output_dir true" in str(err.value)
     after = {p.relative_to(finished_run): _digest(p) for p in finished_run.rglob("*") if p.is_file()}
     assert after == before
 
 
-def test_overwrite_keeps_the_earlier_run_until_the_new_model_is_saved(finished_run, tiny_encoder, small_data,
+def test_overwrite_keeps_the_earlier_run_until_the_new_model_is_saved(finished_run, tiny_encoder_dir, small_data,
                                                                      tmp_path):
     from transformers import TrainerCallback
 
@@ -97,19 +83,19 @@ def test_overwrite_keeps_the_earlier_run_until_the_new_model_is_saved(finished_r
             raise RuntimeError("power cut")
 
     with pytest.raises(RuntimeError, match="power cut"):
-        T.train(_config(tiny_encoder, small_data, out, seed=4, overwrite_output_dir=True), callbacks=[Fail()])
+        T.train(_config(tiny_encoder_dir, small_data, out, seed=4, overwrite_output_dir=True), callbacks=[Fail()])
     # the failed replacement deleted nothing: the earlier run is whole, set aside
     assert _digest(out / REPLACED_RUN / "model.safetensors") == old_model
     assert (out / REPLACED_RUN / "checkpoint-4" / "optimizer.pt").is_file()
 
     shutil.rmtree(out)
     shutil.copytree(finished_run, out)
-    T.train(_config(tiny_encoder, small_data, out, seed=4, overwrite_output_dir=True))
+    T.train(_config(tiny_encoder_dir, small_data, out, seed=4, overwrite_output_dir=True))
     assert _digest(out / "model.safetensors") != old_model and not (out / REPLACED_RUN).exists()
     assert json.loads((out / "train_config.json").read_text())["config"]["seed"] == 4
 
 
-def test_resume_latest_skips_a_truncated_checkpoint_and_says_why(finished_run, tiny_encoder, small_data, tmp_path,
+def test_resume_latest_skips_a_truncated_checkpoint_and_says_why(finished_run, tiny_encoder_dir, small_data, tmp_path,
                                                                  capfd):
     out = tmp_path / "run"
     shutil.copytree(finished_run, out)
@@ -119,7 +105,7 @@ def test_resume_latest_skips_a_truncated_checkpoint_and_says_why(finished_run, t
     optimizer.write_bytes(optimizer.read_bytes()[: optimizer.stat().st_size // 2])
     assert "optimizer.pt is truncated" in checkpoint_problem(out / "checkpoint-4")
     assert checkpoint_problem(out / "checkpoint-2") is None
-    T.train(_config(tiny_encoder, small_data, out, resume_from_checkpoint="latest"))
+    T.train(_config(tiny_encoder_dir, small_data, out, resume_from_checkpoint="latest"))
     assert "checkpoint-4: optimizer.pt is truncated or damaged" in capfd.readouterr().err
     record = json.loads((out / "train_config.json").read_text())
     assert record["resumed_from"].endswith("checkpoint-2")
@@ -173,11 +159,11 @@ def test_bf16_without_a_gpu_names_the_flag_to_change():
         T.load_config(None, ["--bf16", "true"], output_dir="unused")
 
 
-def test_train_config_records_the_precision_that_ran(tiny_encoder, small_data, tmp_path, monkeypatch):
+def test_train_config_records_the_precision_that_ran(tiny_encoder_dir, small_data, tmp_path, monkeypatch):
     """`accelerate launch --mixed_precision bf16` reaches the run as ACCELERATE_MIXED_PRECISION, not as --bf16."""
     monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
     out = tmp_path / "bf16"
-    cfg = _config(tiny_encoder, small_data, out, max_steps=2, save_strategy="no")
+    cfg = _config(tiny_encoder_dir, small_data, out, max_steps=2, save_strategy="no")
     assert not cfg.training.bf16
     T.train(cfg)
     assert json.loads((out / "train_config.json").read_text())["mixed_precision"] == "bf16"

@@ -5,7 +5,6 @@ GKLMIP rows, the real offline tokenizer and tiny random encoders (hidden 32, 2 l
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -27,22 +26,6 @@ needs_data = pytest.mark.skipif(not GKLMIP.is_dir(), reason="shared data folder 
 
 
 # ----------------------------------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def tiny_encoder_dir(tmp_path_factory, offline_encoder_dir) -> str:
-    """A tiny random BERT (hidden 32, 2 layers) with the real offline XLM-R tokenizer."""
-    from transformers import BertConfig, BertModel
-
-    out = tmp_path_factory.mktemp("tiny-encoder")
-    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(Path(offline_encoder_dir) / name, out / name)
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=250037, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=37, max_position_embeddings=128, pad_token_id=1, bos_token_id=0,
-                        eos_token_id=2)
-    BertModel(config, add_pooling_layer=False).save_pretrained(out)
-    return str(out)
-
-
 @pytest.fixture(scope="module")
 def small_gklmip(tmp_path_factory) -> dict[str, str]:
     """Real GKLMIP rows, every 8th train row and every 3rd dev row (the files are sorted by stars, so every star

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from modeling_ctam.data.burmese import is_zawgyi, preprocess
 from modeling_ctam.paths import data_dir
@@ -39,20 +37,11 @@ def zawgyi_reviews() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def trained_folder(tmp_path_factory, offline_encoder_dir) -> Path:
+def trained_folder(tmp_path_factory, tiny_encoder_dir) -> Path:
     """The folder train.py saves (model + tokenizer from `modeling_ctam.training.build_model`), tiny and random."""
-    from transformers import BertConfig, BertModel
-
     import modeling_ctam.training as T
 
-    encoder = tmp_path_factory.mktemp("tiny-encoder")
-    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(Path(offline_encoder_dir) / name, encoder / name)
-    torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=250037, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                         intermediate_size=37, max_position_embeddings=128, pad_token_id=1),
-              add_pooling_layer=False).save_pretrained(encoder)
-    model, tokenizer, _ = T.build_model(T.ModelArguments(encoder=str(encoder)), T.DataArguments())
+    model, tokenizer, _ = T.build_model(T.ModelArguments(encoder=tiny_encoder_dir), T.DataArguments())
     folder = tmp_path_factory.mktemp("run") / "model"
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
