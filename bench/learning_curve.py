@@ -13,14 +13,14 @@ Points (Burmese labels per class; binary):
   self-training), as the ``plain`` row of ``bench/quality.py --grid transfer``. ``--zero-shot-from FILE`` reuses a
   transfer grid's measured plain and ctam rows instead of running them (the figure and table say so).
 - ``8``, ``32``, ``128``: few-shot, ``configs/few-shot-ctam.yaml`` with ``few_shot_n`` = k (k reviews per class
-  drawn with the seed, nested across k) and the English reviews; CTAM pairs each English review with a labelled
-  Burmese review of its class.
-- ``all``: supervised, ``configs/supervised-ctam.yaml`` (every GKLMIP train label, the class imbalance handled by
-  the config's ``imbalance``).
+  drawn with the seed, nested across k; the other reviews unlabelled): the zero-shot recipe with the k labels in
+  both stages. Plain fine-tuning gets the same labels and English rows, without the parallel stream and
+  self-training (as at point 0).
+- ``all``: supervised, ``configs/supervised-ctam.yaml`` (every GKLMIP train label in both stages, the class
+  imbalance handled by the config's ``imbalance``).
 
 Plain fine-tuning is the same config with ``--preset xlmr-base`` (encoder + classifier, ``L_T`` only): the same data,
-budget, seed and checkpoint rule. Few-shot and supervised runs choose their checkpoint by Burmese dev macro-F1 (the
-configs' ``load_best_model_at_end``); zero-shot runs end on their last step.
+budget, seed and stages. Every run ends on its last step (no checkpoint is chosen by Burmese dev).
 
 Every run goes through ``modeling_ctam.training.train()``. Each run's dev record (``dev_metrics.json``) is kept as
 ``learning_curve/<point>/<method>/seed-<n>/metrics.json`` with its wall time; a run whose record exists is skipped, so
@@ -86,10 +86,11 @@ def run_one(point: str, method: str, seed: int, args, run_dir: Path) -> dict:
     import modeling_ctam.training as T
 
     setting = setting_of(point)
-    tokens = ["--preset", METHODS[method], "--seed", str(seed), "--disable_tqdm", "true", *args.override]
+    tokens = ["--preset", METHODS[method], "--seed", str(seed), "--disable_tqdm", "true",
+              "--overwrite_output_dir", "true", *args.override]  # the work folder is scratch
     if setting == "few-shot":
         tokens += ["--few_shot_n", point]
-    if setting == "zero-shot" and method == "plain":
+    if setting != "supervised" and method == "plain":  # English L_T and the gold rows only, as at point 0
         for key, value in PLAIN_ZERO_SHOT.items():
             tokens += [f"--{key}", str(value).lower() if isinstance(value, bool) else str(value)]
     out = Path(args.work_dir) / args.tag / point / method / f"seed-{seed}"

@@ -74,6 +74,7 @@ TRANSFER_BUDGET = {k: v for k, v in BUDGET.items() if k != "max_steps"}
 TRANSFER_BUDGET.update(stage1_steps=40, stage2_steps=60,
                        parallel_data=["parallel/myxnli/my.genre.dev.tsv", "parallel/talpco"])
 CTAM_TWO_STAGE = {"teacher_head": True, "align_reduction": "normalized"}
+IMDB = "en/uci_sentiment_labelled/imdb_labelled.txt"
 NO_STREAMS = {"parallel_share": 0.0, "unlabelled_pairing": "none"}
 TRANSFER_ROWS = {
     # name: (preset, CTAMConfig overrides, recipe overrides, stage-1 teacher group)
@@ -97,6 +98,13 @@ TRANSFER_ROWS = {
     # reuses the ctam teacher, so only the prior estimate (and so the quotas and L_S weights) changes
     "ctam+imdb-heldout": ("ctam", CTAM_TWO_STAGE, {"heldout_data": "en/uci_sentiment_labelled/imdb_labelled.txt"},
                           "ctam"),
+    # + the prior-matched decision rule after stage 2 (match_prior): the classifier's bias is shifted so that the
+    # student predicts the estimated prior's share of negatives on the unlabelled reviews; plain gets it as well
+    "ctam+imdb+match-prior": ("ctam", CTAM_TWO_STAGE, {"heldout_data": IMDB, "match_prior": True}, "ctam"),
+    # + a second stage-2 round relabelled by the student (self_training_rounds: 2), on the adopted prior setting
+    "ctam+imdb+2-rounds": ("ctam", CTAM_TWO_STAGE, {"heldout_data": IMDB, "self_training_rounds": 2}, "ctam"),
+    "plain+self-training+match-prior": ("xlmr-base", {}, dict(NO_STREAMS, heldout_data=IMDB, match_prior=True),
+                                        "xlmr-base"),
 }
 
 

@@ -179,7 +179,10 @@ def test_imbalance_plan_records_why_nothing_applies():
     assert args.imbalance == "logit-adjustment"  # the default
     names = ["negative", "positive"]
     assert not plan_imbalance(args, "zero-shot", "joint", [], names).record["applied"]
-    assert "two-stage" in plan_imbalance(args, "supervised", "two-stage", [0, 1], names).record["reason"]
+    two_stage = plan_imbalance(args, "supervised", "two-stage", [0] * 10 + [1] * 90, names)
+    assert two_stage.record["applied"] and two_stage.label_loss is not None  # stage 2's gold Burmese stream
+    with pytest.raises(ValueError, match="two-stage recipe draws its own streams"):
+        plan_imbalance(ImbalanceArguments(imbalance="balanced-sampler"), "supervised", "two-stage", [0, 1], names)
     few = plan_imbalance(args, "few-shot", "joint", [0] * 8 + [1] * 8 + [-100] * 50, names)
     assert few.record["prior"] == {"negative": 0.5, "positive": 0.5}  # k per class: balanced, no adjustment left
     assert few.record["logit_offsets"]["negative"] == few.record["logit_offsets"]["positive"]
@@ -237,3 +240,15 @@ def test_three_and_five_class_train_end_to_end(labels, imbalance, names, tiny_en
     assert train_config["data"]["source_labels"] == {**{n: 0 for n in names}, "unlabelled": 32}
     card = dict(training_rows(train_config, config))
     assert card["class imbalance"].startswith(imbalance) and names[-1] in card["class imbalance"]
+
+
+def test_label_loss_for_follows_each_label_sets_own_prior():
+    from modeling_ctam.training.imbalance import label_loss_for
+
+    make = label_loss_for(ImbalanceArguments(), 2)
+    mixed = make([0] * 9 + [1] * 91)  # stage 1: English and Burmese labels together
+    assert torch.allclose(mixed.offsets, torch.log(torch.tensor([10 / 102, 92 / 102])))
+    assert make([0, 1] * 50) is None  # the balanced English stream of stage 2: nothing to adjust
+    weights = label_loss_for(ImbalanceArguments(imbalance="class-weights"), 2)([0] * 9 + [1] * 91)
+    assert weights.offsets is None and weights.weights[0] > 4 * weights.weights[1]
+    assert label_loss_for(ImbalanceArguments(imbalance="none"), 2)([0] * 9 + [1] * 91) is None

@@ -583,5 +583,59 @@ def test_two_stage_refuses_burmese_dev_checkpoint_choice_and_missing_parallel_da
     with pytest.raises(ValueError, match="strict zero-shot protocol"):
         T.load_config(None, {"recipe": "two-stage", "parallel_share": 0.0, "output_dir": str(tmp_path),
                              "eval_strategy": "steps", "save_strategy": "steps", "load_best_model_at_end": True})
+    with pytest.raises(ValueError, match="ends on its last step in every setting"):
+        T.load_config(None, {"recipe": "two-stage", "parallel_share": 0.0, "output_dir": str(tmp_path),
+                             "setting": "supervised", "eval_strategy": "steps", "save_strategy": "steps",
+                             "load_best_model_at_end": True})
+    with pytest.raises(ValueError, match="use recipe='joint'"):
+        T.load_config(None, {"recipe": "two-stage", "parallel_share": 0.0, "output_dir": str(tmp_path),
+                             "setting": "supervised", "labels": "three-class", "use_source_labels": False,
+                             "load_best_model_at_end": False})
     with pytest.raises(ValueError, match="needs parallel_data"):
         T.load_config(None, {"recipe": "two-stage", "output_dir": str(tmp_path), "load_best_model_at_end": False})
+
+
+def test_two_stage_supervised_and_few_shot_use_the_burmese_labels_in_both_stages(tiny_encoder_dir, small_data,
+                                                                                  tmp_path):
+    """Labelled settings: stage 1's teacher learns from the Burmese labels too, stage 2 has a gold stream (hard labels
+    under the run's logit adjustment) and the prior is the labels' own when no review is unlabelled."""
+    from safetensors.torch import load_file
+
+    out = tmp_path / "sup"
+    report = T.train(T.load_config(None, _two_stage_overrides(
+        tiny_encoder_dir, small_data, output_dir=str(out), setting="supervised", parallel_share=0.0, save_strategy="no",
+        match_prior=True)))
+    saved = json.loads((out / "train_config.json").read_text())
+    record, data = saved["transfer"], saved["data"]
+    n_labelled = sum(data["target_train_labels"].values())
+    assert n_labelled == data["target_train_examples"] == 200 and "unlabelled" not in data["target_train_labels"]
+    assert record["english_rows"] + record["english_heldout"] == 32 and report["setting"] == "supervised"
+    stage2 = record["stage2_rounds"][0]
+    assert stage2["items"]["labelled"] == stage2["items"]["total"] == 24  # every stage-2 Burmese row is gold
+    negative = data["target_train_labels"]["negative"]
+    assert stage2["target_prior"]["from"] == "target labels"
+    assert abs(stage2["target_prior"]["prior"][0] - (negative + 1) / (n_labelled + 2)) < 1e-4
+    assert "pseudo_labels" not in stage2  # nothing unlabelled to pseudo-label
+    match = record["prior_matching"]  # supervised: the decision matched on the labelled reviews, at their prior
+    assert match["rows"] == 200 and match["prior"][0] == round(stage2["target_prior"]["prior"][0], 4)
+    assert abs(match["predicted_share_after"][0] - match["prior"][0]) < 2 / 200
+    imbalance = saved["imbalance_handling"]
+    assert imbalance["applied"] and imbalance["method"] == "logit-adjustment"
+    assert imbalance["labelled_rows"] == {k: v for k, v in data["target_train_labels"].items()}
+    # the teacher trained on the English and the Burmese rows, under the prior of both
+    assert record["stage1_burmese_rows"] == 200 and record["stage1_rows"] == record["english_rows"] + 200
+    assert (out / "stage1" / "teacher.safetensors").is_file() and load_file(str(out / "model.safetensors"))
+
+    few = tmp_path / "few"
+    T.train(T.load_config(None, _two_stage_overrides(
+        tiny_encoder_dir, small_data, output_dir=str(few), setting="few-shot", few_shot_n=4, parallel_share=0.0,
+        save_strategy="no", labelled_share=0.5, match_prior=True)))
+    saved = json.loads((few / "train_config.json").read_text())
+    stage2 = saved["transfer"]["stage2_rounds"][0]
+    assert saved["data"]["target_train_labels"]["negative"] == 4 and saved["data"]["target_train_labels"]["positive"] == 4
+    assert saved["data"]["few_shot_rows"]["k"] == 4 and len(saved["data"]["few_shot_rows"]["rows"]) == 8
+    assert stage2["items"]["labelled"] == 12  # half of the 24 items; the rest unlabelled reviews
+    assert sum(stage2["pseudo_labels"]["counts"]) > 0 and "fallback" in stage2["target_prior"]
+    match = saved["transfer"]["prior_matching"]
+    assert match["rows"] == saved["data"]["target_train_examples"] - 8
+    assert abs(match["predicted_share_after"][0] - match["prior"][0]) < 2 / match["rows"]

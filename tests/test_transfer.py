@@ -5,6 +5,7 @@ pseudo-labels, importance-weighted L_S)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 
@@ -430,3 +431,48 @@ def test_heldout_data_gives_bbse_its_own_english_rows_and_names_a_missing_file(t
     cfg = load_config(None, dict(overrides, heldout_data="en/no-such-file.txt"))
     with pytest.raises(FileNotFoundError, match="heldout_data"):
         build_transfer_data(cfg.data, 0, False, cfg.run.heldout_data)
+
+
+# ------------------------------------------------------------------------------ prior matching, labelled streams
+def test_prior_matching_bias_puts_each_class_on_its_prior_share():
+    from modeling_ctam.transfer.prior import prior_matching_bias
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(1000, 2)) + np.array([0.5, 0.0])  # leans to class 0: about 64% of the argmaxes
+    bias = prior_matching_bias(logits, np.array([0.1, 0.9]))
+    share = np.bincount((logits + bias).argmax(1), minlength=2) / 1000
+    assert abs(share[0] - 0.1) <= 0.001 and share[0] < (logits.argmax(1) == 0).mean() - 0.4
+    assert abs(bias.sum()) < 1e-9  # a shift of the decision, not of the logits' level
+    three = rng.normal(size=(900, 3))
+    bias3 = prior_matching_bias(three, np.array([0.2, 0.3, 0.5]))
+    share3 = np.bincount((three + bias3).argmax(1), minlength=3) / 900
+    assert np.abs(share3 - [0.2, 0.3, 0.5]).max() < 0.01
+    with pytest.raises(ValueError, match="not a distribution"):
+        prior_matching_bias(logits, np.array([0.5, 0.6]))
+    with pytest.raises(ValueError, match=r"\(N, C\) log-posteriors"):
+        prior_matching_bias(logits, np.array([0.2, 0.3, 0.5]))
+
+
+def test_labelled_stream_carries_gold_labels_and_label_aware_pairs():
+    english = [f"en {i}" for i in range(20)]
+    english_labels = [i % 2 for i in range(20)]
+    labelled = [(f"my gold {i}", int(i < 3)) for i in range(10)]  # 3 of class 1, 7 of class 0
+    streams = Stage2Streams(english_texts=english, english_labels=english_labels, unlabelled=[f"my u{i}" for i in range(30)],
+                            labelled=labelled)
+    items = build_stage2_items(streams, 200, parallel_share=0.0, pairing="pseudo-label", seed=1, labelled_share=0.25)
+    gold = [it for it in items if it["stream"] == "labelled"]
+    assert len(gold) == 50 and all(it["soft_label"] is None for it in gold)
+    truth = dict(labelled)
+    for it in gold:
+        assert it["label"] == truth[it["text"]]
+        assert english_labels[english.index(it["teacher_text"])] == it["label"]  # paired with its gold class
+    assert all(it["label"] == -100 for it in items if it["stream"] == "unlabelled")
+    # supervised: no unlabelled review, so every non-parallel row is a gold one whatever labelled_share says
+    alone = build_stage2_items(dataclasses.replace(streams, unlabelled=[]), 40, parallel_share=0.0, pairing="none",
+                               seed=1, labelled_share=0.25)
+    assert all(it["stream"] == "labelled" and it["teacher_text"] is None for it in alone)
+    with pytest.raises(ValueError, match="labelled_share"):
+        TransferArguments(labelled_share=1.5)
+    with pytest.raises(ValueError, match="labels"):
+        TransferData(english_texts=english, english_labels=english_labels, unlabelled=[], target_texts=["a"],
+                     target_labels=[])

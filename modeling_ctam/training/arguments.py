@@ -337,6 +337,12 @@ def check_recipe(run: RunArguments, data: DataArguments, values: dict[str, Any])
     if data.setting == "zero-shot" and values["load_best_model_at_end"]:
         raise ValueError("recipe='two-stage' under the strict zero-shot protocol picks no checkpoint by Burmese dev "
                          "labels: it ends on its last step. Set load_best_model_at_end=false.")
+    if values["load_best_model_at_end"]:
+        raise ValueError(f"recipe='two-stage' ends on its last step in every setting (here {data.setting!r}); it "
+                         "chooses no checkpoint. Set load_best_model_at_end=false.")
+    if not data.use_source_labels:
+        raise ValueError("recipe='two-stage' trains its teacher on the English labels, and use_source_labels=false "
+                         "drops them (three- and five-class schemes): use recipe='joint' for those.")
     if run.path_by_path_backward:
         raise ValueError("path_by_path_backward is not supported with recipe='two-stage' yet; drop one of them.")
 

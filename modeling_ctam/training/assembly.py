@@ -231,7 +231,7 @@ def load_parallel_data(data: DataArguments):
 def build_transfer_data(data: DataArguments, seed: int, with_parallel: bool,
                         heldout_data: Optional[str] = None) -> tuple[Any, Any, dict]:
     """(TransferData, dev_dataset, summary) for the two-stage recipe: the English rows, the Burmese train texts
-    (their labels only in the few-shot and supervised settings, and then not used by the recipe), the pairs and, with
+    (the labelled ones apart in the few-shot and supervised settings, the rest unlabelled), the pairs and, with
     `heldout_data`, labelled English rows that no stage trains on (the prior estimate's held-out set)."""
     from modeling_ctam.transfer.recipe import TransferData
 
@@ -239,17 +239,24 @@ def build_transfer_data(data: DataArguments, seed: int, with_parallel: bool,
     target, dev = load_target(data, seed)
     parallel = load_parallel_data(data) if with_parallel else None
     names = data.class_names
+    texts, labels = list(target["text"]), [int(y) for y in target["label"]]
+    labelled = [i for i, y in enumerate(labels) if y >= 0] if data.setting != "zero-shot" else []
+    chosen = set(labelled)
     transfer = TransferData(
         english_texts=list(source["text"]), english_labels=[int(y) for y in source["label"]],
-        unlabelled=list(target["text"]),
-        parallel=list(zip(parallel["target_text"], parallel["source_text"])) if parallel is not None else [])
+        unlabelled=[t for i, t in enumerate(texts) if i not in chosen],
+        parallel=list(zip(parallel["target_text"], parallel["source_text"])) if parallel is not None else [],
+        target_texts=[texts[i] for i in labelled], target_labels=[labels[i] for i in labelled])
     if heldout_data:
         heldout = _load("heldout_data", heldout_data, data, data_format=None, split="train", revision=None,
                         language="en")
         transfer.heldout_texts, transfer.heldout_labels = list(heldout["text"]), [int(y) for y in heldout["label"]]
     summary = {"setting": data.setting, "recipe": "two-stage", "source_examples": len(source),
                "source_labels": label_counts(source, names), "target_train_examples": len(target),
+               "target_train_labels": label_counts(target, names) if labelled else {"unlabelled": len(target)},
                "dev_examples": len(dev), "dev_labels": label_counts(dev, names),
                "parallel_pairs": len(transfer.parallel), "heldout_examples": len(transfer.heldout_texts)}
+    if data.setting == "few-shot":
+        summary["few_shot_rows"] = {"k": data.few_shot_n, "seed": seed, "rows": _labelled_locations(target)}
     _add_load_stats(summary, source=source, target_train=target, dev=dev)
     return transfer, dev, summary

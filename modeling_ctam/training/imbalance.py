@@ -23,9 +23,10 @@ and is left as it is; label-aware pairing driven by the Burmese side hands the E
 
 `pi` is smoothed by one count per class (``(n_c + 1) / (N + C)``). Few-shot data has k rows per class, so its prior
 is uniform and every method reduces to plain cross-entropy there; that is intended (the few labelled rows are already
-balanced). The zero-shot setting has no Burmese label and the two-stage recipe uses none, so nothing is
-applied there; the record says so. The record (`train_config.json`'s ``imbalance_handling``, and the model card)
-gives the method, whether and why it applied, the prior and the weights or offsets.
+balanced). The zero-shot setting has no Burmese label, so nothing is applied there; the record says so. With the
+two-stage recipe (few-shot, supervised) the Burmese path is adjusted by the labelled Burmese rows' prior in stage 2,
+and the teacher path in stage 1 by the prior of stage 1's English and Burmese labels ([`label_loss_for`]). The record (`train_config.json`'s ``imbalance_handling``, and the
+model card) gives the method, whether and why it applied, the prior and the weights or offsets.
 """
 
 from __future__ import annotations
@@ -120,9 +121,9 @@ def plan_imbalance(args: ImbalanceArguments, setting: str, recipe: str, target_l
     if setting == "zero-shot":
         record["reason"] = "zero-shot: no Burmese label, nothing to balance"
         return ImbalancePlan(record)
-    if recipe == "two-stage":
-        record["reason"] = "the two-stage recipe uses no Burmese label"
-        return ImbalancePlan(record)
+    if recipe == "two-stage" and method == "balanced-sampler":
+        raise ValueError("imbalance='balanced-sampler' draws the joint recipe's paired items; the two-stage recipe "
+                         "draws its own streams. Use 'logit-adjustment' or 'class-weights' with recipe: two-stage.")
     k = len(class_names)
     labels = [int(v) for v in target_labels]
     prior = class_prior(labels, k)
@@ -159,6 +160,22 @@ def plan_imbalance(args: ImbalanceArguments, setting: str, recipe: str, target_l
     weights = balanced_sample_weights(labels, k)
     record["draws_per_class"] = "equal (with replacement), unlabelled rows keep their share"
     return ImbalancePlan(record, sample_weights=weights)
+
+
+def label_loss_for(args: ImbalanceArguments, num_classes: int):
+    """`labels -> LabelLoss | None`: the run's logit adjustment or class weights for a set of labels with their own
+    prior (the two-stage recipe's stage 1 mixes English and Burmese labels; its stage-2 English stream is balanced).
+    None for 'none' and for labels whose prior is uniform (nothing to adjust)."""
+
+    def make(labels: Sequence[int]) -> Optional[LabelLoss]:
+        prior = class_prior(labels, num_classes)
+        if args.imbalance in ("none", "balanced-sampler") or np.allclose(prior, 1.0 / num_classes, atol=1e-3):
+            return None
+        if args.imbalance == "logit-adjustment":
+            return LabelLoss(offsets=[args.logit_adjustment_tau * math.log(p) for p in prior])
+        return LabelLoss(weights=[1.0 / (num_classes * p) for p in prior])
+
+    return make
 
 
 def balanced_sample_weights(labels: Sequence[int], num_classes: int) -> list[float]:
@@ -209,4 +226,4 @@ def target_item_labels(dataset) -> list[int]:
 
 
 __all__ = ["IMBALANCE_CHOICES", "ImbalanceArguments", "ImbalancePlan", "LabelLoss", "ClassBalancedSampler",
-           "class_prior", "plan_imbalance", "balanced_sample_weights", "target_item_labels"]
+           "class_prior", "plan_imbalance", "balanced_sample_weights", "target_item_labels", "label_loss_for"]

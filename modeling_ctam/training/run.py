@@ -89,14 +89,16 @@ def _pairing_epoch_callback(dataset):
     return PairingEpochCallback()
 
 
-def _imbalance_plan(cfg: TrainConfig, train_dataset, model):
+def _imbalance_plan(cfg: TrainConfig, train_dataset, model, transfer_data=None):
     """The run's class-imbalance plan (modeling_ctam.training.imbalance): the model's `label_loss` is set here; the
     sampler weights go to the trainer."""
     from .imbalance import plan_imbalance
 
     data_args = cfg.data
     labels, source_labels = [], None
-    if train_dataset is not None and data_args.setting != "zero-shot" and cfg.run.imbalance != "none":
+    if transfer_data is not None:  # two-stage: stage 2's Burmese path; the recipe handles the English path per stage
+        labels = list(transfer_data.target_labels)
+    elif train_dataset is not None and data_args.setting != "zero-shot" and cfg.run.imbalance != "none":
         pairs = getattr(train_dataset, "parts", [train_dataset])[0]
         labels = [int(v) for v in getattr(pairs, "_tgt_label", [])]
         source_labels = [int(pairs[i]["source_label"]) for i in range(len(pairs))]  # as the items carry them
@@ -189,7 +191,7 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
     trainer_args = dataclasses.replace(args, push_to_hub=False) if args.push_to_hub else args
     collator = CTAMCollator(tokenizer, max_length=data_args.max_length, word_ids=data_args.word_ids)
 
-    imbalance = _imbalance_plan(cfg, train_dataset, model)
+    imbalance = _imbalance_plan(cfg, train_dataset, model, transfer_data if two_stage else None)
 
     def make_trainer(model, trainer_args, train_dataset, data_collator, train_sampler=None):
         return CTAMTrainer(
@@ -218,9 +220,12 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
     if two_stage:
         from modeling_ctam.transfer.recipe import run_two_stage
 
+        from .imbalance import label_loss_for
+
         record = run_two_stage(model, tokenizer, transfer_data, cfg.run, trainer_args, collator, make_trainer,
                                output_dir, resume=args.resume_from_checkpoint is not None,
-                               find_checkpoint=find_last_checkpoint)
+                               find_checkpoint=find_last_checkpoint,
+                               label_loss_for=label_loss_for(cfg.run, len(data_args.class_names)))
         resolved["transfer"] = record
         if trainer.is_world_process_zero():
             write_json(output_dir / "train_config.json", resolved)

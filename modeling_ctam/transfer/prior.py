@@ -192,6 +192,43 @@ def estimate_target_prior(probs: np.ndarray, source_prior: np.ndarray, min_prior
     return estimate
 
 
+def prior_matching_bias(log_probs: np.ndarray, prior: np.ndarray, iterations: int = 200) -> np.ndarray:
+    """A bias `b` `(C,)` for the classifier's logits such that `argmax(log_probs + b)` puts each class's share of the
+    rows at `prior` (as near as the rows allow): the decision rule that predicts the estimated target prior on the
+    unlabelled target rows themselves. Two classes: the exact quantile of the log-odds. More: iterative
+    proportional fitting of the shares, the best iterate kept. Adding `b` to the logits of rows scored later applies
+    the same rule to them.
+
+    Raises:
+        ValueError: `log_probs` not `(N, C)` or `prior` not a distribution over the C classes.
+    """
+    log_probs = np.asarray(log_probs, dtype=np.float64)
+    prior = np.asarray(prior, dtype=np.float64)
+    if log_probs.ndim != 2 or len(log_probs) == 0 or log_probs.shape[1] != prior.shape[0] or prior.shape[0] < 2:
+        raise ValueError(f"prior_matching_bias needs (N, C) log-posteriors and a (C,) prior; got {log_probs.shape} "
+                         f"and {prior.shape}.")
+    if (prior < 0).any() or abs(prior.sum() - 1.0) > 1e-6:
+        raise ValueError(f"prior {prior.tolist()} is not a distribution (non-negative, summing to 1).")
+    n, num_classes = log_probs.shape
+    if num_classes == 2:
+        d = np.sort(log_probs[:, 0] - log_probs[:, 1])[::-1]  # (N,) class-0 log-odds, highest first
+        k = int(round(prior[0] * n))  # rows to put in class 0
+        upper = d[k - 1] if k > 0 else d[0] + 1.0
+        lower = d[k] if k < n else d[-1] - 1.0
+        threshold = (upper + lower) / 2  # class 0 iff d > threshold
+        return np.array([-threshold / 2, threshold / 2])
+    bias, best, best_err = np.zeros(num_classes), np.zeros(num_classes), np.inf
+    for _ in range(iterations):
+        share = np.bincount((log_probs + bias).argmax(axis=1), minlength=num_classes) / n
+        err = np.abs(share - prior).sum()
+        if err < best_err:
+            best, best_err = bias.copy(), err
+        if err < 0.5 / n:
+            break
+        bias = bias + 0.5 * (np.log(prior + 1e-6) - np.log(share + 1e-6))
+    return best - best.mean()
+
+
 def _clamp(prior: np.ndarray, min_prior: float) -> np.ndarray:
     """`prior` with every class raised to at least `min_prior`, the excess taken from the others pro rata."""
     clamped = np.maximum(np.asarray(prior, dtype=np.float64), min_prior)

@@ -100,6 +100,17 @@ class TransferArguments:
         "two-stage: l2 (L_R weight) in stage 2; default: the model's lambda_align. 0 switches L_R off (ablation).")})
     stage2_lambda_domain: Optional[float] = field(default=None, metadata={"help": (
         "two-stage: l3 (L_S weight) in stage 2; default: the model's lambda_domain. 0 switches L_S off (ablation).")})
+    stage1_target_labels: bool = field(default=True, metadata={"help": (
+        "Few-shot and supervised settings: the teacher also learns from the labelled Burmese reviews in stage 1 "
+        "(through the teacher path, beside the English rows; docs/transfer.md).")})
+    labelled_share: float = field(default=0.5, metadata={"help": (
+        "Few-shot and supervised settings: share of the non-parallel stage-2 Burmese rows drawn from the labelled "
+        "reviews when unlabelled ones are there too (all of them otherwise).")})
+    match_prior: bool = field(default=False, metadata={"help": (
+        "After stage 2, shift the classifier's output bias so that the student predicts each class on the target "
+        "prior's share of the unlabelled Burmese reviews (zero-shot, few-shot: the first round's estimate; no Burmese "
+        "label) or, in the supervised setting, of the labelled reviews (their label prior). A decision rule for a "
+        "student that over-predicts the minority (beyond the paper; docs/transfer.md).")})
     teacher_from: Optional[str] = field(default=None, metadata={"help": (
         "two-stage: reuse a finished stage 1 (a run folder or its stage1/teacher.safetensors) instead of training it; "
         "it must come from the same preset, encoder and seed.")})
@@ -136,6 +147,8 @@ class TransferArguments:
         if self.parallel_distillation > 0 and self.parallel_share == 0:
             raise ValueError("parallel_distillation distils on the parallel stream; it needs parallel_share > 0 and "
                              "parallel_data.")
+        if not 0.0 <= self.labelled_share <= 1.0:
+            raise ValueError(f"labelled_share={self.labelled_share} must lie in [0, 1].")
         if self.shuffle_parallel and self.parallel_share == 0:
             raise ValueError("shuffle_parallel is a control of the parallel stream; it needs parallel_share > 0.")
 
@@ -148,6 +161,8 @@ class TransferData:
         english_texts / english_labels: labelled English rows (both stages).
         unlabelled (`list[str]`): unlabelled Burmese reviews (stage 2; never their labels).
         parallel (`list[tuple[str, str]]`): `(burmese, english)` translation pairs.
+        target_texts / target_labels: labelled Burmese reviews (the few-shot and supervised settings only): the
+            teacher learns from them in stage 1 and they are stage 2's gold stream.
     """
 
     english_texts: list[str]
@@ -156,6 +171,13 @@ class TransferData:
     parallel: list[tuple[str, str]] = field(default_factory=list)
     heldout_texts: list[str] = field(default_factory=list)
     heldout_labels: list[int] = field(default_factory=list)
+    target_texts: list[str] = field(default_factory=list)
+    target_labels: list[int] = field(default_factory=list)
+
+    def __post_init__(self):
+        if len(self.target_texts) != len(self.target_labels):
+            raise ValueError(f"TransferData: {len(self.target_texts)} labelled Burmese texts but "
+                             f"{len(self.target_labels)} labels.")
 
     def hold_out(self, fraction: float, seed: int) -> "TransferData":
         """A copy whose English rows lose a stratified `fraction` to `heldout_*` (never trained on); itself when it
@@ -227,11 +249,21 @@ def _resume_point(folder: Path, resume: bool, find_checkpoint: Callable | None) 
     return find_checkpoint(folder)
 
 
+def stage1_items(data: TransferData, args: TransferArguments) -> list[dict]:
+    """Stage 1's rows, all on the teacher path: the English ones and, with `stage1_target_labels`, the labelled
+    Burmese reviews (few-shot, supervised)."""
+    items = [{"source_text": t, "source_label": int(y)} for t, y in zip(data.english_texts, data.english_labels)]
+    if args.stage1_target_labels:
+        items += [{"source_text": t, "source_label": int(y)} for t, y in zip(data.target_texts, data.target_labels)]
+    return items
+
+
 def run_stage1(model, tokenizer, data: TransferData, args: TransferArguments, training_args, collator: CTAMCollator,
                make_trainer: Callable, output_dir: Path, resume: bool = False,
-               find_checkpoint: Callable | None = None) -> dict:
-    """Stage 1 (or its reuse): the model ends as the trained English teacher, saved as `stage1/teacher.safetensors`.
-    With `resume`, a finished stage 1 is read back and an interrupted one continues from its last checkpoint."""
+               find_checkpoint: Callable | None = None, label_loss_for: Callable | None = None) -> dict:
+    """Stage 1 (or its reuse): the model ends as the trained teacher, saved as `stage1/teacher.safetensors`.
+    With `resume`, a finished stage 1 is read back and an interrupted one continues from its last checkpoint.
+    `label_loss_for(labels)` gives the teacher path's imbalance handling for stage 1's labels (or None)."""
     final = teacher_file(args, output_dir)
     if args.teacher_from:
         if not final.is_file():
@@ -242,7 +274,9 @@ def run_stage1(model, tokenizer, data: TransferData, args: TransferArguments, tr
     if resume and final.is_file():
         _load_weights(model, final)
         return {"stage1": "resumed (finished before)", "stage1_steps": args.stage1_steps}
-    items = [{"source_text": t, "source_label": int(y)} for t, y in zip(data.english_texts, data.english_labels)]
+    items = stage1_items(data, args)
+    if label_loss_for is not None:  # the teacher path's prior is stage 1's mix of English and Burmese labels
+        model.source_label_loss = label_loss_for([it["source_label"] for it in items])
     stage_args = _stage_args(training_args, output_dir / STAGE1_DIR, args.stage1_steps)
     trainer = make_trainer(model, stage_args, ItemDataset(items), SourceOnlyCollator(collator))
     start = time.perf_counter()
@@ -250,7 +284,8 @@ def run_stage1(model, tokenizer, data: TransferData, args: TransferArguments, tr
     if trainer.is_world_process_zero():
         _save_weights(model, final)
     return {"stage1": "trained", "stage1_seconds": round(time.perf_counter() - start, 1),
-            "stage1_steps": trainer.state.global_step}
+            "stage1_steps": trainer.state.global_step, "stage1_rows": len(items),
+            "stage1_burmese_rows": len(items) - len(data.english_texts)}
 
 
 def _posteriors(model, tokenizer, texts: list[str], max_length: int, batch_size: int,
@@ -278,6 +313,31 @@ def _posteriors(model, tokenizer, texts: list[str], max_length: int, batch_size:
     return probs
 
 
+def _estimate_prior(model, tokenizer, data: TransferData, args: TransferArguments, record: dict,
+                    source_prior: np.ndarray, max_length: int, eval_batch_size: int,
+                    posteriors_cache_dir: Path | None) -> np.ndarray:
+    """The target class prior from the frozen teacher's posteriors on the unlabelled reviews (EM, guarded by BBSE on
+    the held-out English rows; :mod:`.prior`). Writes the estimate into `record` (and the posteriors as `_probs`)."""
+    probs = _posteriors(model, tokenizer, data.unlabelled, max_length, eval_batch_size, posteriors_cache_dir)
+    heldout = None
+    if data.heldout_texts:
+        heldout = (teacher_posteriors(model, tokenizer, data.heldout_texts, language="en", max_length=max_length,
+                                      batch_size=eval_batch_size), np.asarray(data.heldout_labels))
+        record["heldout_accuracy"] = round(float((heldout[0].argmax(1) == heldout[1]).mean()), 4)
+    parallel = None
+    if args.cross_lingual_prior and data.parallel:  # both sides of every pair, as the frozen model reads them
+        parallel = (_posteriors(model, tokenizer, [m for m, _ in data.parallel], max_length, eval_batch_size,
+                                posteriors_cache_dir, "my"),
+                    _posteriors(model, tokenizer, [e for _, e in data.parallel], max_length, eval_batch_size,
+                                posteriors_cache_dir, "en"))
+    estimate = estimate_target_prior(probs, source_prior, args.min_prior, heldout, parallel)
+    record["target_prior"] = estimate.to_dict()
+    record["teacher_predicted_share"] = (np.bincount(probs.argmax(1), minlength=probs.shape[1])
+                                         / len(probs)).round(4).tolist()
+    record["_probs"] = probs
+    return np.asarray(estimate.prior)
+
+
 def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments, *, num_items: int, max_length: int,
                    seed: int, states_cache: dict | None = None, eval_batch_size: int = 64,
                    posteriors_cache_dir: Path | None = None,
@@ -296,31 +356,22 @@ def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments
     source_prior = np.bincount(english_labels, minlength=num_labels) / len(english_labels)
     record: dict[str, Any] = {"source_prior": source_prior.round(4).tolist()}
     start = time.perf_counter()
-    probs = _posteriors(model, tokenizer, data.unlabelled, max_length, eval_batch_size, posteriors_cache_dir)
-    heldout = None
-    if data.heldout_texts:
-        heldout = (teacher_posteriors(model, tokenizer, data.heldout_texts, language="en", max_length=max_length,
-                                      batch_size=eval_batch_size), np.asarray(data.heldout_labels))
-        record["heldout_accuracy"] = round(float((heldout[0].argmax(1) == heldout[1]).mean()), 4)
-    parallel = None
-    if args.cross_lingual_prior and data.parallel:  # both sides of every pair, as the frozen model reads them
-        parallel = (_posteriors(model, tokenizer, [m for m, _ in data.parallel], max_length, eval_batch_size,
-                                posteriors_cache_dir, "my"),
-                    _posteriors(model, tokenizer, [e for _, e in data.parallel], max_length, eval_batch_size,
-                                posteriors_cache_dir, "en"))
-    estimate = estimate_target_prior(probs, source_prior, args.min_prior, heldout, parallel)
-    record["target_prior"] = estimate.to_dict()
-    prior = np.asarray(estimate.prior)
-    adjusted = adjust_posteriors(probs, source_prior, prior)
-    record["teacher_predicted_share"] = (np.bincount(probs.argmax(1), minlength=num_labels) / len(probs)).round(4).tolist()
     pseudo_targets, pseudo_labels = {}, {}
-    if args.self_training or args.unlabelled_pairing == "pseudo-label":
-        pseudo = select_pseudo_labels(adjusted, prior, args.pseudo_fraction, args.pseudo_threshold, args.soft_labels,
-                                      args.soft_temperature)
-        record["pseudo_labels"] = pseudo.summary()
-        pseudo_labels = {int(i): int(y) for i, y in zip(pseudo.indices, pseudo.labels)}
-        if args.self_training:
-            pseudo_targets = {int(i): t * args.pseudo_weight for i, t in zip(pseudo.indices, pseudo.targets)}
+    if data.unlabelled:
+        prior = _estimate_prior(model, tokenizer, data, args, record, source_prior, max_length, eval_batch_size,
+                                posteriors_cache_dir)
+        adjusted = adjust_posteriors(record.pop("_probs"), source_prior, prior)
+        if args.self_training or args.unlabelled_pairing == "pseudo-label":
+            pseudo = select_pseudo_labels(adjusted, prior, args.pseudo_fraction, args.pseudo_threshold,
+                                          args.soft_labels, args.soft_temperature)
+            record["pseudo_labels"] = pseudo.summary()
+            pseudo_labels = {int(i): int(y) for i, y in zip(pseudo.indices, pseudo.labels)}
+            if args.self_training:
+                pseudo_targets = {int(i): t * args.pseudo_weight for i, t in zip(pseudo.indices, pseudo.targets)}
+    else:  # supervised: every Burmese review is labelled, so the target prior is the labels' own
+        counts = np.bincount(np.asarray(data.target_labels, dtype=np.int64), minlength=num_labels)
+        prior = (counts + 1.0) / (counts.sum() + num_labels)  # smoothed as the imbalance handling smooths it
+        record["target_prior"] = {"prior": prior.round(4).tolist(), "fallback": None, "from": "target labels"}
     source_weights = None
     if args.domain_importance_weights:
         ratio = prior / np.maximum(source_prior, 1e-6)  # pi_t(y) / pi_s(y)
@@ -328,9 +379,10 @@ def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments
         record["source_domain_weights"] = source_weights.round(4).tolist()
     streams = Stage2Streams(english_texts=data.english_texts, english_labels=data.english_labels,
                             parallel=data.parallel if args.parallel_share > 0 else [], unlabelled=data.unlabelled,
-                            pseudo_targets=pseudo_targets, pseudo_labels=pseudo_labels, source_weights=source_weights)
+                            pseudo_targets=pseudo_targets, pseudo_labels=pseudo_labels, source_weights=source_weights,
+                            labelled=list(zip(data.target_texts, data.target_labels)))
     items = build_stage2_items(streams, num_items, parallel_share=args.parallel_share, pairing=args.unlabelled_pairing,
-                               shuffle_parallel=args.shuffle_parallel, seed=seed)
+                               shuffle_parallel=args.shuffle_parallel, seed=seed, labelled_share=args.labelled_share)
     if args.parallel_distillation > 0:
         record["distilled"] = _attach_distillation_targets(model, tokenizer, items, args.parallel_distillation,
                                                            distill_cache, max_length, eval_batch_size)
@@ -349,6 +401,7 @@ def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments
         "parallel": sum(1 for it in items if it["stream"] == "parallel"),
         "with_teacher_pair": sum(1 for it in items if it["teacher_states"] is not None),
         "with_pseudo_label": sum(1 for it in items if it["stream"] == "unlabelled" and it["soft_label"] is not None),
+        "labelled": sum(1 for it in items if it["stream"] == "labelled"),
     }
     record["teacher_seconds"] = round(time.perf_counter() - start, 1)
     return items, record
@@ -374,9 +427,32 @@ def _attach_distillation_targets(model, tokenizer, items: list[dict], weight: fl
     return len(parallel)
 
 
+def match_decision_to_prior(model, tokenizer, texts: list[str], prior, max_length: int, batch_size: int) -> dict:
+    """Shift the classifier's output bias (the logits of both paths) so that the model, as it is now, predicts each
+    class on `prior`'s share of `texts` (:func:`.prior.prior_matching_bias`). The saved checkpoint carries the
+    shifted bias, so inference needs nothing new. Returns what was done, for `train_config.json`."""
+    import torch
+
+    from .prior import prior_matching_bias
+
+    probs = teacher_posteriors(model, tokenizer, texts, language="my", max_length=max_length, batch_size=batch_size)
+    log_probs = np.log(np.clip(probs, 1e-30, None))  # (N, C): the logits up to a per-row constant
+    bias = prior_matching_bias(log_probs, np.asarray(prior, dtype=np.float64))
+    out_proj = model.classifier.out_proj
+    with torch.no_grad():
+        out_proj.bias += torch.as_tensor(bias, dtype=out_proj.bias.dtype, device=out_proj.bias.device)
+    num_labels = probs.shape[1]
+    before = np.bincount(log_probs.argmax(1), minlength=num_labels) / len(probs)
+    after = np.bincount((log_probs + bias).argmax(1), minlength=num_labels) / len(probs)
+    record = {"prior": np.round(prior, 4).tolist(), "bias": np.round(bias, 4).tolist(), "rows": len(texts),
+              "predicted_share_before": before.round(4).tolist(), "predicted_share_after": after.round(4).tolist()}
+    logger.info("prior matching: %s", record)
+    return record
+
+
 def run_two_stage(model, tokenizer, data: TransferData, args: TransferArguments, training_args,
                   collator: CTAMCollator, make_trainer: Callable, output_dir: str | os.PathLike, resume: bool = False,
-                  find_checkpoint: Callable | None = None) -> dict:
+                  find_checkpoint: Callable | None = None, label_loss_for: Callable | None = None) -> dict:
     """Stage 1, then `self_training_rounds` rounds of stage 2; resumable in either stage.
 
     With `resume`, a finished stage 1 is read back from `stage1/teacher.safetensors` (the frozen teacher's outputs are
@@ -387,6 +463,9 @@ def run_two_stage(model, tokenizer, data: TransferData, args: TransferArguments,
         model (`CTAMForSequenceClassification`): built with its preset; trained in place.
         make_trainer (`Callable`): `(model, training_args, train_dataset, data_collator) -> CTAMTrainer`.
         training_args (`TrainingArguments`): the run's arguments; each stage derives its own (folder, steps).
+        label_loss_for (`Callable`, *optional*): labels -> the run's imbalance handling for them (a `LabelLoss` or
+            None; modeling_ctam.training.imbalance). The few-shot and supervised settings give it: stage 1's teacher
+            path is handled by the prior of its English and Burmese labels, stage 2's English stream by its own.
 
     Returns:
         `dict`: the record of both stages (written by the caller into `train_config.json`).
@@ -397,7 +476,9 @@ def run_two_stage(model, tokenizer, data: TransferData, args: TransferArguments,
                               "english_rows": len(data.english_texts), "english_heldout": len(data.heldout_texts)}
     run_start = time.perf_counter()
     record.update(run_stage1(model, tokenizer, data, args, training_args, collator, make_trainer, output_dir, resume,
-                             find_checkpoint))
+                             find_checkpoint, label_loss_for if data.target_labels else None))
+    if label_loss_for is not None and data.target_labels:  # stage 2: the English stream is the English rows alone
+        model.source_label_loss = label_loss_for(data.english_labels)
     cfg = model.config
     if args.stage2_lambda_align is not None:
         cfg.lambda_align = args.stage2_lambda_align
@@ -428,6 +509,10 @@ def run_two_stage(model, tokenizer, data: TransferData, args: TransferArguments,
         logger.info("stage 2 round %d: %s", round_index + 1, json.dumps({k: v for k, v in round_record.items()
                                                                           if k != "log_history"}))
     record["stage2_rounds"] = rounds
+    if args.match_prior:  # on the unlabelled reviews; supervised (none unlabelled): the labelled ones, their prior
+        record["prior_matching"] = match_decision_to_prior(
+            model, tokenizer, data.unlabelled or data.target_texts, rounds[0]["target_prior"]["prior"],
+            collator.max_length, training_args.per_device_eval_batch_size)
     record["global_step"] = record["stage1_steps"] + args.stage2_steps * args.self_training_rounds
     record["train_runtime_s"] = round(time.perf_counter() - run_start, 1)
     return record

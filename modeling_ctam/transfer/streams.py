@@ -7,7 +7,10 @@ Every item has one Burmese row on the student path and one labelled English row 
 - the **Burmese** row comes from one of two streams:
   - *parallel*: a Burmese sentence whose English translation is its eq. 10 teacher pair (`L_R`);
   - *unlabelled*: an in-domain Burmese review. With self-training it carries the teacher's pseudo-label (`L_T`);
-    with `pairing="pseudo-label"` its eq. 10 teacher pair is an English review of that class.
+    with `pairing="pseudo-label"` its eq. 10 teacher pair is an English review of that class;
+  - *labelled* (the few-shot and supervised settings): a Burmese review with its gold label (`L_T`, hard, so the
+    run's imbalance handling applies); with `pairing="pseudo-label"` its eq. 10 teacher pair is an English review of
+    its gold class (label-aware pairing).
 
 Controls: `pairing="random"` pairs the reviews with an English review of any class, and `shuffle_parallel=True` keeps
 the parallel sentences but breaks the translation link.
@@ -42,6 +45,7 @@ class Stage2Streams:
         pseudo_labels (`dict[int, int]`): per unlabelled row index, the hard pseudo-label (for class-conditional
             pairing).
         source_weights (`np.ndarray` of shape `(C,)`, *optional*): `L_S` weight of an English row of each class.
+        labelled (`list[tuple[str, int]]`): gold-labelled Burmese reviews `(text, label)` (may be empty).
     """
 
     english_texts: list[str]
@@ -51,10 +55,12 @@ class Stage2Streams:
     pseudo_targets: dict[int, np.ndarray] = field(default_factory=dict)
     pseudo_labels: dict[int, int] = field(default_factory=dict)
     source_weights: np.ndarray | None = None
+    labelled: list[tuple[str, int]] = field(default_factory=list)
 
 
 def build_stage2_items(streams: Stage2Streams, num_items: int, *, parallel_share: float, pairing: str,
-                       shuffle_parallel: bool = False, seed: int = 0) -> list[dict[str, Any]]:
+                       shuffle_parallel: bool = False, seed: int = 0,
+                       labelled_share: float = 0.5) -> list[dict[str, Any]]:
     """Draw `num_items` stage-2 items (see the module docstring). Deterministic for a seed.
 
     Args:
@@ -62,6 +68,8 @@ def build_stage2_items(streams: Stage2Streams, num_items: int, *, parallel_share
         pairing (`str`): eq. 10 pair of an unlabelled review: `"pseudo-label"` (an English review of its pseudo-label's
             class; reviews without a pseudo-label get none), `"random"` (any English review, a control) or `"none"`.
         shuffle_parallel (`bool`): the shuffled-parallel control: the translation link is broken by a permutation.
+        labelled_share (`float`): share of the non-parallel items whose Burmese row is a gold-labelled review when
+            there are unlabelled reviews too (all of them when there are none; none without labelled reviews).
 
     Each item: `text`, `label` (-100), `source_text`, `source_label`, `source_weight`, `soft_label` (`(C,)` or
     None), `teacher_text` (the English sentence whose teacher states are its eq. 10 target, or None), `stream`.
@@ -72,14 +80,19 @@ def build_stage2_items(streams: Stage2Streams, num_items: int, *, parallel_share
         raise ValueError(f"parallel_share={parallel_share} must lie in [0, 1].")
     if parallel_share > 0 and not streams.parallel:
         raise ValueError("parallel_share > 0 needs parallel sentences (parallel_data).")
-    if parallel_share < 1 and not streams.unlabelled:
+    if parallel_share < 1 and not streams.unlabelled and not streams.labelled:
         raise ValueError("the unlabelled stream is empty: give target_train texts, or set parallel_share=1.")
+    if not 0.0 <= labelled_share <= 1.0:
+        raise ValueError(f"labelled_share={labelled_share} must lie in [0, 1].")
     rng = np.random.default_rng(seed)
     english_labels = np.asarray(streams.english_labels)
     by_class = {int(c): np.flatnonzero(english_labels == c) for c in np.unique(english_labels)}
     n_parallel = int(round(num_items * parallel_share))
+    share = 0.0 if not streams.labelled else 1.0 if not streams.unlabelled else labelled_share
+    n_labelled = int(round((num_items - n_parallel) * share))
     parallel_rows = _cycle(rng, len(streams.parallel), n_parallel)
-    unlabelled_rows = _cycle(rng, len(streams.unlabelled), num_items - n_parallel)
+    labelled_rows = _cycle(rng, len(streams.labelled), n_labelled)
+    unlabelled_rows = _cycle(rng, len(streams.unlabelled), num_items - n_parallel - n_labelled)
     partner = rng.permutation(len(streams.parallel)) if shuffle_parallel and streams.parallel else None
     english_rows = rng.integers(0, len(english_labels), size=num_items)
     items = []
@@ -93,8 +106,15 @@ def build_stage2_items(streams: Stage2Streams, num_items: int, *, parallel_share
             item["text"] = streams.parallel[p][0]
             item["stream"] = "parallel"
             item["teacher_text"] = streams.parallel[p if partner is None else int(partner[p])][1]
+        elif k < n_parallel + n_labelled:
+            text, gold = streams.labelled[int(labelled_rows[k - n_parallel])]
+            item.update(text=text, label=int(gold), stream="labelled")
+            if pairing == "pseudo-label" and len(by_class.get(int(gold), ())):
+                item["teacher_text"] = streams.english_texts[int(rng.choice(by_class[int(gold)]))]
+            elif pairing == "random":
+                item["teacher_text"] = streams.english_texts[int(rng.integers(0, len(english_labels)))]
         else:
-            u = int(unlabelled_rows[k - n_parallel])
+            u = int(unlabelled_rows[k - n_parallel - n_labelled])
             item["text"] = streams.unlabelled[u]
             if u in streams.pseudo_targets:
                 item["soft_label"] = streams.pseudo_targets[u]
