@@ -61,6 +61,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--zero-shot-from", default=None,
                    help="A transfer-grid JSON of bench/quality.py (e.g. bench/results/quality-transfer-len64.json): "
                         "its plain and ctam zero-shot rows become point 0 instead of new runs.")
+    p.add_argument("--zero-shot-ctam-row", default="ctam",
+                   help="With --zero-shot-from: the grid row that stands for CTAM at point 0 (e.g. ctam+imdb-heldout, "
+                        "the zero-shot config's prior setting).")
     p.add_argument("--override", nargs="*", default=[],
                    help="Extra train.py tokens for every run, e.g. --override --max_steps 30.")
     p.add_argument("--results-dir", default=str(REPO_ROOT / "bench" / "results"))
@@ -113,13 +116,14 @@ def run_one(point: str, method: str, seed: int, args, run_dir: Path) -> dict:
     return record
 
 
-def reused_zero_shot(path: str) -> dict[str, list[dict]]:
-    """{method: [run records]} from a transfer-grid JSON of bench/quality.py (its zero-shot plain and ctam rows)."""
+def reused_zero_shot(path: str, ctam_row: str = "ctam") -> dict[str, list[dict]]:
+    """{method: [run records]} from a transfer-grid JSON of bench/quality.py (its zero-shot `plain` row and, for
+    CTAM, the row `ctam_row`)."""
     grid = json.loads(Path(path).read_text(encoding="utf-8"))
     methods = grid["settings"]["zero-shot"]["methods"]
     out = {}
     for method in METHODS:
-        row = methods.get(method)
+        row = methods.get(ctam_row if method == "ctam" else method)
         if row is None:
             continue
         negative = (row.get("f1_negative") or {}).get("values") or [None] * len(row["seeds"])
@@ -244,7 +248,8 @@ def main(argv=None) -> dict:
     import torch
 
     records: list[dict] = []
-    reused = reused_zero_shot(args.zero_shot_from) if args.zero_shot_from and "0" in args.points else {}
+    reused = (reused_zero_shot(args.zero_shot_from, args.zero_shot_ctam_row)
+              if args.zero_shot_from and "0" in args.points else {})
     for point in args.points:
         for seed in args.seeds:
             for method in args.methods:

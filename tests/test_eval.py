@@ -4,7 +4,6 @@ and the real GKLMIP dev file."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -28,6 +27,7 @@ from modeling_ctam.evaluation.metrics import (
 from modeling_ctam.evaluation.predict import LabelSchemeMismatchError, resolve_label_names
 from modeling_ctam.evaluation.report import render_report
 from modeling_ctam.paths import data_dir
+from cli_helpers import eval_cli
 
 REPO = Path(__file__).resolve().parent.parent
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -298,11 +298,6 @@ def test_default_word_pairs_come_from_mypar():
 
 
 # ------------------------------------------------------------------------------------------------ eval.py end to end
-def _eval_cli():
-    spec = importlib.util.spec_from_file_location("ctam_eval_cli", REPO / "eval.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 TINY_ENCODER = dict(model_type="xlm-roberta", hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
@@ -338,7 +333,7 @@ def tiny_models(tmp_path_factory, offline_encoder_dir):
 
 @needs_gklmip
 def test_eval_py_end_to_end_on_gklmip_dev(tiny_models, tmp_path):
-    cli = _eval_cli()
+    cli = eval_cli()
     out = tmp_path / "eval"
     argv = ["--model", tiny_models["binary"], "--data", str(GKLMIP_DEV), "--data-format", "gklmip-json",
             "--labels", "binary", "--output-dir", str(out), "--batch-size", "64", "--max-length", "64",
@@ -375,7 +370,7 @@ def test_eval_py_end_to_end_on_gklmip_dev(tiny_models, tmp_path):
 
 @needs_gklmip
 def test_eval_py_placeholder_label_names_become_the_scheme_names(tiny_models, tmp_path):
-    record = _eval_cli().main(["--model", tiny_models["generic"], "--data", str(GKLMIP_DEV), "--labels", "binary",
+    record = eval_cli().main(["--model", tiny_models["generic"], "--data", str(GKLMIP_DEV), "--labels", "binary",
                                "--output-dir", str(tmp_path), "--max-examples", "20", "--no-figure"])
     assert record["label_names"] == ["negative", "positive"]
     assert list(record["per_class"]) == ["negative", "positive"]
@@ -393,7 +388,7 @@ def test_eval_py_remaps_a_model_whose_classes_are_in_another_order(tiny_models, 
     config["id2label"] = {"0": "positive", "1": "negative"}  # same weights, output 0 now means positive
     config["label2id"] = {"positive": 0, "negative": 1}
     (swapped / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    cli = _eval_cli()
+    cli = eval_cli()
     common = ["--data", str(GKLMIP_DEV), "--labels", "binary", "--max-examples", "30", "--no-figure"]
     original = cli.main(["--model", tiny_models["binary"], "--output-dir", str(tmp_path / "a"), *common])
     remapped = cli.main(["--model", str(swapped), "--output-dir", str(tmp_path / "b"), *common])
@@ -405,7 +400,7 @@ def test_eval_py_remaps_a_model_whose_classes_are_in_another_order(tiny_models, 
 @needs_gklmip
 def test_eval_py_label_scheme_mismatch_is_a_clear_error(tiny_models, tmp_path):
     with pytest.raises(SystemExit) as info:
-        _eval_cli().main(["--model", tiny_models["binary"], "--data", str(GKLMIP_DEV), "--labels", "three-class",
+        eval_cli().main(["--model", tiny_models["binary"], "--data", str(GKLMIP_DEV), "--labels", "three-class",
                           "--output-dir", str(tmp_path / "x")])
     message = str(info.value)
     assert "2 classes" in message and "3 classes" in message and "--labels binary" in message
@@ -413,7 +408,7 @@ def test_eval_py_label_scheme_mismatch_is_a_clear_error(tiny_models, tmp_path):
 
 
 def test_eval_py_table_commands(tmp_path):
-    cli = _eval_cli()
+    cli = eval_cli()
     paths = []
     for i, record in enumerate(_ablation_records()):
         paths.append(str(write_metrics(record, tmp_path / "runs" / f"{record['method']}-{i}" / "metrics.json")))
@@ -450,7 +445,7 @@ def test_eval_py_truncates_like_the_training_run_by_default(tiny_models, tmp_pat
     model = tmp_path / "trained"
     shutil.copytree(tiny_models["binary"], model)
     (model / "train_config.json").write_text(json.dumps({"config": {"max_length": 24}}), encoding="utf-8")
-    cli = _eval_cli()
+    cli = eval_cli()
     argv = ["--model", str(model), "--data", str(GKLMIP_DEV), "--data-format", "gklmip-json", "--labels", "binary",
             "--no-figure", "--max-examples", "8"]
     assert cli.main(argv + ["--output-dir", str(tmp_path / "a")])["max_length"] == 24

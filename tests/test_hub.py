@@ -468,6 +468,18 @@ def test_card_reports_warmup_under_the_current_and_the_old_key():
     assert old["warmup"] == "0.06"
 
 
+def test_card_shows_the_two_stage_budget_instead_of_the_joint_one():
+    record = {"config": {"recipe": "two-stage", "stage1_steps": 60, "stage2_steps": 90, "max_steps": -1,
+                         "num_train_epochs": 3, "pairing": "random", "metric_for_best_model": "macro_f1",
+                         "heldout_data": "en/uci_sentiment_labelled/imdb_labelled.txt", "match_prior": False}}
+    rows = dict(card_lib.training_rows(record, {}))
+    assert rows["recipe"] == "two-stage" and rows["stage-1 steps"] == "60" and rows["stage-2 steps"] == "90"
+    assert rows["prior's held-out English"].endswith("imdb_labelled.txt") and rows["decision at the target prior"] == "False"
+    assert not {"epochs", "max_steps", "pairing", "model selection"} & set(rows)  # the joint run's keys, unused here
+    joint = dict(card_lib.training_rows({"config": dict(record["config"], recipe="joint")}, {}))
+    assert joint["max_steps"] == "-1" and joint["pairing"] == "random"
+
+
 def test_build_refuses_generic_label_names(tmp_path):
     model = _tiny_model(["LABEL_0", "LABEL_1"])
     model.save_pretrained(tmp_path / "model")

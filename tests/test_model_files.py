@@ -6,7 +6,6 @@ The model is a tiny random CTAM (xlm-roberta encoder, hidden 16) with the real o
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -16,6 +15,7 @@ import torch
 
 from modeling_ctam import CTAMConfig, CTAMForSequenceClassification, CTAMTokenizer
 from modeling_ctam.paths import data_dir
+from cli_helpers import eval_cli
 
 REPO = Path(__file__).resolve().parent.parent
 GKLMIP_DEV = data_dir() / "my" / "gklmip" / "product_sentiment_dataset_dev.json"
@@ -24,11 +24,6 @@ ENCODER = dict(model_type="xlm-roberta", hidden_size=16, num_hidden_layers=3, nu
                eos_token_id=2)
 
 
-def _eval_cli():
-    spec = importlib.util.spec_from_file_location("ctam_eval_cli_files", REPO / "eval.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +64,7 @@ def _edit_config(folder: Path, **changes) -> None:
 
 
 def _evaluate(model: Path, data: Path, out: Path, *extra: str):
-    return _eval_cli().main(["--model", str(model), "--data", str(data), "--output-dir", str(out), "--no-figure",
+    return eval_cli().main(["--model", str(model), "--data", str(data), "--output-dir", str(out), "--no-figure",
                              "--no-trust-remote-code", "--max-length", "32", *extra])
 
 

@@ -7,7 +7,6 @@ the real offline tokenizer."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import torch
 from modeling_ctam import CTAMConfig, CTAMForSequenceClassification, CTAMTokenizer
 from modeling_ctam.data import DataFormatError, load_examples
 from modeling_ctam.paths import data_dir
+from cli_helpers import eval_cli
 
 REPO = Path(__file__).resolve().parent.parent
 GKLMIP_DEV = data_dir() / "my" / "gklmip" / "product_sentiment_dataset_dev.json"
@@ -27,11 +27,6 @@ ENCODER = dict(model_type="xlm-roberta", hidden_size=16, num_hidden_layers=2, nu
 STAR_NAMES = {"1": "negative", "2": " Negative", "3": "NEUTRAL", "4": "Positive ", "5": "positive"}
 
 
-def _eval_cli():
-    spec = importlib.util.spec_from_file_location("ctam_eval_cli_real_files", REPO / "eval.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +56,7 @@ def _write_csv(path: Path, records: list[tuple[str, str]], encoding: str = "utf-
 
 
 def _evaluate(model: Path, data: Path, out: Path, *extra: str) -> dict:
-    return _eval_cli().main(["--model", str(model), "--data", str(data), "--output-dir", str(out), "--no-figure",
+    return eval_cli().main(["--model", str(model), "--data", str(data), "--output-dir", str(out), "--no-figure",
                              "--no-trust-remote-code", "--max-length", "32", *extra])
 
 

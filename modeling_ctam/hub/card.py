@@ -285,11 +285,17 @@ TRAINING_KEYS = (
     ("max_steps", ("max_steps",)), ("batch size (per device)", ("per_device_train_batch_size",)),
     ("gradient accumulation", ("gradient_accumulation_steps",)), ("learning rate", ("learning_rate",)),
     ("warmup", ("warmup_steps", "warmup")), ("weight decay", ("weight_decay",)), ("scheduler", ("lr_scheduler_type",)),
-    ("seed", ("seed",)), ("class imbalance", ("imbalance_summary", "imbalance")),
+    ("seed", ("seed",)), ("class imbalance", ("imbalance_summary", "imbalance")), ("recipe", ("recipe",)),
+    ("stage-1 steps", ("stage1_steps",)), ("stage-2 steps", ("stage2_steps",)),
+    ("parallel share of stage 2", ("parallel_share",)), ("self-training", ("self_training",)),
+    ("prior's held-out English", ("heldout_data",)), ("decision at the target prior", ("match_prior",)),
     ("model selection", ("metric_for_best_model",)), ("parameters", ("parameters",)),
     ("device", ("device",)), ("processes", ("world_size",)), ("mixed precision", ("mixed_precision",)),
     ("versions", ("versions",)),
 )
+# keys of the joint recipe's one Trainer run that the two-stage recipe replaces by its stage budgets (no checkpoint
+# is chosen in either stage, and the stage-2 streams do their own pairing)
+TWO_STAGE_UNUSED = ("epochs", "max_steps", "pairing", "model selection")
 CONFIG_KEYS = ("use_vxlm", "vecmap_integrations", "static_layer", "lambda_cls", "lambda_align", "lambda_domain",
                "pooling", "gate_type", "align_weighting", "grl_schedule", "share_encoder")
 
@@ -299,7 +305,10 @@ def training_rows(train_config: dict | None, config: dict, metrics: dict | None 
     nothing machine-specific), the run's length from the metrics, then CTAM's own settings from config.json."""
     rows = []
     if train_config:
+        two_stage = find_key(train_config, "recipe") == "two-stage"
         for label, keys in TRAINING_KEYS:
+            if two_stage and label in TWO_STAGE_UNUSED:
+                continue
             value = find_key(train_config, *keys)
             if value is None or value == {} or value == []:
                 continue
