@@ -198,7 +198,8 @@ def write_markdown(table: dict, meta: dict, path: Path) -> None:
     notes = [f"- {r['point']} / {r['method']} / seed {r['seed']}: {r['note']}" for r in meta.get("notes", [])]
     if any(row.get("plain", {}).get("reused_from") for row in table.values()):
         notes.append("- point 0 is reused from a transfer grid of bench/quality.py, with that grid's own budget "
-                     "(its JSON has the details); it was not run by this script.")
+                     "(its JSON has the details): its `plain` row and, for CTAM, its "
+                     f"`{meta.get('zero_shot_ctam_row', 'ctam')}` row; it was not run by this script.")
     if notes:
         lines += ["", "Notes:", "", *notes]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -272,7 +273,8 @@ def main(argv=None) -> dict:
     table = summarise(records, [p for p in args.points if any(r["point"] == p for r in records)])
     meta = {"tag": args.tag, "command": "python bench/learning_curve.py " + " ".join(sys.argv[1:] if argv is None
                                                                                         else argv),
-            "configs": CONFIGS, "notes": [r for r in records if r.get("note")], "load_start": load_start, "load_end": [round(v, 2) for v in os.getloadavg()],
+            "configs": CONFIGS, "zero_shot_ctam_row": args.zero_shot_ctam_row,
+            "notes": [r for r in records if r.get("note")], "load_start": load_start, "load_end": [round(v, 2) for v in os.getloadavg()],
             "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
                         "torch_threads": torch.get_num_threads()}}
     out = {"meta": meta, "table": table, "runs": records}
@@ -280,7 +282,7 @@ def main(argv=None) -> dict:
     (results / f"{args.tag}.json").write_text(json.dumps(out, indent=2, default=str), encoding="utf-8")
     write_markdown(table, meta, results / f"{args.tag}.md")
     write_figure(table, results / f"{args.tag}.png", "GKLMIP dev, binary: plain fine-tuning vs CTAM "
-                 f"(bars: sample std over seeds; {args.tag}.md)")
+                 "(bars: one sample std over seeds)")
     print((results / f"{args.tag}.md").read_text(encoding="utf-8"))
     return out
 
