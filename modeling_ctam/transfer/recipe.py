@@ -315,9 +315,10 @@ def _posteriors(model, tokenizer, texts: list[str], max_length: int, batch_size:
 
 def _estimate_prior(model, tokenizer, data: TransferData, args: TransferArguments, record: dict,
                     source_prior: np.ndarray, max_length: int, eval_batch_size: int,
-                    posteriors_cache_dir: Path | None) -> np.ndarray:
-    """The target class prior from the frozen teacher's posteriors on the unlabelled reviews (EM, guarded by BBSE on
-    the held-out English rows; :mod:`.prior`). Writes the estimate into `record` (and the posteriors as `_probs`)."""
+                    posteriors_cache_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """`(prior, posteriors)`: the target class prior from the frozen teacher's posteriors `(N, C)` on the unlabelled
+    reviews (EM, guarded by BBSE on the held-out English rows; :mod:`.prior`), and those posteriors. Writes the
+    estimate into `record`."""
     probs = _posteriors(model, tokenizer, data.unlabelled, max_length, eval_batch_size, posteriors_cache_dir)
     heldout = None
     if data.heldout_texts:
@@ -334,8 +335,7 @@ def _estimate_prior(model, tokenizer, data: TransferData, args: TransferArgument
     record["target_prior"] = estimate.to_dict()
     record["teacher_predicted_share"] = (np.bincount(probs.argmax(1), minlength=probs.shape[1])
                                          / len(probs)).round(4).tolist()
-    record["_probs"] = probs
-    return np.asarray(estimate.prior)
+    return np.asarray(estimate.prior), probs
 
 
 def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments, *, num_items: int, max_length: int,
@@ -358,9 +358,9 @@ def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments
     start = time.perf_counter()
     pseudo_targets, pseudo_labels = {}, {}
     if data.unlabelled:
-        prior = _estimate_prior(model, tokenizer, data, args, record, source_prior, max_length, eval_batch_size,
-                                posteriors_cache_dir)
-        adjusted = adjust_posteriors(record.pop("_probs"), source_prior, prior)
+        prior, probs = _estimate_prior(model, tokenizer, data, args, record, source_prior, max_length,
+                                       eval_batch_size, posteriors_cache_dir)
+        adjusted = adjust_posteriors(probs, source_prior, prior)
         if args.self_training or args.unlabelled_pairing == "pseudo-label":
             pseudo = select_pseudo_labels(adjusted, prior, args.pseudo_fraction, args.pseudo_threshold,
                                           args.soft_labels, args.soft_temperature)
