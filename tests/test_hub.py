@@ -643,7 +643,7 @@ def test_push_space_uploads_the_space_pinned_to_the_model_commit(built, tiny_mod
 
     class FakeApi:
         def __init__(self, *args, **kwargs):
-            pass
+            """Takes the real HfApi's arguments (token, endpoint) and needs none of them."""
 
         def whoami(self):
             return {"name": "tester"}

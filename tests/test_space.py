@@ -118,7 +118,7 @@ def app_url(trained_dir, tmp_path_factory):
     process = subprocess.Popen([sys.executable, str(APP), "--model", str(trained_dir), "--host", "127.0.0.1",
                                 "--port", str(port)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 180
+    deadline, last_error = time.time() + 180, None
     try:
         while True:
             assert process.poll() is None, f"the app exited: {Path(log.name).read_text()[-3000:]}"
@@ -126,9 +126,10 @@ def app_url(trained_dir, tmp_path_factory):
                 with urllib.request.urlopen(url, timeout=5) as response:
                     if response.status == 200:
                         break
-            except OSError:
-                pass
-            assert time.time() < deadline, f"the app did not answer in 180 s: {Path(log.name).read_text()[-3000:]}"
+            except OSError as err:  # not listening yet: try again until the deadline
+                last_error = err
+            assert time.time() < deadline, (f"the app did not answer in 180 s ({last_error}): "
+                                            f"{Path(log.name).read_text()[-3000:]}")
             time.sleep(1)
         yield url
     finally:

@@ -25,8 +25,9 @@ and is left as it is; label-aware pairing driven by the Burmese side hands the E
 is uniform and every method reduces to plain cross-entropy there; that is intended (the few labelled rows are already
 balanced). The zero-shot setting has no Burmese label, so nothing is applied there; the record says so. With the
 two-stage recipe (few-shot, supervised) the Burmese path is adjusted by the labelled Burmese rows' prior in stage 2,
-and the teacher path in stage 1 by the prior of stage 1's English and Burmese labels ([`label_loss_for`]). The record (`train_config.json`'s ``imbalance_handling``, and the
-model card) gives the method, whether and why it applied, the prior and the weights or offsets.
+and the teacher path in stage 1 by the prior of stage 1's English and Burmese labels ([`label_loss_for`]). The
+record (`train_config.json`'s ``imbalance_handling``, and the model card) gives the method, whether and why it
+applied, the prior and the weights or offsets.
 """
 
 from __future__ import annotations

@@ -369,8 +369,9 @@ def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments
             if args.self_training:
                 pseudo_targets = {int(i): t * args.pseudo_weight for i, t in zip(pseudo.indices, pseudo.targets)}
     else:  # supervised: every Burmese review is labelled, so the target prior is the labels' own
-        counts = np.bincount(np.asarray(data.target_labels, dtype=np.int64), minlength=num_labels)
-        prior = (counts + 1.0) / (counts.sum() + num_labels)  # smoothed as the imbalance handling smooths it
+        from ..training.imbalance import class_prior  # here: the training package imports this module
+
+        prior = class_prior(data.target_labels, num_labels)  # smoothed as the imbalance handling smooths it
         record["target_prior"] = {"prior": prior.round(4).tolist(), "fallback": None, "from": "target labels"}
     source_weights = None
     if args.domain_importance_weights:
