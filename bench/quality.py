@@ -137,6 +137,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max-length", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None, help="Per path and step.")
     p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--stage1-steps", type=int, default=None, help="--grid transfer: stage 1's steps (default 40).")
+    p.add_argument("--stage2-steps", type=int, default=None, help="--grid transfer: stage 2's steps (default 60).")
     p.add_argument("--learning-rate", type=float, default=None)
     p.add_argument("--freeze-layers", type=int, default=None)
     p.add_argument("--alignment", default=None,
@@ -188,8 +190,12 @@ def budget_from(args, base: dict) -> dict:
     for key, attr in (("source_data", "source_data"), ("max_source_examples", "max_source_examples"),
                       ("max_length", "max_length"), ("per_device_train_batch_size", "batch_size"),
                       ("max_steps", "max_steps"), ("learning_rate", "learning_rate"),
-                      ("freeze_layers", "freeze_layers")):
+                      ("freeze_layers", "freeze_layers"), ("stage1_steps", "stage1_steps"),
+                      ("stage2_steps", "stage2_steps")):
         value = getattr(args, attr)
+        if value is not None and key.startswith("stage") and "stage1_steps" not in base:
+            raise SystemExit(f"error: --{attr.replace('_', '-')} applies to --grid transfer only (the presets grid "
+                             "trains one stage: use --max-steps).")
         if value is not None:
             budget[key] = value
     return budget
