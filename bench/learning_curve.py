@@ -274,7 +274,8 @@ def main(argv=None) -> dict:
     meta = {"tag": args.tag, "command": "python bench/learning_curve.py " + " ".join(sys.argv[1:] if argv is None
                                                                                         else argv),
             "configs": CONFIGS, "zero_shot_ctam_row": args.zero_shot_ctam_row,
-            "notes": [r for r in records if r.get("note")], "load_start": load_start, "load_end": [round(v, 2) for v in os.getloadavg()],
+            "notes": [r for r in records if r.get("note")], "load_start": load_start,
+            "load_end": [round(v, 2) for v in os.getloadavg()],
             "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
                         "torch_threads": torch.get_num_threads()}}
     out = {"meta": meta, "table": table, "runs": records}

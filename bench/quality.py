@@ -187,15 +187,15 @@ def budget_from(args, base: dict) -> dict:
         if "stage1_steps" in base:  # the transfer grid: each stage gets the smoke budget
             budget.update(stage1_steps=QUICK["max_steps"], stage2_steps=QUICK["max_steps"])
             budget.pop("max_steps")
+    if (args.stage1_steps is not None or args.stage2_steps is not None) and "stage1_steps" not in base:
+        raise SystemExit("error: --stage1-steps / --stage2-steps apply to --grid transfer only (the presets grid "
+                         "trains one stage: use --max-steps).")
     for key, attr in (("source_data", "source_data"), ("max_source_examples", "max_source_examples"),
                       ("max_length", "max_length"), ("per_device_train_batch_size", "batch_size"),
                       ("max_steps", "max_steps"), ("learning_rate", "learning_rate"),
                       ("freeze_layers", "freeze_layers"), ("stage1_steps", "stage1_steps"),
                       ("stage2_steps", "stage2_steps")):
         value = getattr(args, attr)
-        if value is not None and key.startswith("stage") and "stage1_steps" not in base:
-            raise SystemExit(f"error: --{attr.replace('_', '-')} applies to --grid transfer only (the presets grid "
-                             "trains one stage: use --max-steps).")
         if value is not None:
             budget[key] = value
     return budget
