@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 
 import torch
-from speed import build_models, environment, load_average, make_batch, make_optimizer, train_step  # bench/speed.py
+from speed import build_models, make_batch, make_optimizer, train_step  # bench/speed.py
+from speed_report import environment, load_average  # bench/speed_report.py
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -256,7 +256,7 @@ def test_dry_run_writes_the_complete_repository_folder(built, tiny_model_dir):
     assert files == {
         "README.md", "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "burmese.py",
         "pipeline_ctam.py", "handler.py", "requirements.txt", "modeling_ctam.py", "configuration_ctam.py",
-        "vxlm.py", "dual_path.py", "domain.py", "outputs_ctam.py", "tokenization_ctam.py",
+        "vxlm.py", "dual_path.py", "domain.py", "outputs_ctam.py", "loss_ctam.py", "tokenization_ctam.py",
     }
     assert prepare.check_hub_folder(folder) == []
     config = json.loads((folder / "config.json").read_text())

@@ -270,7 +270,7 @@ def test_save_and_reload_gives_identical_logits(tester, tmp_path):
     model.save_pretrained(tmp_path)
     files = set(os.listdir(tmp_path))
     assert {"model.safetensors", "config.json", "modeling_ctam.py", "configuration_ctam.py", "vxlm.py",
-            "dual_path.py", "domain.py", "outputs_ctam.py"} <= files
+            "dual_path.py", "domain.py", "outputs_ctam.py", "loss_ctam.py"} <= files
     assert not any(f.endswith((".bin", ".pt", ".pkl")) for f in files)
     auto_map = json.loads((tmp_path / "config.json").read_text())["auto_map"]
     assert auto_map["AutoModel"] == "modeling_ctam.CTAMModel"

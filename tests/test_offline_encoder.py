@@ -24,7 +24,7 @@ ENGLISH = "A gorgeous, witty, seductive movie."
 
 @pytest.fixture(scope="module")
 def e5_file() -> oe.E5File:
-    with oe._source_file() as path:
+    with oe.source_file() as path:
         yield oe.read_e5_file(path)
 
 

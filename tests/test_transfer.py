@@ -23,7 +23,7 @@ from modeling_ctam.transfer.prior import (
     language_confusion,
 )
 from modeling_ctam.transfer.pseudo_label import select_pseudo_labels, sharpen
-from modeling_ctam.transfer.recipe import TransferArguments, TransferData
+from modeling_ctam.transfer.arguments import TransferArguments, TransferData
 from modeling_ctam.transfer.streams import Stage2Collator, Stage2Streams, attach_teacher_states, build_stage2_items
 
 TINY = dict(model_type="xlm-roberta", hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,

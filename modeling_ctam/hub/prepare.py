@@ -6,8 +6,8 @@ The Hub folder holds:
   ``custom_pipelines`` (the text-classification task mapped to ``pipeline_ctam.CTAMTextClassificationPipeline``)
   and ``ctam_inference`` (``max_length``, ``word_ids``, ``preprocess``: how the pipeline tokenises, copied from the
   training run);
-- the flat modeling files (``modeling_ctam.py``, ``configuration_ctam.py``, ``outputs_ctam.py``, ``vxlm.py``, ``dual_path.py``,
-  ``domain.py``) and ``model.safetensors``, written by ``save_pretrained`` of the model loaded strictly from the
+- the flat modeling files (``modeling_ctam.py``, ``configuration_ctam.py``, ``outputs_ctam.py``, ``loss_ctam.py``,
+  ``vxlm.py``, ``dual_path.py``, ``domain.py``) and ``model.safetensors``, written by ``save_pretrained`` of the model loaded strictly from the
   trained folder (no missing, unexpected or mismatched weights allowed);
 - the tokenizer files, as a ``CTAMTokenizer`` (``tokenization_ctam.py``, loaded through ``auto_map``): the Burmese
   preprocessing runs inside the tokenizer, so the stock pipeline and a user's own ``tokenizer(text)`` convert Zawgyi;

@@ -21,7 +21,7 @@ from typing import Any, Optional
 
 from modeling_ctam.data import PAIRING_DRIVERS, PAIRING_MODES
 
-from ..transfer.recipe import TransferArguments
+from ..transfer.arguments import TransferArguments
 from .imbalance import ImbalanceArguments
 from .presets import PRESETS
 
@@ -277,7 +277,7 @@ def _as_list(value) -> list[str]:
 @dataclass
 class RunArguments(TransferArguments, ImbalanceArguments):
     """CTAM's own training switches, beside `TrainingArguments`: the recipe (joint, or two-stage with its streams and
-    self-training; [`modeling_ctam.transfer.recipe.TransferArguments`]), the class-imbalance handling of the Burmese
+    self-training; [`modeling_ctam.transfer.arguments.TransferArguments`]), the class-imbalance handling of the Burmese
     labels ([`modeling_ctam.training.imbalance.ImbalanceArguments`]) and the backward pass."""
 
     _argument_group_name = "training (CTAM)"

@@ -233,7 +233,7 @@ def build_transfer_data(data: DataArguments, seed: int, with_parallel: bool,
     """(TransferData, dev_dataset, summary) for the two-stage recipe: the English rows, the Burmese train texts
     (the labelled ones apart in the few-shot and supervised settings, the rest unlabelled), the pairs and, with
     `heldout_data`, labelled English rows that no stage trains on (the prior estimate's held-out set)."""
-    from modeling_ctam.transfer.recipe import TransferData
+    from modeling_ctam.transfer.arguments import TransferData
 
     source = load_source(data, seed)
     target, dev = load_target(data, seed)
