@@ -155,7 +155,7 @@ def main(argv=None) -> int:
     md = "\n".join(lines) + "\n"
     (out / f"{args.name}.md").write_text(md, encoding="utf-8")
     print(md)
-    del models, optimizers
+    models = optimizers = None  # rebound, not deleted: step() reads them
     gc.collect()
     return 0
 

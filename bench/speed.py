@@ -340,7 +340,7 @@ def run_train(ctam, plain, vocab, grid, args, device, sources, model_kind) -> li
                        memory_method=mem["ctam"]["method"])
         rows.append(row)
         print(fmt_train_row(row), flush=True)
-        del batches, fns
+        batches = fns = None  # rebound, not deleted: the step lambdas read them
         gc.collect()
     head = [r for r in rows if r["seq"] == HEADLINE_SEQ and r["batch"] == HEADLINE_TRAIN_BATCH and "ctam_peak_mb" in r]
     if head:  # same processed examples per step: CTAM B/2 target + B/2 source against plain B

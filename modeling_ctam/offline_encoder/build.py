@@ -167,7 +167,7 @@ def _build_into(folder: Path) -> dict:
             "source_sha256": sha256_file(source),
             "build_seconds": round(time.perf_counter() - start, 2),
         }
-        del e5  # release the memory map before returning
+        e5 = None  # release the memory map before returning (rebound, not deleted: the lambda above reads it)
     return info
 
 
