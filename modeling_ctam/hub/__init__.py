@@ -10,8 +10,9 @@
 - :mod:`.demo` and :mod:`.space`: what the demo Space (``hub/space/app.py``) computes and shows, and the Space folder
   ``--space-dir`` writes;
 - ``isolated_check.py``: run by path in a fresh process to load a built folder as a Hub user does;
-- ``templates/``: ``pipeline_ctam.py``, ``handler.py`` and the card template, copied into the Hub repository (package
-  data, not an importable package: they import ``.burmese`` from the flat Hub folder).
+- ``templates/``: ``pipeline_ctam.py`` and ``handler.py``, copied into the Hub repository, and the card template with
+  its BibTeX (``citations.bib``); package data, not an importable package (the two Python files import ``.burmese``
+  from the flat Hub folder).
 
 See ``docs/hub.md``.
 """

@@ -52,49 +52,8 @@ WIDGET_TEXTS = (
 )
 ZAWGYI_WIDGET_INDEX = 1  # which example also appears in Zawgyi encoding
 
-CITATIONS = r"""@article{zhou2025ctam,
-  title   = {Cross-lingual sentiment analysis for low-resource languages via semantic alignment and transfer learning},
-  author  = {Zhou, Pan and Zhao, Li},
-  journal = {International Journal of Information and Communication Technology},
-  volume  = {26},
-  number  = {33},
-  pages   = {1--17},
-  year    = {2025},
-  doi     = {10.1504/IJICT.2025.10073164}
-}
-
-@inproceedings{jiang2021gklmip,
-  title     = {Pre-trained Models and Evaluation Data for the {M}yanmar Language},
-  author    = {Jiang, Shengyi and Huang, Xiuwen and Cai, Xiaonan and Lin, Nankai},
-  booktitle = {Neural Information Processing: 28th International Conference, ICONIP 2021},
-  year      = {2021}
-}
-
-@inproceedings{artetxe2018robust,
-  title     = {A robust self-learning method for fully unsupervised cross-lingual mappings of word embeddings},
-  author    = {Artetxe, Mikel and Labaka, Gorka and Agirre, Eneko},
-  booktitle = {Proceedings of the 56th Annual Meeting of the Association for Computational Linguistics (Volume 1: Long Papers)},
-  pages     = {789--798},
-  year      = {2018}
-}
-
-@inproceedings{conneau2020xlmr,
-  title     = {Unsupervised Cross-lingual Representation Learning at Scale},
-  author    = {Conneau, Alexis and Khandelwal, Kartikay and Goyal, Naman and Chaudhary, Vishrav and Wenzek, Guillaume and Guzm{\'a}n, Francisco and Grave, Edouard and Ott, Myle and Zettlemoyer, Luke and Stoyanov, Veselin},
-  booktitle = {Proceedings of the 58th Annual Meeting of the Association for Computational Linguistics},
-  pages     = {8440--8451},
-  year      = {2020}
-}
-
-@article{ganin2016dann,
-  title   = {Domain-Adversarial Training of Neural Networks},
-  author  = {Ganin, Yaroslav and Ustinova, Evgeniya and Ajakan, Hana and Germain, Pascal and Larochelle, Hugo and Laviolette, Fran{\c{c}}ois and Marchand, Mario and Lempitsky, Victor},
-  journal = {Journal of Machine Learning Research},
-  volume  = {17},
-  number  = {59},
-  pages   = {1--35},
-  year    = {2016}
-}"""
+CITATIONS = (TEMPLATE_PATH.parent / "citations.bib").read_text(encoding="utf-8").rstrip("\n")
+"""The BibTeX entries of the card's citation section (`templates/citations.bib`)."""
 
 
 # ---------------------------------------------------------------------------------------------------------------------
