@@ -47,45 +47,85 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     from modeling_ctam.data.formats import DATA_FORMATS
 
     parser.add_argument("--model", required=True, help="Model folder (save_pretrained) or Hub id.")
-    parser.add_argument("--revision", default=None, help="Hub revision of the model to pin (recommended with Hub ids).")
-    parser.add_argument("--trust-remote-code", action=argparse.BooleanOptionalAction, default=True,
-                        help="Load CTAM's modeling code saved with the model (default on; pin --revision for Hub "
-                             "ids). --no-trust-remote-code uses the installed modeling_ctam package instead.")
+    parser.add_argument(
+        "--revision", default=None, help="Hub revision of the model to pin (recommended with Hub ids)."
+    )
+    parser.add_argument(
+        "--trust-remote-code",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Load CTAM's modeling code saved with the model (default on; pin --revision for Hub "
+        "ids). --no-trust-remote-code uses the installed modeling_ctam package instead.",
+    )
     parser.add_argument("--data", required=True, help="Evaluation file, folder or Hub dataset id.")
-    parser.add_argument("--data-format", choices=DATA_FORMATS, default=None,
-                        help="Format of --data (inferred from the name when omitted).")
-    parser.add_argument("--labels", choices=("binary", "three-class", "five-class"), default="binary",
-                        help="Label scheme of the data; must match the model's classes (default binary).")
+    parser.add_argument(
+        "--data-format",
+        choices=DATA_FORMATS,
+        default=None,
+        help="Format of --data (inferred from the name when omitted).",
+    )
+    parser.add_argument(
+        "--labels",
+        choices=("binary", "three-class", "five-class"),
+        default="binary",
+        help="Label scheme of the data; must match the model's classes (default binary).",
+    )
     parser.add_argument("--output-dir", required=True, help="Where metrics.json, report.md and the figure go.")
-    parser.add_argument("--split", default="validation",
-                        help="Hub split (default validation); local files are one split and ignore it.")
+    parser.add_argument(
+        "--split",
+        default="validation",
+        help="Hub split (default validation); local files are one split and ignore it.",
+    )
     parser.add_argument("--text-column", default="text", help="Text column for csv/json/jsonl/hub data.")
     parser.add_argument("--label-column", default="label", help="Label column for csv/json/jsonl/hub data.")
-    parser.add_argument("--encoding", default=None,
-                        help="Text encoding of --data (default utf-8; latin-1 for the mr format), e.g. latin-1.")
-    parser.add_argument("--skip-bad-rows", action="store_true",
-                        help="Skip rows with an unknown label, empty text or a text over 10,000 characters (or "
-                             "another malformed row), count them per reason in metrics.json and report.md, and go "
-                             "on. Without it the first bad row stops the run, naming its file and line.")
-    parser.add_argument("--source-labels", default=None,
-                        help="What raw labels mean for generic files / unknown Hub ids: binary, stars, stars0, "
-                             "three-class (see modeling_ctam.data.load_examples).")
-    parser.add_argument("--language", choices=("my", "en"), default=None,
-                        help="Language of the texts; Burmese texts get CTAM's Burmese preprocessing. Default: my for "
-                             "GKLMIP, en for sst2-tsv / uci-tsv / mr, the model's target_language (my) for "
-                             "csv / json / jsonl, the known language of a Hub id (else en).")
+    parser.add_argument(
+        "--encoding",
+        default=None,
+        help="Text encoding of --data (default utf-8; latin-1 for the mr format), e.g. latin-1.",
+    )
+    parser.add_argument(
+        "--skip-bad-rows",
+        action="store_true",
+        help="Skip rows with an unknown label, empty text or a text over 10,000 characters (or "
+        "another malformed row), count them per reason in metrics.json and report.md, and go "
+        "on. Without it the first bad row stops the run, naming its file and line.",
+    )
+    parser.add_argument(
+        "--source-labels",
+        default=None,
+        help="What raw labels mean for generic files / unknown Hub ids: binary, stars, stars0, "
+        "three-class (see modeling_ctam.data.load_examples).",
+    )
+    parser.add_argument(
+        "--language",
+        choices=("my", "en"),
+        default=None,
+        help="Language of the texts; Burmese texts get CTAM's Burmese preprocessing. Default: my for "
+        "GKLMIP, en for sst2-tsv / uci-tsv / mr, the model's target_language (my) for "
+        "csv / json / jsonl, the known language of a Hub id (else en).",
+    )
     parser.add_argument("--batch-size", type=int, default=32, help="Texts per forward pass (default 32).")
-    parser.add_argument("--max-length", type=int, default=None,
-                        help="Truncation length in tokens (default: the training run's max_length from the model "
-                             "folder's train_config.json, else 128).")
-    parser.add_argument("--word-ids", action="store_true",
-                        help="Pass Burmese word-segmenter word_ids to the model (use it if the model was trained "
-                             "with them); default: the model's tokenizer word boundaries.")
-    parser.add_argument("--method-name", default=None,
-                        help="Name of the method in tables and figures (e.g. xlmr-base, vxlm, ctam).")
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        default=None,
+        help="Truncation length in tokens (default: the training run's max_length from the model "
+        "folder's train_config.json, else 128).",
+    )
+    parser.add_argument(
+        "--word-ids",
+        action="store_true",
+        help="Pass Burmese word-segmenter word_ids to the model (use it if the model was trained "
+        "with them); default: the model's tokenizer word boundaries.",
+    )
+    parser.add_argument(
+        "--method-name", default=None, help="Name of the method in tables and figures (e.g. xlmr-base, vxlm, ctam)."
+    )
     parser.add_argument("--seed", type=int, default=None, help="Training seed of the model, recorded for tables.")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available).")
-    parser.add_argument("--max-examples", type=int, default=None, help="Score only the first N examples (smoke tests).")
+    parser.add_argument(
+        "--max-examples", type=int, default=None, help="Score only the first N examples (smoke tests)."
+    )
     parser.add_argument("--no-predictions", action="store_true", help="Do not write predictions.jsonl.")
     parser.add_argument("--no-figure", action="store_true", help="Do not draw confusion_matrix.png.")
 
@@ -183,8 +223,9 @@ def run_evaluate(args: argparse.Namespace, argv: list[str] | None = None) -> dic
     model, tokenizer = _load_model(args.model, args.revision, device, args.trust_remote_code)
     limit = model_max_tokens(config, tokenizer)
     if limit is not None and args.max_length > limit:
-        logger.warning("--max-length %d is more than the model's %d positions allow; using %d.",
-                       args.max_length, limit, limit)
+        logger.warning(
+            "--max-length %d is more than the model's %d positions allow; using %d.", args.max_length, limit, limit
+        )
         args.max_length = limit
 
     language = args.language
@@ -194,9 +235,16 @@ def run_evaluate(args: argparse.Namespace, argv: list[str] | None = None) -> dic
         language = getattr(config, "target_language", None)
         language = language if language in ("my", "en") else "my"
     dataset = load_examples(
-        args.data, data_format, split=args.split, labels=args.labels, text_column=args.text_column,
-        label_column=args.label_column, source_labels=args.source_labels, language=language,
-        on_error="skip" if args.skip_bad_rows else "raise", encoding=args.encoding,
+        args.data,
+        data_format,
+        split=args.split,
+        labels=args.labels,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        source_labels=args.source_labels,
+        language=language,
+        on_error="skip" if args.skip_bad_rows else "raise",
+        encoding=args.encoding,
     )
     stats = get_load_stats(dataset)
     language = language or (stats.language if stats is not None else None) or "my"
@@ -205,22 +253,32 @@ def run_evaluate(args: argparse.Namespace, argv: list[str] | None = None) -> dic
     references = [int(x) for x in dataset["label"]]
     if any(r < 0 for r in references):
         n = sum(1 for r in references if r < 0)
-        raise SystemExit(f"error: {n} of {len(references)} rows of {args.data} have no label; evaluation needs labels "
-                         "(check --label-column).")
+        raise SystemExit(
+            f"error: {n} of {len(references)} rows of {args.data} have no label; evaluation needs labels "
+            "(check --label-column)."
+        )
     if not references:
         raise SystemExit(f"error: {args.data} gave no examples under --labels {args.labels}.")
     texts = list(dataset["text"])
     logger.info("Scoring %d examples of %s with %s on %s", len(texts), args.data, args.model, device)
     predictions, info = predict(
-        model, tokenizer, texts, language=language, batch_size=args.batch_size, max_length=args.max_length,
-        word_ids=args.word_ids, device=device,
+        model,
+        tokenizer,
+        texts,
+        language=language,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        word_ids=args.word_ids,
+        device=device,
     )
     model_predictions = predictions
     if remap is not None:
         predictions = [remap[p] for p in predictions]
 
     record = metrics_record(
-        references, predictions, label_names,
+        references,
+        predictions,
+        label_names,
         model=args.model,
         model_revision=args.revision,
         method=args.method_name,
@@ -236,34 +294,57 @@ def run_evaluate(args: argparse.Namespace, argv: list[str] | None = None) -> dic
         word_ids=bool(args.word_ids),
         num_truncated=info["num_truncated"],
         seconds=round(info["seconds"], 2),
-        model_id2label={str(i): str(config.id2label.get(i, config.id2label.get(str(i), i)))
-                        for i in range(config.num_labels)} if getattr(config, "id2label", None) else None,
-        data_stats={"rows_read": stats.rows_read, "rows_kept": stats.rows_kept, "dropped": stats.dropped,
-                    "skipped": stats.skipped} if stats is not None else None,
+        model_id2label={
+            str(i): str(config.id2label.get(i, config.id2label.get(str(i), i))) for i in range(config.num_labels)
+        }
+        if getattr(config, "id2label", None)
+        else None,
+        data_stats={
+            "rows_read": stats.rows_read,
+            "rows_kept": stats.rows_kept,
+            "dropped": stats.dropped,
+            "skipped": stats.skipped,
+        }
+        if stats is not None
+        else None,
         command="python eval.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
     )
     out.mkdir(parents=True, exist_ok=True)
     figure = None
     if not args.no_figure:
         title = f"{args.method_name or Path(args.model).name}: {Path(str(args.data)).name} (n={len(references)})"
-        figure = plot_confusion_matrix(record["confusion_matrix"]["matrix"], label_names, out / "confusion_matrix.png",
-                                       title=title).name
+        figure = plot_confusion_matrix(
+            record["confusion_matrix"]["matrix"], label_names, out / "confusion_matrix.png", title=title
+        ).name
         record["confusion_matrix_png"] = figure
     write_metrics(record, out / "metrics.json")
     (out / "report.md").write_text(render_report(record, figure), encoding="utf-8")
     if not args.no_predictions:
         with (out / "predictions.jsonl").open("w", encoding="utf-8") as handle:
             lines = dataset["source_line"] if "source_line" in dataset.column_names else [None] * len(texts)
-            model_names = [str(config.id2label.get(i, config.id2label.get(str(i), i)))
-                           for i in range(config.num_labels)]
-            for where, ref, pred, raw, probs in zip(lines, references, predictions, model_predictions,
-                                                    info["probabilities"]):
-                handle.write(json.dumps({"source_line": where, "label": label_names[ref],
-                                         "prediction": label_names[pred], "model_class": raw,
-                                         "probabilities": dict(zip(model_names, probs))},
-                                        ensure_ascii=False) + "\n")
-    print(f"{args.method_name or args.model}: macro-F1 {record['macro_f1']:.4f}  weighted-F1 "
-          f"{record['weighted_f1']:.4f}  accuracy {record['accuracy']:.4f}  (n={record['n_examples']}) -> {out}")
+            model_names = [
+                str(config.id2label.get(i, config.id2label.get(str(i), i))) for i in range(config.num_labels)
+            ]
+            for where, ref, pred, raw, probs in zip(
+                lines, references, predictions, model_predictions, info["probabilities"]
+            ):
+                handle.write(
+                    json.dumps(
+                        {
+                            "source_line": where,
+                            "label": label_names[ref],
+                            "prediction": label_names[pred],
+                            "model_class": raw,
+                            "probabilities": dict(zip(model_names, probs)),
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
+    print(
+        f"{args.method_name or args.model}: macro-F1 {record['macro_f1']:.4f}  weighted-F1 "
+        f"{record['weighted_f1']:.4f}  accuracy {record['accuracy']:.4f}  (n={record['n_examples']}) -> {out}"
+    )
     return record
 
 
@@ -273,8 +354,9 @@ def run_evaluate(args: argparse.Namespace, argv: list[str] | None = None) -> dic
 
 
 def _add_metrics_inputs(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("metrics", nargs="+",
-                        help="metrics.json files or folders holding one; NAME=PATH forces the method name.")
+    parser.add_argument(
+        "metrics", nargs="+", help="metrics.json files or folders holding one; NAME=PATH forces the method name."
+    )
     parser.add_argument("--method-order", nargs="+", default=None, help="Methods in this order (others after).")
     parser.add_argument("--title", default=None, help="Title of the figure or table.")
 
@@ -334,12 +416,16 @@ def run_cosine_table(args: argparse.Namespace) -> dict:
         found = [p for p in pairs if p[0] in source and p[1] in target]
         pairs = (found + [p for p in pairs if p not in found])[: args.max_pairs]
     table = cosine_distance_table(pairs, source, target, mapping)
-    table.update(mapping=args.mapping, mapping_file=mapping["source"], source_vectors=args.source_vectors,
-                 target_vectors=args.target_vectors)
+    table.update(
+        mapping=args.mapping,
+        mapping_file=mapping["source"],
+        source_vectors=args.source_vectors,
+        target_vectors=args.target_vectors,
+    )
     if table["n_found"] == 0:
         raise SystemExit(
-            f"error: none of the {len(pairs)} word pairs is in both vector files (missing: {table['missing'][:3]} ...); "
-            "save vectors for a larger vocabulary or give --pairs with words the files hold."
+            f"error: none of the {len(pairs)} word pairs is in both vector files (missing: {table['missing'][:3]} "
+            f"...); save vectors for a larger vocabulary or give --pairs with words the files hold."
         )
     return write_table(table, cosine_markdown(table, title=args.title), args.output_dir, args.name)
 
@@ -351,10 +437,11 @@ def run_cosine_table(args: argparse.Namespace) -> dict:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="eval.py", description=__doc__.split("\n\n")[0],
+        prog="eval.py",
+        description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Without a command, the arguments are those of `evaluate` (`python eval.py evaluate --help` lists them). "
-               "See docs/evaluation.md.",
+        epilog="Without a command, the arguments are those of `evaluate` (`python eval.py evaluate --help` lists "
+        "them). See docs/evaluation.md.",
     )
     sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}")
     p = sub.add_parser("evaluate", help="Score a model on labelled data (default command).")
@@ -373,17 +460,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("cosine-table", help="1 - cos of English-Burmese word pairs before/after mapping (table 3).")
     p.add_argument("--mapping", required=True, help="CTAM model folder or alignment folder / mapping.safetensors.")
-    p.add_argument("--vectors-dir", default=None,
-                   help="Alignment folder written with `python -m modeling_ctam.align --save-vectors` (holds "
-                        "vectors.en.txt / vectors.my.txt); default: --mapping when it holds them.")
-    p.add_argument("--source-vectors", default=None, help="English static vectors (default VECTORS_DIR/vectors.en.txt).")
-    p.add_argument("--target-vectors", default=None, help="Burmese static vectors (default VECTORS_DIR/vectors.my.txt).")
-    p.add_argument("--pairs", default=None,
-                   help="Word pairs file ('English | Burmese' lines or english<TAB>burmese); default: sentiment "
-                        "words from the myPar lexicon.")
-    p.add_argument("--data-dir", default=None, help="Shared data folder for the default pairs (default CTAM_DATA_DIR).")
-    p.add_argument("--max-pairs", type=int, default=12,
-                   help="Number of default pairs (default 12; pairs the vectors hold come first).")
+    p.add_argument(
+        "--vectors-dir",
+        default=None,
+        help="Alignment folder written with `python -m modeling_ctam.align --save-vectors` (holds "
+        "vectors.en.txt / vectors.my.txt); default: --mapping when it holds them.",
+    )
+    p.add_argument(
+        "--source-vectors", default=None, help="English static vectors (default VECTORS_DIR/vectors.en.txt)."
+    )
+    p.add_argument(
+        "--target-vectors", default=None, help="Burmese static vectors (default VECTORS_DIR/vectors.my.txt)."
+    )
+    p.add_argument(
+        "--pairs",
+        default=None,
+        help="Word pairs file ('English | Burmese' lines or english<TAB>burmese); default: sentiment "
+        "words from the myPar lexicon.",
+    )
+    p.add_argument(
+        "--data-dir", default=None, help="Shared data folder for the default pairs (default CTAM_DATA_DIR)."
+    )
+    p.add_argument(
+        "--max-pairs",
+        type=int,
+        default=12,
+        help="Number of default pairs (default 12; pairs the vectors hold come first).",
+    )
     p.add_argument("--output-dir", required=True, help="Folder for NAME.json and NAME.md.")
     p.add_argument("--name", default="cosine_distance", help="File name stem (default cosine_distance).")
     p.add_argument("--title", default=None, help="Title of the table.")

@@ -6,14 +6,17 @@
 Usage::
 
     python train.py --config configs/zero-shot-ctam.yaml --output-dir runs/zero-shot
-    python train.py --config configs/zero-shot-ctam.yaml --output-dir runs/zs --learning_rate 3e-5 --ctam.lambda_domain 0.05
-    accelerate launch --config_file configs/accelerate/cpu_2proc.yaml train.py --config configs/zero-shot-ctam.yaml --output-dir runs/ddp --use_cpu true
-    accelerate launch --config_file configs/accelerate/multi_gpu.yaml train.py --config configs/paper-ctam.yaml --output-dir runs/paper
+    python train.py --config configs/zero-shot-ctam.yaml --output-dir runs/zs --learning_rate 3e-5 \
+        --ctam.lambda_domain 0.05
+    accelerate launch --config_file configs/accelerate/cpu_2proc.yaml train.py --config configs/zero-shot-ctam.yaml \
+        --output-dir runs/ddp --use_cpu true
+    accelerate launch --config_file configs/accelerate/multi_gpu.yaml train.py --config configs/paper-ctam.yaml \
+        --output-dir runs/paper
     python train.py --config configs/zero-shot-ctam.yaml --output-dir runs/zero-shot --resume_from_checkpoint latest
 
-The configuration is `transformers.HfArgumentParser` over `modeling_ctam.training`'s `ModelArguments`,
-`DataArguments`, `RunArguments` and `transformers.TrainingArguments` (CTAM's defaults set on it). A config file (YAML or
-JSON: flat keys, or keys grouped under ``model:``, ``data:``, ``training:``, ``hub:``) comes first; command-line keys
+The configuration is `transformers.HfArgumentParser` over `modeling_ctam.training`'s `ModelArguments`, `DataArguments`,
+`RunArguments` and `transformers.TrainingArguments` (CTAM's defaults set on it). A config file (YAML or JSON: flat
+keys, or keys grouped under ``model:``, ``data:``, ``training:``, ``hub:``) comes first; command-line keys
 (``--key value``, ``--key=value``, ``--group.key value``, ``--ctam.<CTAMConfig field> value``,
 ``--training_args.<TrainingArguments field> value``, dashes or underscores) win. The run writes into ``--output-dir``:
 

@@ -45,34 +45,57 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 METHODS = {"plain": "xlmr-base", "ctam": "ctam"}
-CONFIGS = {"zero-shot": "configs/zero-shot-ctam.yaml", "few-shot": "configs/few-shot-ctam.yaml",
-           "supervised": "configs/supervised-ctam.yaml"}
+CONFIGS = {
+    "zero-shot": "configs/zero-shot-ctam.yaml",
+    "few-shot": "configs/few-shot-ctam.yaml",
+    "supervised": "configs/supervised-ctam.yaml",
+}
 PLAIN_ZERO_SHOT = {"parallel_share": 0.0, "unlabelled_pairing": "none", "self_training": False}
 POINTS = ("0", "8", "32", "128", "all")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="bench/learning_curve.py", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--points", nargs="+", default=list(POINTS),
-                   help="Burmese labels per class: 0 (zero-shot), any k >= 1 (few-shot), 'all' (supervised).")
+    p = argparse.ArgumentParser(
+        prog="bench/learning_curve.py",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--points",
+        nargs="+",
+        default=list(POINTS),
+        help="Burmese labels per class: 0 (zero-shot), any k >= 1 (few-shot), 'all' (supervised).",
+    )
     p.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    p.add_argument("--zero-shot-from", default=None,
-                   help="A transfer-grid JSON of bench/quality.py (e.g. bench/results/quality-transfer-len64.json): "
-                        "its plain and ctam zero-shot rows become point 0 instead of new runs.")
-    p.add_argument("--zero-shot-ctam-row", default="ctam",
-                   help="With --zero-shot-from: the grid row that stands for CTAM at point 0 (e.g. ctam+imdb-heldout, "
-                        "the zero-shot config's prior setting).")
-    p.add_argument("--override", nargs="*", default=[],
-                   help="Extra train.py tokens for every run, e.g. --override --max_steps 30.")
+    p.add_argument(
+        "--zero-shot-from",
+        default=None,
+        help="A transfer-grid JSON of bench/quality.py (e.g. bench/results/quality-transfer-len64.json): "
+        "its plain and ctam zero-shot rows become point 0 instead of new runs.",
+    )
+    p.add_argument(
+        "--zero-shot-ctam-row",
+        default="ctam",
+        help="With --zero-shot-from: the grid row that stands for CTAM at point 0 (e.g. ctam+imdb-heldout, "
+        "the zero-shot config's prior setting).",
+    )
+    p.add_argument(
+        "--override",
+        nargs="*",
+        default=[],
+        help="Extra train.py tokens for every run, e.g. --override --max_steps 30.",
+    )
     p.add_argument("--results-dir", default=str(REPO_ROOT / "bench" / "results"))
     p.add_argument("--tag", default="learning_curve", help="Name of the output files and the per-run folder.")
     p.add_argument("--work-dir", default=None, help="Where models are written (default: a folder in the CTAM cache).")
     p.add_argument("--keep-models", action="store_true")
-    p.add_argument("--no-train", action="store_true",
-                   help="Only summarise the runs already recorded under --results-dir/--tag (a missing run is "
-                        "left out and named), e.g. while another invocation is still training.")
+    p.add_argument(
+        "--no-train",
+        action="store_true",
+        help="Only summarise the runs already recorded under --results-dir/--tag (a missing run is "
+        "left out and named), e.g. while another invocation is still training.",
+    )
     args = p.parse_args(argv)
     for point in args.points:
         if point not in ("0", "all") and not (point.isdigit() and int(point) > 0):
@@ -89,8 +112,17 @@ def run_one(point: str, method: str, seed: int, args, run_dir: Path) -> dict:
     import modeling_ctam.training as T
 
     setting = setting_of(point)
-    tokens = ["--preset", METHODS[method], "--seed", str(seed), "--disable_tqdm", "true",
-              "--overwrite_output_dir", "true", *args.override]  # the work folder is scratch
+    tokens = [
+        "--preset",
+        METHODS[method],
+        "--seed",
+        str(seed),
+        "--disable_tqdm",
+        "true",
+        "--overwrite_output_dir",
+        "true",
+        *args.override,
+    ]  # the work folder is scratch
     if setting == "few-shot":
         tokens += ["--few_shot_n", point]
     if setting != "supervised" and method == "plain":  # English L_T and the gold rows only, as at point 0
@@ -104,9 +136,16 @@ def run_one(point: str, method: str, seed: int, args, run_dir: Path) -> dict:
     train_config = json.loads((out / "train_config.json").read_text(encoding="utf-8"))
     if report.get("best_model_checkpoint"):  # no machine paths in the results: the checkpoint's name only
         report = dict(report, best_model_checkpoint=Path(report["best_model_checkpoint"]).name)
-    record = dict(report, point=point, method=method, seed=seed, setting=setting, seconds=seconds,
-                  imbalance=train_config.get("imbalance_summary"),
-                  few_shot_rows=(train_config.get("data") or {}).get("few_shot_rows"))
+    record = dict(
+        report,
+        point=point,
+        method=method,
+        seed=seed,
+        setting=setting,
+        seconds=seconds,
+        imbalance=train_config.get("imbalance_summary"),
+        few_shot_rows=(train_config.get("data") or {}).get("few_shot_rows"),
+    )
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "metrics.json").write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
     if not args.keep_models:
@@ -127,9 +166,19 @@ def reused_zero_shot(path: str, ctam_row: str = "ctam") -> dict[str, list[dict]]
         if row is None:
             continue
         negative = (row.get("f1_negative") or {}).get("values") or [None] * len(row["seeds"])
-        out[method] = [{"point": "0", "method": method, "seed": seed, "setting": "zero-shot", "macro_f1": f1,
-                        "f1_negative": neg, "reused_from": Path(path).name, "seconds": None}
-                       for seed, f1, neg in zip(row["seeds"], row["macro_f1"]["values"], negative)]
+        out[method] = [
+            {
+                "point": "0",
+                "method": method,
+                "seed": seed,
+                "setting": "zero-shot",
+                "macro_f1": f1,
+                "f1_negative": neg,
+                "reused_from": Path(path).name,
+                "seconds": None,
+            }
+            for seed, f1, neg in zip(row["seeds"], row["macro_f1"]["values"], negative)
+        ]
     return out
 
 
@@ -143,8 +192,12 @@ def _stats(values: list) -> dict:
     values = [v for v in values if v is not None]
     if not values:
         return {"mean": None, "std": None, "n": 0}
-    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "n": len(values), "values": values}
+    return {
+        "mean": statistics.fmean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "n": len(values),
+        "values": values,
+    }
 
 
 def summarise(records: list[dict], points: list[str]) -> dict:
@@ -152,13 +205,18 @@ def summarise(records: list[dict], points: list[str]) -> dict:
     for point in points:
         row = {}
         for method in METHODS:
-            runs = sorted((r for r in records if r["point"] == point and r["method"] == method), key=lambda r: r["seed"])
+            runs = sorted(
+                (r for r in records if r["point"] == point and r["method"] == method), key=lambda r: r["seed"]
+            )
             if not runs:
                 continue
-            row[method] = {"macro_f1": _stats([r["macro_f1"] for r in runs]),
-                           "f1_negative": _stats([negative_f1(r) for r in runs]),
-                           "seeds": [r["seed"] for r in runs], "seconds": [r.get("seconds") for r in runs],
-                           "reused_from": runs[0].get("reused_from")}
+            row[method] = {
+                "macro_f1": _stats([r["macro_f1"] for r in runs]),
+                "f1_negative": _stats([negative_f1(r) for r in runs]),
+                "seeds": [r["seed"] for r in runs],
+                "seconds": [r.get("seconds") for r in runs],
+                "reused_from": runs[0].get("reused_from"),
+            }
         if "plain" in row and "ctam" in row:
             row["ctam_minus_plain"] = row["ctam"]["macro_f1"]["mean"] - row["plain"]["macro_f1"]["mean"]
         table[point] = row
@@ -172,34 +230,45 @@ def _fmt(stat: dict) -> str:
 
 
 def write_markdown(table: dict, meta: dict, path: Path) -> None:
-    lines = [f"# Learning curve: GKLMIP dev macro-F1 against Burmese labels per class ({meta['tag']})", "",
-             f"Command: `{meta['command']}`. Machine: {meta['machine']['cpu_count']} CPU cores, torch threads "
-             f"{meta['machine']['torch_threads']}, load average at start {meta['load_start']}. Mean ± sample std over "
-             "the seeds listed; dev has 343 reviews (35 negative), majority-class baseline 0.473.", "",
-             "| Burmese labels per class | setting | plain macro-F1 | CTAM macro-F1 | CTAM - plain | plain neg. F1 | "
-             "CTAM neg. F1 | seeds | s / run (plain, CTAM) |", "|---|---|---:|---:|---:|---:|---:|---|---|"]
+    lines = [
+        f"# Learning curve: GKLMIP dev macro-F1 against Burmese labels per class ({meta['tag']})",
+        "",
+        f"Command: `{meta['command']}`. Machine: {meta['machine']['cpu_count']} CPU cores, torch threads "
+        f"{meta['machine']['torch_threads']}, load average at start {meta['load_start']}. Mean ± sample std over "
+        "the seeds listed; dev has 343 reviews (35 negative), majority-class baseline 0.473.",
+        "",
+        "| Burmese labels per class | setting | plain macro-F1 | CTAM macro-F1 | CTAM - plain | plain neg. F1 | "
+        "CTAM neg. F1 | seeds | s / run (plain, CTAM) |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|",
+    ]
     for point, row in table.items():
         plain, ctam = row.get("plain", {}), row.get("ctam", {})
         gap = row.get("ctam_minus_plain")
-        seconds = [", ".join("-" if s is None else f"{s:.0f}" for s in (r.get("seconds") or [])) or "-"
-                   for r in (plain, ctam)]
+        seconds = [
+            ", ".join("-" if s is None else f"{s:.0f}" for s in (r.get("seconds") or [])) or "-" for r in (plain, ctam)
+        ]
         seeds = sorted(set((plain.get("seeds") or []) + (ctam.get("seeds") or [])))
         label = point + (" (reused: " + plain["reused_from"] + ")" if plain.get("reused_from") else "")
-        lines.append(f"| {label} | {setting_of(point)} | {_fmt(plain.get('macro_f1'))} | {_fmt(ctam.get('macro_f1'))} "
-                     f"| {'-' if gap is None else f'{gap:+.3f}'} | {_fmt(plain.get('f1_negative'))} | "
-                     f"{_fmt(ctam.get('f1_negative'))} | {', '.join(map(str, seeds))} | {seconds[0]} / {seconds[1]} |")
+        lines.append(
+            f"| {label} | {setting_of(point)} | {_fmt(plain.get('macro_f1'))} | {_fmt(ctam.get('macro_f1'))} "
+            f"| {'-' if gap is None else f'{gap:+.3f}'} | {_fmt(plain.get('f1_negative'))} | "
+            f"{_fmt(ctam.get('f1_negative'))} | {', '.join(map(str, seeds))} | {seconds[0]} / {seconds[1]} |"
+        )
     lines += ["", "Per seed (macro-F1):", ""]
     for point, row in table.items():
         for method in METHODS:
             if method in row:
-                values = ", ".join(f"seed {s}: {v:.3f}" for s, v in zip(row[method]["seeds"],
-                                                                         row[method]["macro_f1"]["values"]))
+                values = ", ".join(
+                    f"seed {s}: {v:.3f}" for s, v in zip(row[method]["seeds"], row[method]["macro_f1"]["values"])
+                )
                 lines.append(f"- {point} / {method}: {values}")
     notes = [f"- {r['point']} / {r['method']} / seed {r['seed']}: {r['note']}" for r in meta.get("notes", [])]
     if any(row.get("plain", {}).get("reused_from") for row in table.values()):
-        notes.append("- point 0 is reused from a transfer grid of bench/quality.py, with that grid's own budget "
-                     "(its JSON has the details): its `plain` row and, for CTAM, its "
-                     f"`{meta.get('zero_shot_ctam_row', 'ctam')}` row; it was not run by this script.")
+        notes.append(
+            "- point 0 is reused from a transfer grid of bench/quality.py, with that grid's own budget "
+            "(its JSON has the details): its `plain` row and, for CTAM, its "
+            f"`{meta.get('zero_shot_ctam_row', 'ctam')}` row; it was not run by this script."
+        )
     if notes:
         lines += ["", "Notes:", "", *notes]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -222,8 +291,15 @@ def write_figure(table: dict, path: Path, title: str) -> None:
                 xs.append(xi + (i - 0.5) * 0.08)
                 means.append(stat["mean"])
                 stds.append(stat["std"])
-        ax.errorbar(xs, means, yerr=stds, marker="o", capsize=4, color=colour,
-                    label="plain fine-tuning" if method == "plain" else "CTAM")
+        ax.errorbar(
+            xs,
+            means,
+            yerr=stds,
+            marker="o",
+            capsize=4,
+            color=colour,
+            label="plain fine-tuning" if method == "plain" else "CTAM",
+        )
     ax.axhline(0.473, color="tab:red", linestyle=":", linewidth=1, label="majority class (0.473)")
     ax.set_xticks(x, [("0 (zero-shot)" if p == "0" else "all" if p == "all" else p) for p in points])
     ax.set_xlabel("Burmese labels per class")
@@ -249,8 +325,11 @@ def main(argv=None) -> dict:
     import torch
 
     records: list[dict] = []
-    reused = (reused_zero_shot(args.zero_shot_from, args.zero_shot_ctam_row)
-              if args.zero_shot_from and "0" in args.points else {})
+    reused = (
+        reused_zero_shot(args.zero_shot_from, args.zero_shot_ctam_row)
+        if args.zero_shot_from and "0" in args.points
+        else {}
+    )
     for point in args.points:
         for seed in args.seeds:
             for method in args.methods:
@@ -266,24 +345,37 @@ def main(argv=None) -> dict:
                     continue
                 record = run_one(point, method, seed, args, run_dir)
                 records.append(record)
-                print(f"[done] {point} {method} seed {seed}: macro-F1 {record['macro_f1']:.4f} "
-                      f"negative F1 {negative_f1(record):.4f} ({record['seconds']:.0f} s)", flush=True)
+                print(
+                    f"[done] {point} {method} seed {seed}: macro-F1 {record['macro_f1']:.4f} "
+                    f"negative F1 {negative_f1(record):.4f} ({record['seconds']:.0f} s)",
+                    flush=True,
+                )
     for method, runs in reused.items():
         records += [r for r in runs if r["seed"] in args.seeds] or runs
     table = summarise(records, [p for p in args.points if any(r["point"] == p for r in records)])
-    meta = {"tag": args.tag, "command": "python bench/learning_curve.py " + " ".join(sys.argv[1:] if argv is None
-                                                                                        else argv),
-            "configs": CONFIGS, "zero_shot_ctam_row": args.zero_shot_ctam_row,
-            "notes": [r for r in records if r.get("note")], "load_start": load_start,
-            "load_end": [round(v, 2) for v in os.getloadavg()],
-            "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                        "torch_threads": torch.get_num_threads()}}
+    meta = {
+        "tag": args.tag,
+        "command": "python bench/learning_curve.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "configs": CONFIGS,
+        "zero_shot_ctam_row": args.zero_shot_ctam_row,
+        "notes": [r for r in records if r.get("note")],
+        "load_start": load_start,
+        "load_end": [round(v, 2) for v in os.getloadavg()],
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+        },
+    }
     out = {"meta": meta, "table": table, "runs": records}
     results.mkdir(parents=True, exist_ok=True)
     (results / f"{args.tag}.json").write_text(json.dumps(out, indent=2, default=str), encoding="utf-8")
     write_markdown(table, meta, results / f"{args.tag}.md")
-    write_figure(table, results / f"{args.tag}.png", "GKLMIP dev, binary: plain fine-tuning vs CTAM "
-                 "(bars: one sample std over seeds)")
+    write_figure(
+        table,
+        results / f"{args.tag}.png",
+        "GKLMIP dev, binary: plain fine-tuning vs CTAM (bars: one sample std over seeds)",
+    )
     print((results / f"{args.tag}.md").read_text(encoding="utf-8"))
     return out
 

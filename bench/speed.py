@@ -69,9 +69,19 @@ from speed_report import (  # bench/speed_report.py
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-TINY_ENCODER = dict(model_type="bert", hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                    intermediate_size=37, vocab_size=1000, max_position_embeddings=512, type_vocab_size=2,
-                    pad_token_id=1, bos_token_id=0, eos_token_id=2)
+TINY_ENCODER = dict(
+    model_type="bert",
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=37,
+    vocab_size=1000,
+    max_position_embeddings=512,
+    type_vocab_size=2,
+    pad_token_id=1,
+    bos_token_id=0,
+    eos_token_id=2,
+)
 CHILD_MARKER = "CTAM_BENCH_RESULT "
 
 
@@ -101,11 +111,13 @@ def build_models(model_kind: str, seed: int = 0, stage2: bool = False):
         from modeling_ctam.offline_encoder import offline_encoder_path
 
         ctam = CTAMForSequenceClassification.from_encoder_pretrained(
-            "ctam/e5-small-offline", num_labels=2, **(STAGE2_CONFIG if stage2 else {}))
+            "ctam/e5-small-offline", num_labels=2, **(STAGE2_CONFIG if stage2 else {})
+        )
         plain = AutoModelForSequenceClassification.from_pretrained(offline_encoder_path(), num_labels=2)
     elif model_kind == "tiny":
-        ctam = CTAMForSequenceClassification(CTAMConfig(encoder_config=dict(TINY_ENCODER), num_labels=2,
-                                                        **(STAGE2_CONFIG if stage2 else {})))
+        ctam = CTAMForSequenceClassification(
+            CTAMConfig(encoder_config=dict(TINY_ENCODER), num_labels=2, **(STAGE2_CONFIG if stage2 else {}))
+        )
         g = torch.Generator().manual_seed(seed)  # word boundaries: about one token in three continues a word
         ctam.ctam.word_start_table.copy_((torch.rand(TINY_ENCODER["vocab_size"], generator=g) > 0.33).to(torch.int8))
         ctam.ctam.word_start_table[:3] = -1  # <s>, <pad>, </s>
@@ -119,8 +131,15 @@ def build_models(model_kind: str, seed: int = 0, stage2: bool = False):
     return ctam.train(), plain.train(), ctam.config.encoder_config.vocab_size
 
 
-def make_batch(which: str, batch: int, seq: int, vocab: int, device: torch.device, seed: int = 0,
-               teacher_shape: tuple[int, int] | None = None) -> dict:
+def make_batch(
+    which: str,
+    batch: int,
+    seq: int,
+    vocab: int,
+    device: torch.device,
+    seed: int = 0,
+    teacher_shape: tuple[int, int] | None = None,
+) -> dict:
     """Full-length random sequences `<s> ... </s>`: target (+ source for CTAM training) with labels.
 
     CTAM is trained as in the zero-shot setting: labelled source (English) batch, unlabelled target batch. With
@@ -139,13 +158,21 @@ def make_batch(which: str, batch: int, seq: int, vocab: int, device: torch.devic
         return {"input_ids": ids, "attention_mask": mask, "labels": labels}
     if which == "ctam":
         sids, smask = ids_mask()
-        out = {"input_ids": ids, "attention_mask": mask, "source_input_ids": sids, "source_attention_mask": smask,
-               "source_labels": labels, "training_progress": 0.5}
+        out = {
+            "input_ids": ids,
+            "attention_mask": mask,
+            "source_input_ids": sids,
+            "source_attention_mask": smask,
+            "source_labels": labels,
+            "training_progress": 0.5,
+        }
         if teacher_shape is not None:
-            out.update(teacher_states=torch.randn(batch, *teacher_shape, generator=g).to(device) * 0.1,
-                       teacher_weights=torch.ones(batch, device=device),
-                       soft_labels=torch.softmax(torch.randn(batch, 2, generator=g), -1).to(device),
-                       source_weights=torch.ones(batch, device=device))
+            out.update(
+                teacher_states=torch.randn(batch, *teacher_shape, generator=g).to(device) * 0.1,
+                teacher_weights=torch.ones(batch, device=device),
+                soft_labels=torch.softmax(torch.randn(batch, 2, generator=g), -1).to(device),
+                source_weights=torch.ones(batch, device=device),
+            )
         return out
     if which == "infer":
         return {"input_ids": ids, "attention_mask": mask}
@@ -157,7 +184,9 @@ def make_optimizer(model):
 
 
 def train_step(model, optimizer, batch, device, dtype, path_by_path: bool = False) -> None:
-    if path_by_path and "source_input_ids" in batch:  # CTAM: backward after each path (train.py --path_by_path_backward)
+    if (
+        path_by_path and "source_input_ids" in batch
+    ):  # CTAM: backward after each path (train.py --path_by_path_backward)
         parts = model.path_by_path_losses(**batch)
         while True:
             with autocast(device, dtype):
@@ -194,10 +223,12 @@ def interleaved(fns: dict, device: torch.device, repeats: int, calls: int) -> di
     names = list(fns)
     times = {k: [] for k in names}
     for r in range(repeats):
-        for k in (names if r % 2 == 0 else names[::-1]):
+        for k in names if r % 2 == 0 else names[::-1]:
             times[k].append(timed(fns[k], device, calls))
-    return {k: {"median_s": statistics.median(v), "min_s": min(v), "all_s": [round(x, 5) for x in v]}
-            for k, v in times.items()}
+    return {
+        k: {"median_s": statistics.median(v), "min_s": min(v), "all_s": [round(x, 5) for x in v]}
+        for k, v in times.items()
+    }
 
 
 # ---------------------------------------------------------------------------------------------------- memory (child)
@@ -235,8 +266,15 @@ def child_memory(spec: dict) -> dict:
     with torch.no_grad():  # weights may be loaded lazily (mmap): page them in so the baseline holds them
         for t in list(model.parameters()) + list(model.buffers()):
             float(t.float().sum())
-    batch = make_batch(spec["which"], spec["batch"], spec["seq"], spec["vocab"], device, seed=1,
-                       teacher_shape=spec.get("teacher_shape"))
+    batch = make_batch(
+        spec["which"],
+        spec["batch"],
+        spec["seq"],
+        spec["vocab"],
+        device,
+        seed=1,
+        teacher_shape=spec.get("teacher_shape"),
+    )
     optimizer = make_optimizer(model)
     gc.collect()
     out = {"which": spec["which"], "seq": spec["seq"], "batch": spec["batch"], "model": spec["model"]}
@@ -248,8 +286,11 @@ def child_memory(spec: dict) -> dict:
         train_step(model, optimizer, batch, device, spec["dtype"], pbp)  # creates the AdamW state
         train_step(model, optimizer, batch, device, spec["dtype"], pbp)  # steady state: state + grads + activations
         sync(device)
-        out.update(method="torch.cuda.max_memory_allocated", baseline_mb=base / 2**20,
-                   peak_mb=torch.cuda.max_memory_allocated(device) / 2**20)
+        out.update(
+            method="torch.cuda.max_memory_allocated",
+            baseline_mb=base / 2**20,
+            peak_mb=torch.cuda.max_memory_allocated(device) / 2**20,
+        )
     else:
         # The AdamW state exists from step 2 on; create it with a zero-gradient step (cheap) so that the one
         # measured step shows the steady-state peak: weights + state + gradients + activations.
@@ -281,10 +322,12 @@ def measure_memory(spec: dict) -> dict:
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     for line in proc.stdout.splitlines()[::-1]:
         if line.startswith(CHILD_MARKER):
-            return json.loads(line[len(CHILD_MARKER):])
-    raise RuntimeError(f"memory child failed ({spec['which']}, seq {spec['seq']}, batch {spec['batch']}, exit code "
-                       f"{proc.returncode}{': killed' if proc.returncode == -9 else ''}):\n"
-                       f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+            return json.loads(line[len(CHILD_MARKER) :])
+    raise RuntimeError(
+        f"memory child failed ({spec['which']}, seq {spec['seq']}, batch {spec['batch']}, exit code "
+        f"{proc.returncode}{': killed' if proc.returncode == -9 else ''}):\n"
+        f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- suites
@@ -295,20 +338,29 @@ def run_train(ctam, plain, vocab, grid, args, device, sources, model_kind) -> li
     for seq, batch in grid:
         shape = teacher_shape(ctam) if args.stage2 else None
         batches = {k: make_batch(k, batch, seq, vocab, device, teacher_shape=shape) for k in models}
-        fns = {k: (lambda k=k: train_step(models[k], opt[k], batches[k], device, args.dtype, args.path_by_path))
-               for k in models}
+        fns = {
+            k: (lambda k=k: train_step(models[k], opt[k], batches[k], device, args.dtype, args.path_by_path))
+            for k in models
+        }
         load = load_average()
         for k in fns:  # warm-up: allocator, kernels, AdamW state
             timed(fns[k], device, 1)
         t = interleaved(fns, device, args.train_repeats, args.train_calls)
         c, p = t["ctam"]["median_s"], t["plain"]["median_s"]
         row = {
-            "model": model_kind, "seq": seq, "batch": batch,
-            "ctam_step_s": c, "plain_step_s": p,
-            "ctam_examples_per_step": 2 * batch, "plain_examples_per_step": batch,
-            "ctam_examples_per_s": 2 * batch / c, "plain_examples_per_s": batch / p,
-            "train_step_ratio": c / p, "train_cost_ratio": (c / (2 * batch)) / (p / batch),
-            "ctam_all_s": t["ctam"]["all_s"], "plain_all_s": t["plain"]["all_s"],
+            "model": model_kind,
+            "seq": seq,
+            "batch": batch,
+            "ctam_step_s": c,
+            "plain_step_s": p,
+            "ctam_examples_per_step": 2 * batch,
+            "plain_examples_per_step": batch,
+            "ctam_examples_per_s": 2 * batch / c,
+            "plain_examples_per_s": batch / p,
+            "train_step_ratio": c / p,
+            "train_cost_ratio": (c / (2 * batch)) / (p / batch),
+            "ctam_all_s": t["ctam"]["all_s"],
+            "plain_all_s": t["plain"]["all_s"],
             "load_average": [load, load_average()],
         }
         if args.stage2:  # the frozen teacher's amortised share: its forwards per stage-2 item, at inference speed
@@ -317,42 +369,75 @@ def run_train(ctam, plain, vocab, grid, args, device, sources, model_kind) -> li
             teacher_s = timed(lambda: infer(ctam, infer_batch, device, args.dtype), device, args.train_repeats) / batch
             ctam.train()
             with_teacher = c + args.teacher_forwards_per_item * batch * teacher_s
-            row.update(teacher_s_per_example=teacher_s, teacher_forwards_per_item=args.teacher_forwards_per_item,
-                       train_cost_ratio_with_teacher=(with_teacher / (2 * batch)) / (p / batch))
+            row.update(
+                teacher_s_per_example=teacher_s,
+                teacher_forwards_per_item=args.teacher_forwards_per_item,
+                train_cost_ratio_with_teacher=(with_teacher / (2 * batch)) / (p / batch),
+            )
         if not args.no_memory:
             mem = {}
-            for k in (["ctam", "plain"] if (seq + batch) % 2 == 0 else ["plain", "ctam"]):
-                spec = {"which": k, "model": model_kind, "source": sources[k], "seq": seq, "batch": batch,
-                        "vocab": vocab, "device": str(device), "dtype": args.dtype, "threads": args.threads,
-                        "path_by_path": args.path_by_path, "teacher_shape": shape}
+            for k in ["ctam", "plain"] if (seq + batch) % 2 == 0 else ["plain", "ctam"]:
+                spec = {
+                    "which": k,
+                    "model": model_kind,
+                    "source": sources[k],
+                    "seq": seq,
+                    "batch": batch,
+                    "vocab": vocab,
+                    "device": str(device),
+                    "dtype": args.dtype,
+                    "threads": args.threads,
+                    "path_by_path": args.path_by_path,
+                    "teacher_shape": shape,
+                }
                 try:
                     mem[k] = measure_memory(spec)
                 except RuntimeError as err:  # e.g. the kernel's OOM killer: record it, keep the other rows
                     mem[k] = None
                     row.setdefault("memory_errors", []).append(str(err).splitlines()[0])
-                    print(f"warning: {str(err).splitlines()[0]} (killed for memory?); row kept without memory",
-                          flush=True)
+                    print(
+                        f"warning: {str(err).splitlines()[0]} (killed for memory?); row kept without memory",
+                        flush=True,
+                    )
         if not args.no_memory and all(mem.values()):
-            row.update(ctam_peak_mb=mem["ctam"]["delta_mb"], plain_peak_mb=mem["plain"]["delta_mb"],
-                       ctam_peak_abs_mb=mem["ctam"]["peak_mb"], plain_peak_abs_mb=mem["plain"]["peak_mb"],
-                       peak_memory_ratio=mem["ctam"]["delta_mb"] / mem["plain"]["delta_mb"],
-                       peak_memory_abs_ratio=mem["ctam"]["peak_mb"] / mem["plain"]["peak_mb"],
-                       memory_method=mem["ctam"]["method"])
+            row.update(
+                ctam_peak_mb=mem["ctam"]["delta_mb"],
+                plain_peak_mb=mem["plain"]["delta_mb"],
+                ctam_peak_abs_mb=mem["ctam"]["peak_mb"],
+                plain_peak_abs_mb=mem["plain"]["peak_mb"],
+                peak_memory_ratio=mem["ctam"]["delta_mb"] / mem["plain"]["delta_mb"],
+                peak_memory_abs_ratio=mem["ctam"]["peak_mb"] / mem["plain"]["peak_mb"],
+                memory_method=mem["ctam"]["method"],
+            )
         rows.append(row)
         print(fmt_train_row(row), flush=True)
         batches = fns = None  # rebound, not deleted: the step lambdas read them
         gc.collect()
     head = [r for r in rows if r["seq"] == HEADLINE_SEQ and r["batch"] == HEADLINE_TRAIN_BATCH and "ctam_peak_mb" in r]
     if head:  # same processed examples per step: CTAM B/2 target + B/2 source against plain B
-        spec = {"which": "ctam", "model": model_kind, "source": sources["ctam"], "seq": HEADLINE_SEQ,
-                "batch": HEADLINE_TRAIN_BATCH // 2, "vocab": vocab, "device": str(device), "dtype": args.dtype,
-                "threads": args.threads, "path_by_path": args.path_by_path}
+        spec = {
+            "which": "ctam",
+            "model": model_kind,
+            "source": sources["ctam"],
+            "seq": HEADLINE_SEQ,
+            "batch": HEADLINE_TRAIN_BATCH // 2,
+            "vocab": vocab,
+            "device": str(device),
+            "dtype": args.dtype,
+            "threads": args.threads,
+            "path_by_path": args.path_by_path,
+        }
         half = measure_memory(spec)
-        head[0].update(ctam_half_batch_peak_mb=half["delta_mb"],
-                       peak_memory_ratio_same_examples=half["delta_mb"] / head[0]["plain_peak_mb"])
-        print(f"memory {model_kind} seq {HEADLINE_SEQ}: CTAM {HEADLINE_TRAIN_BATCH // 2}+{HEADLINE_TRAIN_BATCH // 2} "
-              f"{half['delta_mb']:.0f} MB vs plain {HEADLINE_TRAIN_BATCH} {head[0]['plain_peak_mb']:.0f} MB: "
-              f"x{head[0]['peak_memory_ratio_same_examples']:.2f}", flush=True)
+        head[0].update(
+            ctam_half_batch_peak_mb=half["delta_mb"],
+            peak_memory_ratio_same_examples=half["delta_mb"] / head[0]["plain_peak_mb"],
+        )
+        print(
+            f"memory {model_kind} seq {HEADLINE_SEQ}: CTAM {HEADLINE_TRAIN_BATCH // 2}+{HEADLINE_TRAIN_BATCH // 2} "
+            f"{half['delta_mb']:.0f} MB vs plain {HEADLINE_TRAIN_BATCH} {head[0]['plain_peak_mb']:.0f} MB: "
+            f"x{head[0]['peak_memory_ratio_same_examples']:.2f}",
+            flush=True,
+        )
     for o in opt.values():
         o.state.clear()
     return rows
@@ -377,11 +462,20 @@ def run_inference(ctam, plain, vocab, seqs, args, device, model_kind) -> list[di
             repeats = args.latency_repeats if batch == 1 else args.throughput_repeats
             t = interleaved(fns, device, repeats, calls)
             c, p = t["ctam"]["median_s"], t["plain"]["median_s"]
-            row = {"model": model_kind, "seq": seq, "batch": batch, "ctam_s": c, "plain_s": p,
-                   "ctam_examples_per_s": batch / c, "plain_examples_per_s": batch / p,
-                   "time_ratio": c / p, "throughput_ratio": p / c,
-                   "ctam_all_s": t["ctam"]["all_s"], "plain_all_s": t["plain"]["all_s"],
-                   "load_average": [load, load_average()]}
+            row = {
+                "model": model_kind,
+                "seq": seq,
+                "batch": batch,
+                "ctam_s": c,
+                "plain_s": p,
+                "ctam_examples_per_s": batch / c,
+                "plain_examples_per_s": batch / p,
+                "time_ratio": c / p,
+                "throughput_ratio": p / c,
+                "ctam_all_s": t["ctam"]["all_s"],
+                "plain_all_s": t["plain"]["all_s"],
+                "load_average": [load, load_average()],
+            }
             rows.append(row)
             print(fmt_inf_row(row), flush=True)
     ctam.train(), plain.train()
@@ -390,11 +484,17 @@ def run_inference(ctam, plain, vocab, seqs, args, device, model_kind) -> list[di
 
 # ---------------------------------------------------------------------------------------------------- main
 def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--suite", choices=["train", "inference", "scaling", "all"], default="all")
-    ap.add_argument("--model", choices=["offline", "tiny", "both"], default=None,
-                    help="offline = multilingual-e5-small (offline build); tiny = hidden 32, 2 layers. "
-                         "Default: both (tiny with --quick).")
+    ap.add_argument(
+        "--model",
+        choices=["offline", "tiny", "both"],
+        default=None,
+        help="offline = multilingual-e5-small (offline build); tiny = hidden 32, 2 layers. "
+        "Default: both (tiny with --quick).",
+    )
     ap.add_argument("--quick", action="store_true", help="reduced grid (seq 64, batch 8, few repeats), < 1 minute")
     ap.add_argument("--seqs", type=int, nargs="+", default=None, help="default 64 128 256")
     ap.add_argument("--batches", type=int, nargs="+", default=None, help="training batches per path, default 8 32")
@@ -407,17 +507,34 @@ def parse_args(argv=None):
     ap.add_argument("--latency-calls", type=int, default=None, help="batch-1 calls per block (default 5; 20 on CUDA)")
     ap.add_argument("--throughput-repeats", type=int, default=None, help="batch-32 calls per model (default 5)")
     ap.add_argument("--no-memory", action="store_true", help="skip the per-configuration memory subprocesses")
-    ap.add_argument("--path-by-path", action="store_true",
-                    help="CTAM steps back-propagate after each path (train.py --path_by_path_backward)")
-    ap.add_argument("--stage2", action="store_true",
-                    help="CTAM steps are two-stage stage-2 steps (cached teacher states), the teacher amortised")
-    ap.add_argument("--teacher-forwards-per-item", type=float, default=2.0,
-                    help="--stage2: teacher inference forwards per stage-2 item (default 2)")
-    ap.add_argument("--wait-for-load", type=float, default=None, metavar="L",
-                    help="before measuring, wait (up to --max-wait-s) until the 1-minute load average is below L")
+    ap.add_argument(
+        "--path-by-path",
+        action="store_true",
+        help="CTAM steps back-propagate after each path (train.py --path_by_path_backward)",
+    )
+    ap.add_argument(
+        "--stage2",
+        action="store_true",
+        help="CTAM steps are two-stage stage-2 steps (cached teacher states), the teacher amortised",
+    )
+    ap.add_argument(
+        "--teacher-forwards-per-item",
+        type=float,
+        default=2.0,
+        help="--stage2: teacher inference forwards per stage-2 item (default 2)",
+    )
+    ap.add_argument(
+        "--wait-for-load",
+        type=float,
+        default=None,
+        metavar="L",
+        help="before measuring, wait (up to --max-wait-s) until the 1-minute load average is below L",
+    )
     ap.add_argument("--max-wait-s", type=float, default=900)
     ap.add_argument("--out-dir", default=str(REPO_ROOT / "bench" / "results"))
-    ap.add_argument("--name", default=None, help="output file stem (default speed, speed_quick, or speed_<suite>_<model>)")
+    ap.add_argument(
+        "--name", default=None, help="output file stem (default speed, speed_quick, or speed_<suite>_<model>)"
+    )
     ap.add_argument("--_child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     q = args.quick
@@ -448,14 +565,23 @@ def main(argv=None) -> dict | None:
     do_train = args.suite in ("train", "scaling", "all")
     do_inf = args.suite in ("inference", "scaling", "all")
     wait_for_low_load(args.wait_for_load, args.max_wait_s)
-    result = {"command": "python bench/speed.py " + " ".join(a for a in (argv if argv is not None else sys.argv[1:])),
-              "environment": environment(device, args.threads, args.dtype), "load_average_start": load_average(),
-              "targets": TARGETS, "grid": {"seqs": args.seqs, "train_batches": args.batches,
-                                           "inference_batches": list(INFERENCE_BATCHES)},
-              "repeats": {"train_blocks": args.train_repeats, "train_steps_per_block": args.train_calls,
-                          "latency_blocks": args.latency_repeats,
-                          "latency_calls_per_block": args.latency_calls, "throughput": args.throughput_repeats},
-              "train": [], "inference": [], "headline": {}}
+    result = {
+        "command": "python bench/speed.py " + " ".join(a for a in (argv if argv is not None else sys.argv[1:])),
+        "environment": environment(device, args.threads, args.dtype),
+        "load_average_start": load_average(),
+        "targets": TARGETS,
+        "grid": {"seqs": args.seqs, "train_batches": args.batches, "inference_batches": list(INFERENCE_BATCHES)},
+        "repeats": {
+            "train_blocks": args.train_repeats,
+            "train_steps_per_block": args.train_calls,
+            "latency_blocks": args.latency_repeats,
+            "latency_calls_per_block": args.latency_calls,
+            "throughput": args.throughput_repeats,
+        },
+        "train": [],
+        "inference": [],
+        "headline": {},
+    }
     t_start = time.perf_counter()
     for kind in kinds:
         ctam, plain, vocab = build_models(kind, stage2=args.stage2)
@@ -478,14 +604,24 @@ def main(argv=None) -> dict | None:
     result["load_average_end"] = load_average()
     result["wall_s"] = time.perf_counter() - t_start
     h = result["headline"].get("offline", {})
-    for key in ("train_cost_ratio", "inference_latency_ratio", "inference_throughput_ratio", "peak_memory_ratio",
-                "train_step_ratio"):
+    for key in (
+        "train_cost_ratio",
+        "inference_latency_ratio",
+        "inference_throughput_ratio",
+        "peak_memory_ratio",
+        "train_step_ratio",
+    ):
         if key in h:
             result[key] = h[key]  # top-level headline keys (offline encoder)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    name = args.name or ("speed_quick" if args.quick else
-                         "speed" if args.suite == "all" and args.model == "both" else f"speed_{args.suite}_{args.model}")
+    name = args.name or (
+        "speed_quick"
+        if args.quick
+        else "speed"
+        if args.suite == "all" and args.model == "both"
+        else f"speed_{args.suite}_{args.model}"
+    )
     (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     md = markdown(result)
     (out_dir / f"{name}.md").write_text(md)

@@ -50,9 +50,14 @@ def environment(device: torch.device, threads: int, dtype: str) -> dict:
     import transformers
 
     return {
-        "device": str(device), "device_name": device_name(device), "torch": torch.__version__,
-        "transformers": transformers.__version__, "python": platform.python_version(),
-        "threads": threads, "cpu_count": os.cpu_count(), "dtype": dtype,
+        "device": str(device),
+        "device_name": device_name(device),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+        "threads": threads,
+        "cpu_count": os.cpu_count(),
+        "dtype": dtype,
         "cuda": torch.version.cuda if device.type == "cuda" else None,
     }
 
@@ -70,9 +75,12 @@ def wait_for_low_load(max_load: float | None, max_wait_s: float) -> None:
 
 # ---------------------------------------------------------------------------------------------------- rows
 def fmt_train_row(r: dict) -> str:
-    s = (f"train  {r['model']:7s} seq {r['seq']:3d} batch {r['batch']:2d}: CTAM {r['ctam_step_s']:.3f} s/step "
-         f"({r['ctam_examples_per_s']:.1f} ex/s), plain {r['plain_step_s']:.3f} s/step ({r['plain_examples_per_s']:.1f} ex/s); "
-         f"step x{r['train_step_ratio']:.2f}, cost/example x{r['train_cost_ratio']:.3f}")
+    s = (
+        f"train  {r['model']:7s} seq {r['seq']:3d} batch {r['batch']:2d}: CTAM {r['ctam_step_s']:.3f} s/step "
+        f"({r['ctam_examples_per_s']:.1f} ex/s), plain {r['plain_step_s']:.3f} s/step "
+        f"({r['plain_examples_per_s']:.1f} ex/s); step x{r['train_step_ratio']:.2f}, cost/example "
+        f"x{r['train_cost_ratio']:.3f}"
+    )
     if "train_cost_ratio_with_teacher" in r:
         s += f", with the teacher x{r['train_cost_ratio_with_teacher']:.3f}"
     if "peak_memory_ratio" in r:
@@ -81,14 +89,20 @@ def fmt_train_row(r: dict) -> str:
 
 
 def fmt_inf_row(r: dict) -> str:
-    return (f"infer  {r['model']:7s} seq {r['seq']:3d} batch {r['batch']:2d}: CTAM {1e3 * r['ctam_s']:.2f} ms, "
-            f"plain {1e3 * r['plain_s']:.2f} ms; time x{r['time_ratio']:.3f}")
+    return (
+        f"infer  {r['model']:7s} seq {r['seq']:3d} batch {r['batch']:2d}: CTAM {1e3 * r['ctam_s']:.2f} ms, "
+        f"plain {1e3 * r['plain_s']:.2f} ms; time x{r['time_ratio']:.3f}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- report
 def headline(train_rows: list[dict], inf_rows: list[dict], model_kind: str) -> dict:
     h = {}
-    tr = [r for r in train_rows if r["model"] == model_kind and r["seq"] == HEADLINE_SEQ and r["batch"] == HEADLINE_TRAIN_BATCH]
+    tr = [
+        r
+        for r in train_rows
+        if r["model"] == model_kind and r["seq"] == HEADLINE_SEQ and r["batch"] == HEADLINE_TRAIN_BATCH
+    ]
     if tr:
         r = tr[0]
         h.update(train_cost_ratio=r["train_cost_ratio"], train_step_ratio=r["train_step_ratio"])
@@ -107,18 +121,34 @@ def headline(train_rows: list[dict], inf_rows: list[dict], model_kind: str) -> d
 
 def markdown(result: dict) -> str:
     env = result["environment"]
-    lines = ["# CTAM speed and memory against plain fine-tuning", "",
-             f"Device: {env['device_name']} ({env['device']}), {env['threads']} threads, dtype {env['dtype']}; "
-             f"torch {env['torch']}, transformers {env['transformers']}. Load average (1/5/15 min) at start "
-             f"{result['load_average_start']}, at end {result['load_average_end']}. Command: `{result['command']}`.", ""]
+    lines = [
+        "# CTAM speed and memory against plain fine-tuning",
+        "",
+        f"Device: {env['device_name']} ({env['device']}), {env['threads']} threads, dtype {env['dtype']}; "
+        f"torch {env['torch']}, transformers {env['transformers']}. Load average (1/5/15 min) at start "
+        f"{result['load_average_start']}, at end {result['load_average_end']}. Command: `{result['command']}`.",
+        "",
+    ]
     for kind, h in result["headline"].items():
         if not h:
             continue
-        lines += [f"## Headline ({kind} encoder, seq {HEADLINE_SEQ}; training batch {HEADLINE_TRAIN_BATCH} per path, "
-                  f"inference batch 1 / 32)", "", "| Ratio (CTAM / plain) | Value | Target |", "|---|---|---|"]
-        for key in ("train_cost_ratio", "train_step_ratio", "inference_latency_ratio", "inference_throughput_ratio",
-                    "inference_batch_time_ratio", "peak_memory_ratio", "peak_memory_abs_ratio",
-                    "peak_memory_ratio_same_examples"):
+        lines += [
+            f"## Headline ({kind} encoder, seq {HEADLINE_SEQ}; training batch {HEADLINE_TRAIN_BATCH} per path, "
+            f"inference batch 1 / 32)",
+            "",
+            "| Ratio (CTAM / plain) | Value | Target |",
+            "|---|---|---|",
+        ]
+        for key in (
+            "train_cost_ratio",
+            "train_step_ratio",
+            "inference_latency_ratio",
+            "inference_throughput_ratio",
+            "inference_batch_time_ratio",
+            "peak_memory_ratio",
+            "peak_memory_abs_ratio",
+            "peak_memory_ratio_same_examples",
+        ):
             if key in h:
                 target = f"<= {TARGETS[key]:.2f}" if key in TARGETS and kind == "offline" else ""
                 if target:
@@ -126,40 +156,65 @@ def markdown(result: dict) -> str:
                 lines.append(f"| `{key}` | {h[key]:.3f} | {target} |")
         lines.append("")
     if result["train"]:
-        lines += ["## Training (one step = forward + backward + AdamW step; CTAM processes B target + B source)", "",
-                  "| Model | Seq | B per path | CTAM s/step | plain s/step | CTAM ex/s | plain ex/s | step ratio | "
-                  "cost/example ratio | CTAM peak MB | plain peak MB | memory ratio |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "## Training (one step = forward + backward + AdamW step; CTAM processes B target + B source)",
+            "",
+            "| Model | Seq | B per path | CTAM s/step | plain s/step | CTAM ex/s | plain ex/s | step ratio | "
+            "cost/example ratio | CTAM peak MB | plain peak MB | memory ratio |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for r in result["train"]:
-            mem = (f"{r['ctam_peak_mb']:.0f} | {r['plain_peak_mb']:.0f} | {r['peak_memory_ratio']:.2f}"
-                   if "peak_memory_ratio" in r else "- | - | -")
-            lines.append(f"| {r['model']} | {r['seq']} | {r['batch']} | {r['ctam_step_s']:.3f} | {r['plain_step_s']:.3f} | "
-                         f"{r['ctam_examples_per_s']:.1f} | {r['plain_examples_per_s']:.1f} | {r['train_step_ratio']:.2f} | "
-                         f"{r['train_cost_ratio']:.3f} | {mem} |")
-        lines += ["", "Peak memory: training-step peak over the model-loaded baseline (weights excluded; gradients, "
-                  "AdamW state and activations included), each configuration in a fresh process.", ""]
+            mem = (
+                f"{r['ctam_peak_mb']:.0f} | {r['plain_peak_mb']:.0f} | {r['peak_memory_ratio']:.2f}"
+                if "peak_memory_ratio" in r
+                else "- | - | -"
+            )
+            lines.append(
+                f"| {r['model']} | {r['seq']} | {r['batch']} | {r['ctam_step_s']:.3f} | {r['plain_step_s']:.3f} | "
+                f"{r['ctam_examples_per_s']:.1f} | {r['plain_examples_per_s']:.1f} | {r['train_step_ratio']:.2f} | "
+                f"{r['train_cost_ratio']:.3f} | {mem} |"
+            )
+        lines += [
+            "",
+            "Peak memory: training-step peak over the model-loaded baseline (weights excluded; gradients, "
+            "AdamW state and activations included), each configuration in a fresh process.",
+            "",
+        ]
     if result["inference"]:
-        lines += ["## Inference (CTAM student path vs plain classifier, eval, inference_mode)", "",
-                  "| Model | Seq | Batch | CTAM ms | plain ms | CTAM ex/s | plain ex/s | time ratio |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "## Inference (CTAM student path vs plain classifier, eval, inference_mode)",
+            "",
+            "| Model | Seq | Batch | CTAM ms | plain ms | CTAM ex/s | plain ex/s | time ratio |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for r in result["inference"]:
-            lines.append(f"| {r['model']} | {r['seq']} | {r['batch']} | {1e3 * r['ctam_s']:.2f} | {1e3 * r['plain_s']:.2f} | "
-                         f"{r['ctam_examples_per_s']:.1f} | {r['plain_examples_per_s']:.1f} | {r['time_ratio']:.3f} |")
+            lines.append(
+                f"| {r['model']} | {r['seq']} | {r['batch']} | {1e3 * r['ctam_s']:.2f} | {1e3 * r['plain_s']:.2f} | "
+                f"{r['ctam_examples_per_s']:.1f} | {r['plain_examples_per_s']:.1f} | {r['time_ratio']:.3f} |"
+            )
         lines.append("")
     if result.get("scaling"):
-        lines += ["## How cost grows (seconds per processed example, relative to each model's seq 64 / batch 8)", "",
-                  "| Model | Seq | Batch | CTAM ms/example | plain ms/example | CTAM growth | plain growth | "
-                  "cost ratio | memory ratio | inference time ratio (batch 1 / 32) |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "## How cost grows (seconds per processed example, relative to each model's seq 64 / batch 8)",
+            "",
+            "| Model | Seq | Batch | CTAM ms/example | plain ms/example | CTAM growth | plain growth | "
+            "cost ratio | memory ratio | inference time ratio (batch 1 / 32) |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for r in result["scaling"]:
             mem = f"{r['peak_memory_ratio']:.2f}" if r.get("peak_memory_ratio") is not None else "-"
             inf = " / ".join(f"{x:.3f}" if x is not None else "-" for x in r["inference_time_ratio"])
-            lines.append(f"| {r['model']} | {r['seq']} | {r['batch']} | {1e3 * r['ctam_s_per_example']:.2f} | "
-                         f"{1e3 * r['plain_s_per_example']:.2f} | x{r['ctam_growth']:.2f} | x{r['plain_growth']:.2f} | "
-                         f"{r['train_cost_ratio']:.3f} | {mem} | {inf} |")
+            lines.append(
+                f"| {r['model']} | {r['seq']} | {r['batch']} | {1e3 * r['ctam_s_per_example']:.2f} | "
+                f"{1e3 * r['plain_s_per_example']:.2f} | x{r['ctam_growth']:.2f} | x{r['plain_growth']:.2f} | "
+                f"{r['train_cost_ratio']:.3f} | {mem} | {inf} |"
+            )
         lines.append("")
-    lines += ["Timings are medians of interleaved (ABBA) repeats; the raw repeats and the load average around each row "
-              "are in the JSON. On a shared CPU host the ratios are more trustworthy than the absolute times.", ""]
+    lines += [
+        "Timings are medians of interleaved (ABBA) repeats; the raw repeats and the load average around each row "
+        "are in the JSON. On a shared CPU host the ratios are more trustworthy than the absolute times.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -175,8 +230,18 @@ def scaling_rows(train_rows: list[dict], inf_rows: list[dict]) -> list[dict]:
         for b in INFERENCE_BATCHES:
             m = [i for i in inf_rows if i["model"] == r["model"] and i["seq"] == r["seq"] and i["batch"] == b]
             inf.append(m[0]["time_ratio"] if m else None)
-        out.append({"model": r["model"], "seq": r["seq"], "batch": r["batch"], "ctam_s_per_example": c,
-                    "plain_s_per_example": p, "ctam_growth": c / cb, "plain_growth": p / pb,
-                    "train_cost_ratio": r["train_cost_ratio"], "peak_memory_ratio": r.get("peak_memory_ratio"),
-                    "inference_time_ratio": inf})
+        out.append(
+            {
+                "model": r["model"],
+                "seq": r["seq"],
+                "batch": r["batch"],
+                "ctam_s_per_example": c,
+                "plain_s_per_example": p,
+                "ctam_growth": c / cb,
+                "plain_growth": p / pb,
+                "train_cost_ratio": r["train_cost_ratio"],
+                "peak_memory_ratio": r.get("peak_memory_ratio"),
+                "inference_time_ratio": inf,
+            }
+        )
     return out

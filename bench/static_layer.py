@@ -36,17 +36,22 @@ ENCODER = "ctam/e5-small-offline"
 
 def load_vectors(encoder: str, layers: list[int], batch_size: int = 64):
     """English and Burmese static vectors of every layer, whole vocabularies, cached."""
-    en = cached_static_vectors(encoder, default_corpora("en"), "en", layers, None, dedupe="subsumed",
-                               batch_size=batch_size)
-    my = cached_static_vectors(encoder, default_corpora("my"), "my", layers, None, dedupe="subsumed",
-                               batch_size=batch_size)
+    en = cached_static_vectors(
+        encoder, default_corpora("en"), "en", layers, None, dedupe="subsumed", batch_size=batch_size
+    )
+    my = cached_static_vectors(
+        encoder, default_corpora("my"), "my", layers, None, dedupe="subsumed", batch_size=batch_size
+    )
     return en, my
 
 
 def seed_pairs(seed_part, source_words, target_words):
     """Seed part of the split + identical strings + numerals, restricted to the vocabularies."""
-    pairs = list(seed_part) + lex.identical_pairs(source_words, target_words) + lex.numeral_pairs(
-        source_words, target_words)
+    pairs = (
+        list(seed_part)
+        + lex.identical_pairs(source_words, target_words)
+        + lex.numeral_pairs(source_words, target_words)
+    )
     src, tgt = set(source_words), set(target_words)
     return list(dict.fromkeys(p for p in pairs if p[0] in src and p[1] in tgt))
 
@@ -57,8 +62,13 @@ def evaluate_layer(en, my, layer, parts, config):
     x, y = my.layer(layer), en.layer(layer)
     seed_only = self_learning(x, y, x_idx, y_idx, AlignmentConfig(**{**config.to_dict(), "self_learning": False}))
     result = self_learning(x, y, x_idx, y_idx, config)
-    row = {"layer": layer, "seed_pairs": len(seeds), "iterations": result.iterations,
-           "seconds": round(result.seconds, 2), "dictionary_size": result.dictionary_size}
+    row = {
+        "layer": layer,
+        "seed_pairs": len(seeds),
+        "iterations": result.iterations,
+        "seconds": round(result.seconds, 2),
+        "dictionary_size": result.dictionary_size,
+    }
     for split in ("dev", "test"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -66,21 +76,23 @@ def evaluate_layer(en, my, layer, parts, config):
         bli = bli_evaluate(*mapped_views(x, y, result), eval_pairs, en.words, my.words)
         for k in ("p_at_1", "p_at_5", "p_at_10", "nn_p_at_1", "coverage", "queries"):
             row[f"{split}_{k}"] = bli[k]
-        row[f"{split}_seed_only_p_at_1"] = bli_evaluate(*mapped_views(x, y, seed_only), eval_pairs, en.words,
-                                                             my.words, ks=(1,))["p_at_1"]
+        row[f"{split}_seed_only_p_at_1"] = bli_evaluate(
+            *mapped_views(x, y, seed_only), eval_pairs, en.words, my.words, ks=(1,)
+        )["p_at_1"]
     return row
 
 
 def markdown(rows, best, meta) -> str:
     lines = [
-        "| layer | dev P@1 (CSLS) | dev P@1 seed-only | dev P@5 | dev P@10 | dev P@1 (NN) | test P@1 (CSLS) | iterations | seconds |",
+        "| layer | dev P@1 (CSLS) | dev P@1 seed-only | dev P@5 | dev P@10 | dev P@1 (NN) | test P@1 (CSLS) | "
+        "iterations | seconds |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         mark = " **best**" if r["layer"] == best else ""
         lines.append(
-            f"| {r['layer']}{mark} | {r['dev_p_at_1']:.3f} | {r['dev_seed_only_p_at_1']:.3f} | {r['dev_p_at_5']:.3f} | "
-            f"{r['dev_p_at_10']:.3f} | {r['dev_nn_p_at_1']:.3f} | {r['test_p_at_1']:.3f} | {r['iterations']} | "
+            f"| {r['layer']}{mark} | {r['dev_p_at_1']:.3f} | {r['dev_seed_only_p_at_1']:.3f} | {r['dev_p_at_5']:.3f} "
+            f"| {r['dev_p_at_10']:.3f} | {r['dev_nn_p_at_1']:.3f} | {r['test_p_at_1']:.3f} | {r['iterations']} | "
             f"{r['seconds']:.1f} |"
         )
     r0 = rows[0]
@@ -130,8 +142,11 @@ def main(argv=None) -> int:
         "vocab_size_my": len(my),
         "corpus_sentences_en": en_all.meta.get("sentences"),
         "corpus_sentences_my": my_all.meta.get("sentences"),
-        "split": {"fractions": list(lex.DEFAULT_SPLIT_FRACTIONS), "seed": lex.DEFAULT_SPLIT_SEED,
-                  "sizes": {k: len(v) for k, v in parts.items()}},
+        "split": {
+            "fractions": list(lex.DEFAULT_SPLIT_FRACTIONS),
+            "seed": lex.DEFAULT_SPLIT_SEED,
+            "sizes": {k: len(v) for k, v in parts.items()},
+        },
         "config": config.to_dict(),
         "vector_seconds_this_run": round(vector_seconds, 1),
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
@@ -139,8 +154,9 @@ def main(argv=None) -> int:
     }
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "static_layer.json").write_text(json.dumps({"best_layer": best, "rows": rows, "meta": meta}, indent=2) + "\n",
-                                           encoding="utf-8")
+    (out / "static_layer.json").write_text(
+        json.dumps({"best_layer": best, "rows": rows, "meta": meta}, indent=2) + "\n", encoding="utf-8"
+    )
     (out / "static_layer.md").write_text(markdown(rows, best, meta), encoding="utf-8")
     print(markdown(rows, best, meta))
     print(f"best layer by dev P@1: {best}")

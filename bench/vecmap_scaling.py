@@ -56,11 +56,13 @@ def measured_alignment(x, y, x_idx, y_idx, config) -> tuple:
     seconds = time.perf_counter() - t
     peak = _rss_mb("VmHWM")
     return result, {
-        "seconds": round(seconds, 2), "iterations": result.iterations,
+        "seconds": round(seconds, 2),
+        "iterations": result.iterations,
         "seconds_per_iteration": round(seconds / max(1, result.iterations), 2),
         "peak_rss_mb": round(peak, 1) if peak is not None else None,
         "rss_before_mb": round(rss_before, 1) if rss_before is not None else None,
-        "peak_is_alignment_only": peak_reset, "dictionary_size": result.dictionary_size,
+        "peak_is_alignment_only": peak_reset,
+        "dictionary_size": result.dictionary_size,
         "converged": result.converged,
     }
 
@@ -127,18 +129,30 @@ def run_synthetic(args: dict, queue) -> None:
     words_my = [f"m{i}" for i in range(v)]
     config = AlignmentConfig(vocabulary_cutoff=v, device=args["device"])
     result, cost = measured_alignment(x, y, seed_idx, seed_idx, config)
-    bli = bli_evaluate(*mapped_views(x, y, result), [(f"e{i}", f"m{i}") for i in eval_idx.tolist()],
-                           words_en, words_my, ks=(1,))
-    queue.put({
-        "requested_v": v, "v_en": v, "v_my": v, "synthetic": True, **cost, "seed_pairs": 1000,
-        "dev_p_at_1": bli["p_at_1"], "dev_nn_p_at_1": bli["nn_p_at_1"], "test_p_at_1": None,
-        "dev_coverage": 1.0, "dev_queries": bli["queries"],
-    })
+    bli = bli_evaluate(
+        *mapped_views(x, y, result), [(f"e{i}", f"m{i}") for i in eval_idx.tolist()], words_en, words_my, ks=(1,)
+    )
+    queue.put(
+        {
+            "requested_v": v,
+            "v_en": v,
+            "v_my": v,
+            "synthetic": True,
+            **cost,
+            "seed_pairs": 1000,
+            "dev_p_at_1": bli["p_at_1"],
+            "dev_nn_p_at_1": bli["nn_p_at_1"],
+            "test_p_at_1": None,
+            "dev_coverage": 1.0,
+            "dev_queries": bli["queries"],
+        }
+    )
 
 
 def markdown(rows, meta) -> str:
     lines = [
-        "| requested V | V English | V Burmese | iterations | seconds | s / iteration | peak RSS (MB) | dev P@1 (CSLS) | dev P@1 (NN) | test P@1 (CSLS) | dev coverage |",
+        "| requested V | V English | V Burmese | iterations | seconds | s / iteration | peak RSS (MB) | dev P@1 "
+        "(CSLS) | dev P@1 (NN) | test P@1 (CSLS) | dev coverage |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
@@ -146,32 +160,48 @@ def markdown(rows, meta) -> str:
         name = f"{r['requested_v']} (planted)" if r.get("synthetic") else str(r["requested_v"])
         lines.append(
             f"| {name} | {r['v_en']} | {r['v_my']} | {r['iterations']} | {r['seconds']:.1f} | "
-            f"{r['seconds_per_iteration']:.1f} | {r['peak_rss_mb']} | {r['dev_p_at_1']:.3f} | {r['dev_nn_p_at_1']:.3f} | "
-            f"{test} | {r['dev_coverage']:.2f} |"
+            f"{r['seconds_per_iteration']:.1f} | {r['peak_rss_mb']} | {r['dev_p_at_1']:.3f} | "
+            f"{r['dev_nn_p_at_1']:.3f} | {test} | {r['dev_coverage']:.2f} |"
         )
-    notes = [f"Encoder `{meta['encoder']}`, layer {meta['layer']}; corpora have {meta['available_en']} English and "
-             f"{meta['available_my']} Burmese words in all"]
+    notes = [
+        f"Encoder `{meta['encoder']}`, layer {meta['layer']}; corpora have {meta['available_en']} English and "
+        f"{meta['available_my']} Burmese words in all"
+    ]
     short = [r for r in rows if r["v_en"] < r["requested_v"] or r["v_my"] < r["requested_v"]]
     if short:
-        notes.append(f"rows with a V below the request use every word the corpus has")
+        notes.append("rows with a V below the request use every word the corpus has")
     if any(r.get("synthetic") for r in rows):
-        notes.append("'planted' rows align synthetic vectors of the encoder's width with a known rotation (V words "
-                     "per side, 1000 seed pairs; P@1 on 1000 other pairs) to show cost at a V the corpora do not "
-                     "reach")
-    notes.append(f"{meta['machine']}; peak RSS is the process's resident-memory high-water mark during the "
-                 "alignment (vectors included)")
+        notes.append(
+            "'planted' rows align synthetic vectors of the encoder's width with a known rotation (V words "
+            "per side, 1000 seed pairs; P@1 on 1000 other pairs) to show cost at a V the corpora do not "
+            "reach"
+        )
+    notes.append(
+        f"{meta['machine']}; peak RSS is the process's resident-memory high-water mark during the "
+        "alignment (vectors included)"
+    )
     return "\n".join(lines) + "\n\n" + "; ".join(notes) + ".\n"
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--encoder", default=ENCODER)
-    parser.add_argument("--layer", type=int, default=None, help="default: CTAMConfig's static_layer for the encoder (its last layer)")
+    parser.add_argument(
+        "--layer", type=int, default=None, help="default: CTAMConfig's static_layer for the encoder (its last layer)"
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 10000, 20000, 40000])
-    parser.add_argument("--all-layers", action="store_true",
-                        help="compute (or reuse) the cache of every layer, as bench/static_layer.py does")
-    parser.add_argument("--synthetic-sizes", type=int, nargs="*", default=[40000],
-                        help="V of the planted-rotation runs (cost beyond the corpora's vocabularies; default 40000)")
+    parser.add_argument(
+        "--all-layers",
+        action="store_true",
+        help="compute (or reuse) the cache of every layer, as bench/static_layer.py does",
+    )
+    parser.add_argument(
+        "--synthetic-sizes",
+        type=int,
+        nargs="*",
+        default=[40000],
+        help="V of the planted-rotation runs (cost beyond the corpora's vocabularies; default 40000)",
+    )
     parser.add_argument("--stochastic", action="store_true", help="stochastic dictionary induction")
     parser.add_argument("--device", default=None)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
@@ -179,7 +209,6 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     import torch
-
     from transformers import AutoConfig
 
     from modeling_ctam.alignment import lexicon as lex
@@ -191,23 +220,37 @@ def main(argv=None) -> int:
     encoder_config = AutoConfig.from_pretrained(resolve_encoder(args.encoder))
     layer = default_static_layer(encoder_config) if args.layer is None else args.layer
     all_layers = list(range(encoder_config.num_hidden_layers + 1))
-    all_cached = all(Path(str(static_vectors_cache_path(args.encoder, default_corpora(lang), lang, all_layers, None,
-                                                          dedupe="subsumed")) + ".safetensors").is_file()
-                     for lang in ("en", "my"))
+    all_cached = all(
+        Path(
+            str(
+                static_vectors_cache_path(
+                    args.encoder, default_corpora(lang), lang, all_layers, None, dedupe="subsumed"
+                )
+            )
+            + ".safetensors"
+        ).is_file()
+        for lang in ("en", "my")
+    )
     # the all-layer cache of bench/static_layer.py serves any layer; otherwise one early-exit pass for this layer
     layers = all_layers if (args.all_layers or all_cached) else [layer]
     t0 = time.perf_counter()
     vectors = {}
     for lang in ("en", "my"):
-        vectors[lang] = cached_static_vectors(args.encoder, default_corpora(lang), lang, layers, None,
-                                              dedupe="subsumed")
+        vectors[lang] = cached_static_vectors(
+            args.encoder, default_corpora(lang), lang, layers, None, dedupe="subsumed"
+        )
     vector_seconds = time.perf_counter() - t0
-    paths = {lang: str(static_vectors_cache_path(args.encoder, default_corpora(lang), lang, layers, None,
-                                                 dedupe="subsumed")) for lang in ("en", "my")}
+    paths = {
+        lang: str(
+            static_vectors_cache_path(args.encoder, default_corpora(lang), lang, layers, None, dedupe="subsumed")
+        )
+        for lang in ("en", "my")
+    }
     parts = lex.split_lexicon(lex.default_lexicon_entries())
     threads = args.threads or torch.get_num_threads()
     ctx = mp.get_context("spawn")
     rows = []
+
     def in_fresh_process(target, job):  # each V in its own process: its peak resident memory is its own
         queue = ctx.Queue()
         proc = ctx.Process(target=target, args=(job, queue))
@@ -218,25 +261,42 @@ def main(argv=None) -> int:
         print(json.dumps(row), flush=True)
 
     for size in args.sizes:
-        in_fresh_process(run_one, {"size": size, "layer": layer, "en_path": paths["en"], "my_path": paths["my"],
-                                   "parts": parts, "device": args.device, "stochastic": args.stochastic,
-                                   "threads": threads})
+        in_fresh_process(
+            run_one,
+            {
+                "size": size,
+                "layer": layer,
+                "en_path": paths["en"],
+                "my_path": paths["my"],
+                "parts": parts,
+                "device": args.device,
+                "stochastic": args.stochastic,
+                "threads": threads,
+            },
+        )
     for size in args.synthetic_sizes:
-        in_fresh_process(run_synthetic, {"size": size, "dim": encoder_config.hidden_size, "device": args.device,
-                                         "threads": threads})
+        in_fresh_process(
+            run_synthetic, {"size": size, "dim": encoder_config.hidden_size, "device": args.device, "threads": threads}
+        )
     meta = {
-        "encoder": args.encoder, "layer": layer, "available_en": len(vectors["en"]), "available_my": len(vectors["my"]),
-        "sentences_en": vectors["en"].meta.get("sentences"), "sentences_my": vectors["my"].meta.get("sentences"),
+        "encoder": args.encoder,
+        "layer": layer,
+        "available_en": len(vectors["en"]),
+        "available_my": len(vectors["my"]),
+        "sentences_en": vectors["en"].meta.get("sentences"),
+        "sentences_my": vectors["my"].meta.get("sentences"),
         "static_vector_seconds_en": round(vectors["en"].meta.get("seconds", 0), 1),
         "static_vector_seconds_my": round(vectors["my"].meta.get("seconds", 0), 1),
         "vector_load_seconds_this_run": round(vector_seconds, 1),
         "machine": f"{platform.machine()} CPU, {threads} torch threads" if not args.device else args.device,
-        "torch": torch.__version__, "stochastic": args.stochastic,
+        "torch": torch.__version__,
+        "stochastic": args.stochastic,
     }
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "vecmap_scaling.json").write_text(json.dumps({"rows": rows, "meta": meta}, indent=2) + "\n",
-                                             encoding="utf-8")
+    (out / "vecmap_scaling.json").write_text(
+        json.dumps({"rows": rows, "meta": meta}, indent=2) + "\n", encoding="utf-8"
+    )
     (out / "vecmap_scaling.md").write_text(markdown(rows, meta), encoding="utf-8")
     print(markdown(rows, meta))
     return 0

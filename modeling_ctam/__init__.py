@@ -9,6 +9,7 @@ preprocessing to every text) for local use, and marks the classes for the Hub so
 from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 
 from .configuration_ctam import CTAMConfig
+from .data.tokenization_ctam import CTAMTokenizer
 from .modeling_ctam import (
     CTAMForSequenceClassification,
     CTAMModel,
@@ -16,7 +17,6 @@ from .modeling_ctam import (
     CTAMPreTrainedModel,
     CTAMSequenceClassifierOutput,
 )
-from .data.tokenization_ctam import CTAMTokenizer
 
 AutoConfig.register("ctam", CTAMConfig, exist_ok=True)
 AutoModel.register(CTAMConfig, CTAMModel, exist_ok=True)

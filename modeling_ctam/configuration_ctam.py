@@ -41,8 +41,9 @@ class CTAMConfig(PreTrainedConfig):
             Eq. 1 grouping: `"word_form"` averages every occurrence of a word form in a sequence, `"occurrence"`
             averages each occurrence on its own (cheaper, a departure from eq. 1).
         vecmap_integrations (`list[str]`, *optional*, defaults to `["fusion", "init"]`):
-            Which of the paper's three ways bring the mapping in: `"fusion"` (eq. 3 gate), `"init"` (mapping initialised
-            from the Procrustes solution), `"aux_loss"` (`||W h_static(my) - h_static(en)||^2` over dictionary pairs).
+            Which of the paper's three ways bring the mapping in: `"fusion"` (eq. 3 gate), `"init"` (mapping
+            initialised from the Procrustes solution), `"aux_loss"` (`||W h_static(my) - h_static(en)||^2` over
+            dictionary pairs).
         mapping_trainable (`bool`, *optional*, defaults to `True`):
             Whether the eq. 2 mapping `W` stays trainable (the "dynamic mapping matrix").
         mapping_orthogonality_weight (`float`, *optional*, defaults to 0.0):
@@ -56,17 +57,18 @@ class CTAMConfig(PreTrainedConfig):
         classifier_dropout (`float`, *optional*, defaults to 0.1):
             Dropout in the classification head.
         align_layers (`list[int]`, *optional*):
-            Hidden-state indices whose masked means form the layer sequences `T_m` / `S_m` of the dual path. Defaults to
-            every encoder layer (1..L).
+            Hidden-state indices whose masked means form the layer sequences `T_m` / `S_m` of the dual path. Defaults
+            to every encoder layer (1..L).
         gru_hidden_size (`int`, *optional*):
             Hidden size of each direction of the teacher and student BiGRUs. Defaults to half the encoder hidden size.
         align_weighting (`str`, *optional*, defaults to `"attention"`):
-            Eq. 10 weights: `"attention"` uses the eq. 7-9 weights `X_i`, `"uniform"` weights every teacher layer alike.
+            Eq. 10 weights: `"attention"` uses the eq. 7-9 weights `X_i`, `"uniform"` weights every teacher layer
+            alike.
         align_reduction (`str`, *optional*, defaults to `"sum"`):
             How eq. 10 reduces `(s_i - h'_i)^2` over the BiGRU units: `"mean"` (method.md section 3: keeps `L_R` on the
             scale of `L_T` at the paper's weight 0.4) or `"sum"` (the first reading; about 22 at the start on the
-            offline encoder, which let `L_R` dominate and collapse training), or `"normalized"`: the mean divided by the
-            variance of the teacher states over the batch (scale-free: about 1 for an uninformed student).
+            offline encoder, which let `L_R` dominate and collapse training), or `"normalized"`: the mean divided by
+            the variance of the teacher states over the batch (scale-free: about 1 for an uninformed student).
         teacher_head (`bool`, *optional*, defaults to `False`):
             Give the teacher BiGRU a signal: a linear head on the mean of its states `h'`, trained with the English
             labels by cross-entropy beside `L_T` (a departure from the paper, whose BiGRU has no loss; method.md
@@ -76,7 +78,8 @@ class CTAMConfig(PreTrainedConfig):
             copy of the teacher BiGRU's initial weights, so that at the start `L_R` measures how the two paths' layer
             summaries differ rather than how two random GRUs differ; docs/method-notes.md).
         share_encoder (`bool`, *optional*, defaults to `True`):
-            Teacher and student share the encoder. `False` gives the student its own copy with the same initial weights.
+            Teacher and student share the encoder. `False` gives the student its own copy with the same initial
+            weights.
         discriminator_hidden_size (`int`, *optional*):
             Hidden size of the eq. 11 domain discriminator MLP. Defaults to half the encoder hidden size.
         grl_schedule (`str`, *optional*, defaults to `"dann"`):
@@ -106,8 +109,16 @@ class CTAMConfig(PreTrainedConfig):
     model_type = "ctam"
     # Output fields that are not predictions: Trainer leaves them out of `EvalPrediction.predictions`.
     keys_to_ignore_at_inference = [
-        "loss_cls", "loss_align", "loss_domain", "loss_mapping", "loss_teacher", "gate_mean", "source_logits", "layer_weights",
-        "hidden_states", "attentions",
+        "loss_cls",
+        "loss_align",
+        "loss_domain",
+        "loss_mapping",
+        "loss_teacher",
+        "gate_mean",
+        "source_logits",
+        "layer_weights",
+        "hidden_states",
+        "attentions",
     ]
     sub_configs_defaults = {
         "encoder_config": SubConfigSpec(config_class=AutoConfig, model_type="xlm-roberta"),
@@ -146,12 +157,14 @@ class CTAMConfig(PreTrainedConfig):
     def __post_init__(self, **kwargs):
         if isinstance(self.encoder_config, dict) and "model_type" not in self.encoder_config:
             raise ValueError(
-                "CTAMConfig.encoder_config is a dict without `model_type`; add it (e.g. 'xlm-roberta', 'bert') or pass "
-                "a config object such as AutoConfig.from_pretrained('FacebookAI/xlm-roberta-base')."
+                "CTAMConfig.encoder_config is a dict without `model_type`; add it (e.g. 'xlm-roberta', 'bert') or "
+                "pass a config object such as AutoConfig.from_pretrained('FacebookAI/xlm-roberta-base')."
             )
         super().__post_init__(**kwargs)
         if self.static_layer is None:
-            self.static_layer = getattr(self.encoder_config, "num_hidden_layers", 0)  # best BLI layer, docs/alignment.md
+            self.static_layer = getattr(
+                self.encoder_config, "num_hidden_layers", 0
+            )  # best BLI layer, docs/alignment.md
         if self.vecmap_integrations is None:
             self.vecmap_integrations = ["fusion", "init"]
         self.vecmap_integrations = list(self.vecmap_integrations)
@@ -174,8 +187,8 @@ class CTAMConfig(PreTrainedConfig):
             )
         if not 0 <= self.static_layer <= num_layers:
             raise ValueError(
-                f"CTAMConfig.static_layer={self.static_layer} is out of range: the encoder has {num_layers} layers, so "
-                f"use an index in 0..{num_layers} (0 = embeddings, i = output of layer i)."
+                f"CTAMConfig.static_layer={self.static_layer} is out of range: the encoder has {num_layers} layers, "
+                f"so use an index in 0..{num_layers} (0 = embeddings, i = output of layer i)."
             )
         if self.align_layers is not None:
             layers = list(self.align_layers)
@@ -184,7 +197,8 @@ class CTAMConfig(PreTrainedConfig):
             bad = [m for m in layers if not isinstance(m, int) or not 0 <= m <= num_layers]
             if bad:
                 raise ValueError(
-                    f"CTAMConfig.align_layers has indices {bad} outside 0..{num_layers} (the encoder has {num_layers} layers)."
+                    f"CTAMConfig.align_layers has indices {bad} outside 0..{num_layers} (the encoder has {num_layers} "
+                    f"layers)."
                 )
             if len(set(layers)) != len(layers):
                 raise ValueError(f"CTAMConfig.align_layers={layers} repeats a layer; list each layer once.")
@@ -203,10 +217,18 @@ class CTAMConfig(PreTrainedConfig):
         unknown = [v for v in self.vecmap_integrations if v not in VECMAP_INTEGRATIONS]
         if unknown:
             raise ValueError(
-                f"CTAMConfig.vecmap_integrations has unknown entries {unknown}; use a subset of {list(VECMAP_INTEGRATIONS)}."
+                f"CTAMConfig.vecmap_integrations has unknown entries {unknown}; use a subset of "
+                f"{list(VECMAP_INTEGRATIONS)}."
             )
-        for name in ("lambda_cls", "lambda_align", "lambda_domain", "mapping_orthogonality_weight", "aux_loss_weight",
-                     "grl_lambda", "grl_gamma"):
+        for name in (
+            "lambda_cls",
+            "lambda_align",
+            "lambda_domain",
+            "mapping_orthogonality_weight",
+            "aux_loss_weight",
+            "grl_lambda",
+            "grl_gamma",
+        ):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"CTAMConfig.{name}={value!r} must be a non-negative number.")
@@ -215,7 +237,9 @@ class CTAMConfig(PreTrainedConfig):
         for name in ("gru_hidden_size", "discriminator_hidden_size"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value <= 0):
-                raise ValueError(f"CTAMConfig.{name}={value!r} must be a positive integer or None (half the hidden size).")
+                raise ValueError(
+                    f"CTAMConfig.{name}={value!r} must be a positive integer or None (half the hidden size)."
+                )
         if self.num_labels is not None and self.num_labels < 2:
             raise ValueError(f"CTAMConfig.num_labels={self.num_labels}: CTAM is a classifier, use at least 2 labels.")
 

@@ -31,7 +31,9 @@ def gradient_reversal(x: torch.Tensor, strength: float) -> torch.Tensor:
     return _GradientReversal.apply(x, float(strength))
 
 
-def grl_strength(progress: float | None, schedule: str = "dann", max_strength: float = 1.0, gamma: float = 10.0) -> float:
+def grl_strength(
+    progress: float | None, schedule: str = "dann", max_strength: float = 1.0, gamma: float = 10.0
+) -> float:
     """Reversal strength at training progress `p` in [0, 1]: DANN's ``2 / (1 + exp(-gamma p)) - 1`` or a constant.
 
     `progress=None` (no schedule information, e.g. a bare forward call) uses the full strength.
@@ -49,8 +51,9 @@ class DomainDiscriminator(nn.Module):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(hidden_size, mlp_hidden_size), nn.ReLU(), nn.Linear(mlp_hidden_size, 1))
 
-    def forward(self, features: torch.Tensor, is_source: bool, strength: float,
-                weights: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, features: torch.Tensor, is_source: bool, strength: float, weights: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Eq. 11 binary cross-entropy of one domain's rows (source = 1, target = 0), summed over the rows.
 
         The model adds the two domains' sums and divides by the total row count: the mean `L_S` over both paths, and

@@ -21,8 +21,9 @@ import torch
 from torch import nn
 
 
-def layer_summaries(hidden_states: tuple[torch.Tensor, ...], attention_mask: torch.Tensor,
-                    layers: list[int]) -> torch.Tensor:
+def layer_summaries(
+    hidden_states: tuple[torch.Tensor, ...], attention_mask: torch.Tensor, layers: list[int]
+) -> torch.Tensor:
     """Masked mean of each selected hidden-state layer: the sequence `T_1..T_M` (or `S_1..S_M`).
 
     Args:
@@ -51,9 +52,14 @@ class BilinearScore(nn.Module):
         return torch.tanh(torch.einsum("bik,kl,bjl->bij", a, self.weight, b) + self.bias)
 
 
-def alignment_loss(student: torch.Tensor, teacher: torch.Tensor, score: BilinearScore,
-                   weighting: str = "attention", reduction: str = "sum",
-                   row_weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def alignment_loss(
+    student: torch.Tensor,
+    teacher: torch.Tensor,
+    score: BilinearScore,
+    weighting: str = "attention",
+    reduction: str = "sum",
+    row_weights: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Eqs. 4-10 on the BiGRU states of both paths.
 
     Args:
@@ -68,7 +74,8 @@ def alignment_loss(student: torch.Tensor, teacher: torch.Tensor, score: Bilinear
             a teacher pair); defaults to 1 for every row.
 
     Returns:
-        `(loss, w, X)`: the scalar `L_R`, the `(B, M_teacher, M_student)` weights `w_ij` and the `(B, M)` weights `X_i`.
+        `(loss, w, X)`: the scalar `L_R`, the `(B, M_teacher, M_student)` weights `w_ij` and the `(B, M)` weights
+        `X_i`.
     """
     assert student.shape == teacher.shape, f"paths differ: {tuple(student.shape)} vs {tuple(teacher.shape)}"
     teacher = teacher.detach().to(student.dtype)  # stop-gradient: the teacher is trained by L_T only
@@ -110,8 +117,14 @@ class DualPathAttention(nn.Module):
             state gives the teacher BiGRU a sentiment signal (method.md section 3, a departure from the paper).
     """
 
-    def __init__(self, hidden_size: int, gru_hidden_size: int, weighting: str = "attention", reduction: str = "sum",
-                 num_labels: int | None = None):
+    def __init__(
+        self,
+        hidden_size: int,
+        gru_hidden_size: int,
+        weighting: str = "attention",
+        reduction: str = "sum",
+        num_labels: int | None = None,
+    ):
         super().__init__()
         self.teacher_gru = nn.GRU(hidden_size, gru_hidden_size, batch_first=True, bidirectional=True)
         self.student_gru = nn.GRU(hidden_size, gru_hidden_size, batch_first=True, bidirectional=True)
@@ -141,8 +154,13 @@ class DualPathAttention(nn.Module):
         assert self.teacher_head is not None, "teacher_head is off (CTAMConfig.teacher_head=False)"
         return self.teacher_head(teacher_states.mean(dim=1))
 
-    def forward(self, student_summaries: torch.Tensor, teacher_summaries: torch.Tensor | None = None,
-                teacher_states: torch.Tensor | None = None, row_weights: torch.Tensor | None = None):
+    def forward(
+        self,
+        student_summaries: torch.Tensor,
+        teacher_summaries: torch.Tensor | None = None,
+        teacher_states: torch.Tensor | None = None,
+        row_weights: torch.Tensor | None = None,
+    ):
         """Eq. 10 from the student's layer summaries and either the teacher's summaries or its cached states.
 
         Args:

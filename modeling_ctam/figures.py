@@ -10,5 +10,8 @@ from .evaluation.cosine import *  # noqa: F401,F403
 from .evaluation.figures import *  # noqa: F401,F403
 from .evaluation.tables import *  # noqa: F401,F403
 
-warnings.warn("modeling_ctam.figures moved to modeling_ctam.evaluation (figures, tables, cosine); the old name will "
-              "be removed.", DeprecationWarning, stacklevel=2)
+warnings.warn(
+    "modeling_ctam.figures moved to modeling_ctam.evaluation (figures, tables, cosine); the old name will be removed.",
+    DeprecationWarning,
+    stacklevel=2,
+)

@@ -11,5 +11,9 @@ from .evaluation.metrics import compute_metrics, majority_baseline, metrics_reco
 from .evaluation.predict import LabelSchemeMismatchError, is_generic_label_name, predict, resolve_label_names  # noqa: F401
 from .evaluation.report import render_report  # noqa: F401
 
-warnings.warn("modeling_ctam.metrics moved to modeling_ctam.evaluation (metrics, predict, report); the old name will "
-              "be removed.", DeprecationWarning, stacklevel=2)
+warnings.warn(
+    "modeling_ctam.metrics moved to modeling_ctam.evaluation (metrics, predict, report); the old name will "
+    "be removed.",
+    DeprecationWarning,
+    stacklevel=2,
+)

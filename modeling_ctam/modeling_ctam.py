@@ -7,8 +7,8 @@ are cited beside the lines that compute them.
 Shapes: B batch, T tokens, d hidden size, M layers used by the dual path.
 
 This file and the files it imports relatively (configuration_ctam, outputs_ctam, loss_ctam, vxlm, dual_path, domain)
-are copied flat next to a checkpoint by ``save_pretrained``, so that ``trust_remote_code=True`` loading works where this
-package is not installed. The training forward of both paths and the eq. 12-13 loss are in ``loss_ctam.py``.
+are copied flat next to a checkpoint by ``save_pretrained``, so that ``trust_remote_code=True`` loading works where
+this package is not installed. The training forward of both paths and the eq. 12-13 loss are in ``loss_ctam.py``.
 """
 
 from __future__ import annotations
@@ -117,12 +117,18 @@ class CTAMPreTrainedModel(PreTrainedModel):
             model, info = super().from_pretrained(source, *args, output_loading_info=True, **kwargs)
         except Exception as err:
             if "mismatched_sizes" in str(err):
-                raise ValueError(f"{source}: the weights do not match config.json (tensor shapes differ; the load "
-                                 "report above lists each one): re-save the model, or pass "
-                                 "ignore_mismatched_sizes=True.") from err
-            if type(err).__name__ == "SafetensorError":  # the safetensors package's error: truncated or not safetensors
-                raise OSError(f"{source}: its model.safetensors is truncated or not a safetensors file ({err}); copy "
-                              "it again, or save the model again.") from err
+                raise ValueError(
+                    f"{source}: the weights do not match config.json (tensor shapes differ; the load "
+                    "report above lists each one): re-save the model, or pass "
+                    "ignore_mismatched_sizes=True."
+                ) from err
+            if (
+                type(err).__name__ == "SafetensorError"
+            ):  # the safetensors package's error: truncated or not safetensors
+                raise OSError(
+                    f"{source}: its model.safetensors is truncated or not a safetensors file ({err}); copy "
+                    "it again, or save the model again."
+                ) from err
             raise
         if not allow_partial_load and (problems := loading_problems(model, info, source)):
             raise ValueError("; ".join(problems) + ".")
@@ -169,8 +175,8 @@ class CTAMModel(CTAMPreTrainedModel):
         table = word_start_table_from_tokenizer(tokenizer)
         if table.numel() > self.word_start_table.numel():
             raise ValueError(
-                f"tokenizer has {table.numel()} entries but the encoder's vocabulary has {self.word_start_table.numel()}; "
-                "use the tokenizer that belongs to this encoder."
+                f"tokenizer has {table.numel()} entries but the encoder's vocabulary has "
+                f"{self.word_start_table.numel()}; use the tokenizer that belongs to this encoder."
             )
         self.word_start_table.fill_(-1)
         self.word_start_table[: table.numel()] = table.to(self.word_start_table.device)
@@ -239,8 +245,12 @@ class CTAMModel(CTAMPreTrainedModel):
         encoder = self.student_encoder if use_student else self.encoder
         enc_kwargs = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
         enc = encoder(
-            input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True,
-            output_attentions=output_attentions, return_dict=True, **enc_kwargs,
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            output_hidden_states=True,
+            output_attentions=output_attentions,
+            return_dict=True,
+            **enc_kwargs,
         )
         hidden_states = enc.hidden_states  # L+1 x (B, T, d); the static layer comes from this same forward
         h_xlm = enc.last_hidden_state  # (B, T, d)
@@ -262,8 +272,12 @@ class CTAMModel(CTAMPreTrainedModel):
             h = h_xlm
         pooled = self._pool(h, attention_mask)  # (B, d)
         return CTAMModelOutput(
-            last_hidden_state=h, pooler_output=pooled, gate=gate, static_vectors=h_vec,
-            hidden_states=hidden_states, attentions=enc.attentions,
+            last_hidden_state=h,
+            pooler_output=pooled,
+            gate=gate,
+            static_vectors=h_vec,
+            hidden_states=hidden_states,
+            attentions=enc.attentions,
         )
 
     def _pool(self, h: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -288,9 +302,15 @@ class CTAMForSequenceClassification(CTAMLossMixin, CTAMPreTrainedModel):
         self.classifier = CTAMClassificationHead(config)
         d = config.hidden_size
         self.dual_path = (
-            DualPathAttention(d, config.resolved_gru_hidden_size, config.align_weighting, config.align_reduction,
-                              num_labels=config.num_labels if config.teacher_head else None)
-            if config.lambda_align > 0 else None
+            DualPathAttention(
+                d,
+                config.resolved_gru_hidden_size,
+                config.align_weighting,
+                config.align_reduction,
+                num_labels=config.num_labels if config.teacher_head else None,
+            )
+            if config.lambda_align > 0
+            else None
         )
         self.domain_discriminator = (
             DomainDiscriminator(d, config.resolved_discriminator_hidden_size) if config.lambda_domain > 0 else None
@@ -301,8 +321,15 @@ class CTAMForSequenceClassification(CTAMLossMixin, CTAMPreTrainedModel):
 
     # ------------------------------------------------------------------ construction around a pretrained encoder
     @classmethod
-    def from_encoder_pretrained(cls, encoder_name_or_path: str, *, tokenizer=None, alignment=None,
-                                encoder_kwargs: dict | None = None, **config_kwargs) -> "CTAMForSequenceClassification":
+    def from_encoder_pretrained(
+        cls,
+        encoder_name_or_path: str,
+        *,
+        tokenizer=None,
+        alignment=None,
+        encoder_kwargs: dict | None = None,
+        **config_kwargs,
+    ) -> "CTAMForSequenceClassification":
         r"""Build CTAM around a pretrained encoder checkpoint.
 
         Args:
@@ -341,7 +368,9 @@ class CTAMForSequenceClassification(CTAMLossMixin, CTAMPreTrainedModel):
             try:
                 tokenizer = AutoTokenizer.from_pretrained(path, revision=encoder_kwargs.get("revision"))
             except (OSError, ValueError) as err:
-                logger.warning(f"no tokenizer found with {encoder_name_or_path!r} ({err}); eq. 1 treats each token as a word.")
+                logger.warning(
+                    f"no tokenizer found with {encoder_name_or_path!r} ({err}); eq. 1 treats each token as a word."
+                )
         if tokenizer is not None:
             model.ctam.set_word_boundaries(tokenizer)
         if alignment is not None:
@@ -381,7 +410,8 @@ class CTAMForSequenceClassification(CTAMLossMixin, CTAMPreTrainedModel):
                 The target-language (Burmese) batch: the student path. `word_ids` as in [`CTAMModel.forward`].
             labels (`torch.LongTensor` of shape `(B,)`, *optional*):
                 Target labels (-100 where unknown: zero-shot training passes none).
-            source_input_ids, source_attention_mask, source_token_type_ids, source_word_ids (`torch.Tensor` of shape `(B_src, T_src)`, *optional*):
+            source_input_ids, source_attention_mask, source_token_type_ids, source_word_ids (`torch.Tensor` of shape
+                `(B_src, T_src)`, *optional*):
                 The source-language (English) batch: the teacher path. Given only in training.
             source_labels (`torch.LongTensor` of shape `(B_src,)`, *optional*): source labels.
             teacher_states (`torch.FloatTensor` of shape `(B, M, k)`, *optional*):
@@ -402,22 +432,54 @@ class CTAMForSequenceClassification(CTAMLossMixin, CTAMPreTrainedModel):
         """
         if input_ids is None:
             if source_input_ids is not None:
-                return self._teacher_only(source_input_ids, source_attention_mask, source_token_type_ids,
-                                          source_word_ids, source_labels)
+                return self._teacher_only(
+                    source_input_ids, source_attention_mask, source_token_type_ids, source_word_ids, source_labels
+                )
             raise ValueError("CTAM needs `input_ids` (eq. 1 groups tokens into words by their ids).")
         if source_input_ids is None:
-            return self._student_only(input_ids, attention_mask, token_type_ids, word_ids, labels,
-                                      output_hidden_states, output_attentions, soft_labels)
+            return self._student_only(
+                input_ids,
+                attention_mask,
+                token_type_ids,
+                word_ids,
+                labels,
+                output_hidden_states,
+                output_attentions,
+                soft_labels,
+            )
         return self._dual_path(
-            input_ids, attention_mask, token_type_ids, word_ids, labels, source_input_ids, source_attention_mask,
-            source_token_type_ids, source_word_ids, source_labels, training_progress, output_hidden_states,
-            teacher_states, teacher_weights, soft_labels, source_weights,
+            input_ids,
+            attention_mask,
+            token_type_ids,
+            word_ids,
+            labels,
+            source_input_ids,
+            source_attention_mask,
+            source_token_type_ids,
+            source_word_ids,
+            source_labels,
+            training_progress,
+            output_hidden_states,
+            teacher_states,
+            teacher_weights,
+            soft_labels,
+            source_weights,
         )
 
-    def _student_only(self, input_ids, attention_mask, token_type_ids, word_ids, labels, output_hidden_states,
-                      output_attentions, soft_labels=None) -> CTAMSequenceClassifierOutput:
-        out = self.ctam(input_ids, attention_mask, token_type_ids, word_ids, is_target=True,
-                        output_attentions=output_attentions)
+    def _student_only(
+        self,
+        input_ids,
+        attention_mask,
+        token_type_ids,
+        word_ids,
+        labels,
+        output_hidden_states,
+        output_attentions,
+        soft_labels=None,
+    ) -> CTAMSequenceClassifierOutput:
+        out = self.ctam(
+            input_ids, attention_mask, token_type_ids, word_ids, is_target=True, output_attentions=output_attentions
+        )
         logits = self.classifier(out.pooler_output)  # (B, num_labels)
         loss_cls = self._cls_loss(logits, labels, target=True)
         if soft_labels is not None:  # eq. 12 over hard and soft (pseudo) labels alike
@@ -428,13 +490,21 @@ class CTAMForSequenceClassification(CTAMLossMixin, CTAMPreTrainedModel):
             loss_cls = ce / mass.clamp_min(1e-6)
         loss = None if loss_cls is None else self.config.lambda_cls * loss_cls
         return CTAMSequenceClassifierOutput(
-            loss=loss, logits=logits, loss_cls=loss_cls,
+            loss=loss,
+            logits=logits,
+            loss_cls=loss_cls,
             # a batch-level training diagnostic; left out at inference so that every output splits per example
             # (the stock text-classification pipeline's batching indexes each output tensor by example)
             gate_mean=gate_mean(out.gate, attention_mask) if self.training else None,
-            hidden_states=out.hidden_states if output_hidden_states else None, attentions=out.attentions,
+            hidden_states=out.hidden_states if output_hidden_states else None,
+            attentions=out.attentions,
         )
 
 
-__all__ = ["CTAMModel", "CTAMForSequenceClassification", "CTAMPreTrainedModel", "CTAMModelOutput",
-           "CTAMSequenceClassifierOutput"]
+__all__ = [
+    "CTAMModel",
+    "CTAMForSequenceClassification",
+    "CTAMPreTrainedModel",
+    "CTAMModelOutput",
+    "CTAMSequenceClassifierOutput",
+]

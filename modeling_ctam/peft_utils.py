@@ -1,4 +1,5 @@
-"""LoRA for CTAM with PEFT: adapters on the encoder's attention projections, CTAM's own modules trained and saved whole.
+"""LoRA for CTAM with PEFT: adapters on the encoder's attention projections, CTAM's own modules trained and saved
+whole.
 
 PEFT cannot wrap a GRU and does not know the `ctam` model type, so the target modules are given explicitly and scoped
 to the encoder, and the GRUs, gate, mapping, bilinear attention, discriminator and classifier go in `modules_to_save`.
@@ -17,12 +18,15 @@ CTAM_MODULES_TO_SAVE = ["classifier", "mapping", "gate", "dual_path", "domain_di
 
 def encoder_lora_targets(model: nn.Module, projections: tuple[str, ...] = ATTENTION_PROJECTIONS) -> str:
     """A `target_modules` regex matching the encoder's attention projections only (never CTAM's own layers)."""
-    found = sorted({
-        name.rsplit(".", 1)[-1]
-        for name, module in model.named_modules()
-        if isinstance(module, nn.Linear) and re.search(r"(^|\.)ctam\.(encoder|student_encoder)\.", name)
-        and name.rsplit(".", 1)[-1] in projections
-    })
+    found = sorted(
+        {
+            name.rsplit(".", 1)[-1]
+            for name, module in model.named_modules()
+            if isinstance(module, nn.Linear)
+            and re.search(r"(^|\.)ctam\.(encoder|student_encoder)\.", name)
+            and name.rsplit(".", 1)[-1] in projections
+        }
+    )
     if not found:
         raise ValueError(
             f"no attention projection named one of {list(projections)} in the encoder; pass `projections` with the "
@@ -37,7 +41,9 @@ def ctam_lora_config(model: nn.Module, r: int = 8, lora_alpha: int = 16, lora_dr
 
     present = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
     return LoraConfig(
-        r=r, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
+        r=r,
+        lora_alpha=lora_alpha,
+        lora_dropout=lora_dropout,
         target_modules=encoder_lora_targets(model),
         modules_to_save=[m for m in CTAM_MODULES_TO_SAVE if m in present],
         **kwargs,

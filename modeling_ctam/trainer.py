@@ -66,7 +66,8 @@ class CTAMTrainer(Trainer):
         model.train()
         inputs = self._prepare_inputs(inputs)
         parts = self.accelerator.unwrap_model(model).path_by_path_losses(
-            **inputs, training_progress=self._training_progress())
+            **inputs, training_progress=self._training_progress()
+        )
         total = None
         while True:
             with self.compute_loss_context_manager(), self.accelerator.autocast():  # forward under autocast only

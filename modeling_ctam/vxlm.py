@@ -107,7 +107,9 @@ def _word_form_keys(input_ids: torch.LongTensor, word_ids: torch.LongTensor) -> 
     return torch.stack(keys, dim=-1)  # (B, T, 3)
 
 
-def static_pooling_matrix(input_ids: torch.LongTensor, word_ids: torch.LongTensor, by_form: bool = True) -> torch.Tensor:
+def static_pooling_matrix(
+    input_ids: torch.LongTensor, word_ids: torch.LongTensor, by_form: bool = True
+) -> torch.Tensor:
     """Eq. 1 as a row-stochastic matrix `A` (B, T, T): `h_static = A @ h_l`.
 
     Row `t` averages every sub-token position of every occurrence of token `t`'s word form in the sequence (or of its
@@ -178,12 +180,15 @@ class VecMapMapping(nn.Module):
         return torch.nn.functional.linear(h_static - self.target_mean, self.weight) + self.source_mean
 
     @torch.no_grad()
-    def load_alignment(self, weight: torch.Tensor, target_mean: torch.Tensor | None = None,
-                       source_mean: torch.Tensor | None = None) -> None:
+    def load_alignment(
+        self, weight: torch.Tensor, target_mean: torch.Tensor | None = None, source_mean: torch.Tensor | None = None
+    ) -> None:
         """Set `W`, `mu_tgt`, `mu_src` from a VecMap alignment result (`modeling_ctam.align` writes them)."""
         d = self.weight.shape[0]
         if tuple(weight.shape) != (d, d):
-            raise ValueError(f"mapping weight has shape {tuple(weight.shape)}, but this model's hidden size needs ({d}, {d}).")
+            raise ValueError(
+                f"mapping weight has shape {tuple(weight.shape)}, but this model's hidden size needs ({d}, {d})."
+            )
         self.weight.copy_(weight.to(self.weight))
         for name, value in (("target_mean", target_mean), ("source_mean", source_mean)):
             buf = getattr(self, name)
@@ -240,7 +245,8 @@ def load_mapping_file(path, expected_layer: int | None = None) -> tuple[dict[str
     if expected_layer is not None and layer not in (None, "") and int(layer) != int(expected_layer):
         raise ValueError(
             f"{path} maps static vectors of encoder layer {layer}, but this model's static_layer is {expected_layer}: "
-            f"re-run the alignment with --layer {expected_layer}, or build the model with static_layer={layer}.")
+            f"re-run the alignment with --layer {expected_layer}, or build the model with static_layer={layer}."
+        )
     return tensors, meta
 
 
@@ -279,20 +285,26 @@ def loading_problems(model, info: dict, source: str) -> list[str]:
         own = {name for name, _ in model.named_children()}
         unexpected = [k for k in unexpected if k.split(".")[0] in own]
     problems = []
-    for what, keys in (("that config.json's model needs are missing from model.safetensors", missing),
-                       ("in model.safetensors have no place in the model config.json describes", unexpected)):
+    for what, keys in (
+        ("that config.json's model needs are missing from model.safetensors", missing),
+        ("in model.safetensors have no place in the model config.json describes", unexpected),
+    ):
         if keys:
             shown = ", ".join(keys[:6]) + (f" and {len(keys) - 6} more" if len(keys) > 6 else "")
             problems.append(f"{len(keys)} weights {what}: {shown}")
     mapping = getattr(getattr(model, "ctam", model), "mapping", None)
     saved = int(mapping.static_layer) if mapping is not None else -1
     if mapping is not None and saved >= 0 and saved != model.config.static_layer:
-        problems.append(f"config.json says static_layer={model.config.static_layer}, but the weights' eq. 2 mapping "
-                        f"was built for layer {saved}")
+        problems.append(
+            f"config.json says static_layer={model.config.static_layer}, but the weights' eq. 2 mapping "
+            f"was built for layer {saved}"
+        )
     if problems:
-        problems.append(f"{source}: config.json and model.safetensors come from different models; restore the config "
-                        "the run saved (num_hidden_layers, static_layer, use_vxlm, vecmap_integrations, ...), or pass "
-                        "allow_partial_load=True to load what fits and initialise the rest")
+        problems.append(
+            f"{source}: config.json and model.safetensors come from different models; restore the config "
+            "the run saved (num_hidden_layers, static_layer, use_vxlm, vecmap_integrations, ...), or pass "
+            "allow_partial_load=True to load what fits and initialise the rest"
+        )
     return problems
 
 
@@ -303,5 +315,4 @@ def gate_mean(gate: torch.Tensor | None, attention_mask: torch.Tensor | None) ->
     if attention_mask is None:
         return gate.detach().float().mean()
     mask = attention_mask.to(gate.device).unsqueeze(-1).float()  # (B, T, 1)
-    return ((gate.detach().float() * mask).sum() / (mask.sum() * gate.shape[-1]).clamp_min(1.0))
-
+    return (gate.detach().float() * mask).sum() / (mask.sum() * gate.shape[-1]).clamp_min(1.0)

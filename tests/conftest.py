@@ -31,8 +31,16 @@ def tiny_encoder_dir(tmp_path_factory, offline_encoder_dir) -> str:
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
         shutil.copy(Path(offline_encoder_dir) / name, out / name)
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=250037, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=37, max_position_embeddings=128, pad_token_id=1, bos_token_id=0,
-                        eos_token_id=2)
+    config = BertConfig(
+        vocab_size=250037,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=37,
+        max_position_embeddings=128,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+    )
     BertModel(config, add_pooling_layer=False).save_pretrained(out)
     return str(out)

@@ -27,12 +27,36 @@ from modeling_ctam.data import corpus  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 
 PAIRS = [  # (english, burmese): a small parallel vocabulary for synthetic corpora
-    ("cat", "ကြောင်"), ("dog", "ခွေး"), ("house", "အိမ်"), ("water", "ရေ"), ("rice", "ထမင်း"),
-    ("fish", "ငါး"), ("book", "စာအုပ်"), ("school", "ကျောင်း"), ("teacher", "ဆရာ"), ("mother", "အမေ"),
-    ("father", "အဖေ"), ("tree", "သစ်ပင်"), ("flower", "ပန်း"), ("car", "ကား"), ("road", "လမ်း"),
-    ("good", "ကောင်း"), ("big", "ကြီး"), ("eat", "စား"), ("drink", "သောက်"), ("go", "သွား"),
-    ("come", "လာ"), ("see", "မြင်"), ("sleep", "အိပ်"), ("money", "ပိုက်ဆံ"), ("phone", "ဖုန်း"),
-    ("shop", "ဆိုင်"), ("river", "မြစ်"), ("moon", "လ"), ("sun", "နေ"), ("rain", "မိုး"),
+    ("cat", "ကြောင်"),
+    ("dog", "ခွေး"),
+    ("house", "အိမ်"),
+    ("water", "ရေ"),
+    ("rice", "ထမင်း"),
+    ("fish", "ငါး"),
+    ("book", "စာအုပ်"),
+    ("school", "ကျောင်း"),
+    ("teacher", "ဆရာ"),
+    ("mother", "အမေ"),
+    ("father", "အဖေ"),
+    ("tree", "သစ်ပင်"),
+    ("flower", "ပန်း"),
+    ("car", "ကား"),
+    ("road", "လမ်း"),
+    ("good", "ကောင်း"),
+    ("big", "ကြီး"),
+    ("eat", "စား"),
+    ("drink", "သောက်"),
+    ("go", "သွား"),
+    ("come", "လာ"),
+    ("see", "မြင်"),
+    ("sleep", "အိပ်"),
+    ("money", "ပိုက်ဆံ"),
+    ("phone", "ဖုန်း"),
+    ("shop", "ဆိုင်"),
+    ("river", "မြစ်"),
+    ("moon", "လ"),
+    ("sun", "နေ"),
+    ("rain", "မိုး"),
 ]
 SEED, EVAL = PAIRS[:18], PAIRS[18:]
 
@@ -70,12 +94,25 @@ def tiny_encoder(tmp_path_factory) -> str:
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])]
     )
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                                   sep_token="[SEP]", mask_token="[MASK]", model_max_length=64)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=64,
+    )
     fast.save_pretrained(folder)
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
     BertModel(config, add_pooling_layer=False).save_pretrained(folder)
     return str(folder)
 
@@ -91,14 +128,42 @@ def corpora(tmp_path):
 
 def base_args(tiny_encoder, corpora, *extra) -> list[str]:
     return [
-        "--encoder", tiny_encoder, "--source-corpus", str(corpora["en"]), "--target-corpus", str(corpora["my"]),
-        "--seed-dict", str(corpora["seed"]), "--eval-dict", str(corpora["dev"]),
-        "--output-dir", str(corpora["dir"] / "out"), "--layer", "1", "--batch-size", "16", "--quiet", *extra,
+        "--encoder",
+        tiny_encoder,
+        "--source-corpus",
+        str(corpora["en"]),
+        "--target-corpus",
+        str(corpora["my"]),
+        "--seed-dict",
+        str(corpora["seed"]),
+        "--eval-dict",
+        str(corpora["dev"]),
+        "--output-dir",
+        str(corpora["dir"] / "out"),
+        "--layer",
+        "1",
+        "--batch-size",
+        "16",
+        "--quiet",
+        *extra,
     ]
 
 
-REPORT_KEYS = {"p_at_1", "p_at_5", "p_at_10", "nn_p_at_1", "nn_p_at_5", "nn_p_at_10", "coverage", "iterations",
-               "seconds", "seed_dictionary_size", "dictionary_size", "vocab_size_source", "vocab_size_target"}
+REPORT_KEYS = {
+    "p_at_1",
+    "p_at_5",
+    "p_at_10",
+    "nn_p_at_1",
+    "nn_p_at_5",
+    "nn_p_at_10",
+    "coverage",
+    "iterations",
+    "seconds",
+    "seed_dictionary_size",
+    "dictionary_size",
+    "vocab_size_source",
+    "vocab_size_target",
+}
 
 
 def test_cli_writes_mapping_and_report(tiny_encoder, corpora):
@@ -148,8 +213,13 @@ def test_cli_writes_mapping_and_report(tiny_encoder, corpora):
 
 def test_cli_as_a_subprocess(tiny_encoder, corpora):
     out = corpora["dir"] / "out"
-    proc = subprocess.run([sys.executable, "-m", "modeling_ctam.align", *base_args(tiny_encoder, corpora, "--whiten")],
-                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "modeling_ctam.align", *base_args(tiny_encoder, corpora, "--whiten")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["coverage"] == 1.0
@@ -206,8 +276,9 @@ def test_static_vectors_are_corpus_means_over_subtokens(tiny_encoder):
     tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
     model = AutoModel.from_pretrained(tiny_encoder).eval()
     texts = ["cat dog cat .", "Dog house", "the cat, the DOG!"]  # "the" is unknown: split into char pieces
-    vectors = sv.compute_static_vectors(model, tokenizer, texts, "en", layers=[0, 2], vocab_size=None,
-                                        batch_size=2, show_progress=False)
+    vectors = sv.compute_static_vectors(
+        model, tokenizer, texts, "en", layers=[0, 2], vocab_size=None, batch_size=2, show_progress=False
+    )
     assert vectors.words[:2] == ["cat", "dog"] and vectors.counts[:2] == [3, 3]  # frequency order, lower-cased
     assert vectors.vectors.shape == (2, len(vectors.words), 32)
     sums = {w: torch.zeros(32, dtype=torch.float64) for w in vectors.words}
@@ -215,8 +286,9 @@ def test_static_vectors_are_corpus_means_over_subtokens(tiny_encoder):
     with torch.no_grad():
         for text in texts:
             enc = tokenizer(text, return_offsets_mapping=True, return_tensors="pt")
-            hidden = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
-                           output_hidden_states=True).hidden_states[2][0]
+            hidden = model(
+                input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], output_hidden_states=True
+            ).hidden_states[2][0]
             spans = sv.english_words(text)
             for t, (s, e) in enumerate(enc["offset_mapping"][0].tolist()):
                 for word, ws, we in spans:
@@ -233,12 +305,28 @@ def test_static_vectors_are_corpus_means_over_subtokens(tiny_encoder):
 def test_static_vectors_burmese_segmentation_and_cache(tiny_encoder, tmp_path):
     en, my = write_corpora(tmp_path, n=40)
     tok_model = sv.load_encoder(tiny_encoder, "cpu")
-    first = sv.cached_static_vectors(tiny_encoder, [str(my)], "my", [1], None, cache=tmp_path / "cache",
-                                     model_and_tokenizer=tok_model, show_progress=False)
+    first = sv.cached_static_vectors(
+        tiny_encoder,
+        [str(my)],
+        "my",
+        [1],
+        None,
+        cache=tmp_path / "cache",
+        model_and_tokenizer=tok_model,
+        show_progress=False,
+    )
     files = sorted((tmp_path / "cache").iterdir())
     assert [f.suffix for f in files] == [".json", ".safetensors"]
-    again = sv.cached_static_vectors(tiny_encoder, [str(my)], "my", [1], None, cache=tmp_path / "cache",
-                                     model_and_tokenizer=None, show_progress=False)  # no model: must hit the cache
+    again = sv.cached_static_vectors(
+        tiny_encoder,
+        [str(my)],
+        "my",
+        [1],
+        None,
+        cache=tmp_path / "cache",
+        model_and_tokenizer=None,
+        show_progress=False,
+    )  # no model: must hit the cache
     assert again.words == first.words and torch.equal(again.vectors, first.vectors)
     assert "ကြောင်" in first.words and "။" not in first.words
     assert first.counts == sorted(first.counts, reverse=True)
@@ -252,7 +340,9 @@ def test_read_corpus_formats(tmp_path):
         pytest.skip("shared data folder not found (set CTAM_DATA_DIR)")
     assert len(corpus.read_corpus(root / "en/mr/rt-polarity.pos", "en")) == 5331  # Latin-1, U+0085 is not a newline
     assert corpus.read_corpus(root / "en/sst2/train.tsv", "en")[0] == "hide new secretions from the parental units"
-    assert corpus.read_corpus(root / "en/uci_sentiment_labelled/yelp_labelled.txt", "en")[0] == "Wow... Loved this place."
+    assert (
+        corpus.read_corpus(root / "en/uci_sentiment_labelled/yelp_labelled.txt", "en")[0] == "Wow... Loved this place."
+    )
     assert len(corpus.read_corpus(root / "parallel/talpco/data_myn.txt", "my")) == 1372
     xnli_my = corpus.read_corpus(root / "parallel/myxnli/my.genre.dev.tsv", "my")
     xnli_en = corpus.read_corpus(root / "parallel/myxnli/my.genre.dev.tsv", "en")
@@ -275,13 +365,31 @@ def test_cli_on_the_offline_encoder(offline_encoder_dir, tmp_path):
 
     root = data_dir()
     split = lex.write_default_split(tmp_path / "split")
-    rc = align.main([
-        "--encoder", offline_encoder_dir, "--layer", "6", "--max-sentences", "400", "--vocab-size", "3000",
-        "--source-corpus", str(root / "en/uci_sentiment_labelled/yelp_labelled.txt"),
-        "--target-corpus", str(root / "parallel/talpco/data_myn.txt"),
-        "--seed-dict", str(split["seed"]), "--identical", "--numerals", "--eval-dict", str(split["dev"]),
-        "--output-dir", str(tmp_path / "out"), "--quiet",
-    ])
+    rc = align.main(
+        [
+            "--encoder",
+            offline_encoder_dir,
+            "--layer",
+            "6",
+            "--max-sentences",
+            "400",
+            "--vocab-size",
+            "3000",
+            "--source-corpus",
+            str(root / "en/uci_sentiment_labelled/yelp_labelled.txt"),
+            "--target-corpus",
+            str(root / "parallel/talpco/data_myn.txt"),
+            "--seed-dict",
+            str(split["seed"]),
+            "--identical",
+            "--numerals",
+            "--eval-dict",
+            str(split["dev"]),
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     tensors, meta = load_mapping(tmp_path / "out")
     assert tensors["weight"].shape == (384, 384) and meta["layer"] == "6"
@@ -295,10 +403,12 @@ def test_early_exit_gives_the_same_vectors(tiny_encoder):
     tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
     model = AutoModel.from_pretrained(tiny_encoder).eval()
     texts = ["cat dog cat .", "the house of the good teacher", "rain and sun"]
-    full = sv.compute_static_vectors(model, tokenizer, texts, "en", layers=[0, 1], vocab_size=None,
-                                     show_progress=False, early_exit=False)
-    fast = sv.compute_static_vectors(model, tokenizer, texts, "en", layers=[0, 1], vocab_size=None,
-                                     show_progress=False, early_exit=True)
+    full = sv.compute_static_vectors(
+        model, tokenizer, texts, "en", layers=[0, 1], vocab_size=None, show_progress=False, early_exit=False
+    )
+    fast = sv.compute_static_vectors(
+        model, tokenizer, texts, "en", layers=[0, 1], vocab_size=None, show_progress=False, early_exit=True
+    )
     assert full.words == fast.words
     assert torch.allclose(full.vectors, fast.vectors, atol=1e-6)
     assert sv._layer_stack(model) is model.encoder.layer
@@ -307,13 +417,30 @@ def test_early_exit_gives_the_same_vectors(tiny_encoder):
 def test_cache_of_all_layers_serves_a_single_layer_request(tiny_encoder, tmp_path):
     en, _ = write_corpora(tmp_path, n=40)
     tok_model = sv.load_encoder(tiny_encoder, "cpu")
-    full = sv.cached_static_vectors(tiny_encoder, [str(en)], "en", [0, 1, 2], None, cache=tmp_path / "cache",
-                                    model_and_tokenizer=tok_model, show_progress=False)
+    full = sv.cached_static_vectors(
+        tiny_encoder,
+        [str(en)],
+        "en",
+        [0, 1, 2],
+        None,
+        cache=tmp_path / "cache",
+        model_and_tokenizer=tok_model,
+        show_progress=False,
+    )
     # no model given: only a cache hit can answer
-    part = sv.cached_static_vectors(tiny_encoder, [str(en)], "en", 1, 10, cache=tmp_path / "cache",
-                                    model_and_tokenizer=("no tokenizer", "no model"), show_progress=False)
-    direct = sv.compute_static_vectors(tok_model[1], tok_model[0], corpus.load_corpora([str(en)], "en"), "en", [1], 10,
-                                       show_progress=False)
+    part = sv.cached_static_vectors(
+        tiny_encoder,
+        [str(en)],
+        "en",
+        1,
+        10,
+        cache=tmp_path / "cache",
+        model_and_tokenizer=("no tokenizer", "no model"),
+        show_progress=False,
+    )
+    direct = sv.compute_static_vectors(
+        tok_model[1], tok_model[0], corpus.load_corpora([str(en)], "en"), "en", [1], 10, show_progress=False
+    )
     assert part.layers == [1] and part.words == direct.words == full.words[:10]
     assert torch.allclose(part.vectors, direct.vectors, atol=1e-6)
 

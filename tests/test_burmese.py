@@ -128,7 +128,9 @@ def test_module_imports_nothing_from_the_package_and_third_parties_lazily():
             top_level |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom):
             top_level.add((node.module or "").split(".")[0])
-    assert top_level <= {"__future__", "re", "threading", "unicodedata", "warnings", "collections", "typing"}, top_level
+    assert top_level <= {"__future__", "re", "threading", "unicodedata", "warnings", "collections", "typing"}, (
+        top_level
+    )
 
 
 def test_module_works_when_copied_flat():
@@ -159,12 +161,13 @@ def test_converted_zawgyi_is_detected_as_unicode():
     specific = zawgyi_specific()
     outputs = [preprocess(t) for t in specific]
     unicode_rate = sum(zawgyi_probability(o) < ZAWGYI_THRESHOLD for o in outputs) / len(outputs)
-    converted_rate = sum(
-        o == normalize_burmese(zawgyi_to_unicode(t)) for t, o in zip(specific, outputs)
-    ) / len(outputs)
+    converted_rate = sum(o == normalize_burmese(zawgyi_to_unicode(t)) for t, o in zip(specific, outputs)) / len(
+        outputs
+    )
     print(f"after preprocess: {unicode_rate:.1%} read as Unicode, {converted_rate:.1%} converted")
     assert unicode_rate >= 0.99
     assert converted_rate >= 0.93
+
     # Code points Zawgyi reuses for glyph variants (U+105A, U+1060..U+1097; Shan/Mon letters in Unicode): in 174
     # entries before, in 5 after (short words the detector misses, e.g. 'အဘိဓမၼာ' scores 0.02).
     def glyph_variants(texts):

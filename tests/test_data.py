@@ -192,8 +192,11 @@ def test_format_autodetection_and_hub_routing(tmp_path):
 
 
 def test_label_scheme_helpers():
-    assert LABEL_SCHEMES == {"binary": ["negative", "positive"], "three-class": ["negative", "neutral", "positive"],
-                             "five-class": ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"]}
+    assert LABEL_SCHEMES == {
+        "binary": ["negative", "positive"],
+        "three-class": ["negative", "neutral", "positive"],
+        "five-class": ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"],
+    }
     assert id2label("binary") == {0: "negative", 1: "positive"}
     assert label2id("three-class") == {"negative": 0, "neutral": 1, "positive": 2}
     with pytest.raises(ValueError, match="Unknown label scheme"):
@@ -259,21 +262,33 @@ BAD_ROWS = [
     # (file name, content, kwargs, reason, expected message regex)
     ("bad.tsv", GOOD_SST2 + "1\tgood\textra\n", {}, "wrong_column_count", r"^bad\.tsv:4: expected 2 tab-separated"),
     (
-        "bad.tsv", GOOD_SST2 + "x\tsome text\n", {}, "unknown_label",
+        "bad.tsv",
+        GOOD_SST2 + "x\tsome text\n",
+        {},
+        "unknown_label",
         r"^bad\.tsv:4: unknown label 'x' \(expected one of 0, 1\)",
     ),
     ("x_labelled.txt", "nice\t1\nawful\t \n", {}, "unknown_label", r"^x_labelled\.txt:2: unknown label ' '"),
     ("bad.tsv", GOOD_SST2 + "1\t   \n", {}, "empty_text", r"^bad\.tsv:4: empty or whitespace-only text"),
     (
-        "bad.tsv", GOOD_SST2 + "1\t" + "a" * 50 + "\n", {"max_chars": 20}, "text_too_long",
+        "bad.tsv",
+        GOOD_SST2 + "1\t" + "a" * 50 + "\n",
+        {"max_chars": 20},
+        "text_too_long",
         r"^bad\.tsv:4: text has 50 characters, over max_chars=20",
     ),
     (
-        "bad.tsv", GOOD_SST2.encode() + b"1\tcaf\xe9 au lait\n", {}, "invalid_utf8",
+        "bad.tsv",
+        GOOD_SST2.encode() + b"1\tcaf\xe9 au lait\n",
+        {},
+        "invalid_utf8",
         r"^bad\.tsv:4: invalid UTF-8 \(byte 0xe9",
     ),
     (
-        "x_labelled.txt", "nice\t1\nawful\t6\n", {}, "unknown_label",
+        "x_labelled.txt",
+        "nice\t1\nawful\t6\n",
+        {},
+        "unknown_label",
         r"^x_labelled\.txt:2: unknown label '6' \(expected one of 0, 1\)",
     ),
     ("x_labelled.txt", "nice\t1\nawful\tpos\n", {}, "unknown_label", r"^x_labelled\.txt:2: unknown label 'pos'"),
@@ -293,7 +308,10 @@ BAD_ROWS = [
         r"^product_sentiment_dataset_x\.json\[1\]: missing field 'text'",
     ),
     (
-        "d.jsonl", '{"text": "fine", "label": 1}\n{"text": "oops", "label": 1\n', {}, "bad_record",
+        "d.jsonl",
+        '{"text": "fine", "label": 1}\n{"text": "oops", "label": 1\n',
+        {},
+        "bad_record",
         r"^d\.jsonl:2: invalid JSON",
     ),
     ("d.jsonl", '{"text": "fine", "label": 1}\n{"text": "", "label": 0}\n', {}, "empty_text", r"^d\.jsonl:2: empty"),
@@ -536,7 +554,12 @@ def test_collator_keys_shapes_padding(tokenizer, uci_yelp, gklmip_binary):
     items = [pairs[i] for i in range(6)]
     batch = CTAMCollator(tokenizer, max_length=512)(items)
     assert set(batch) == {
-        "input_ids", "attention_mask", "labels", "source_input_ids", "source_attention_mask", "source_labels",
+        "input_ids",
+        "attention_mask",
+        "labels",
+        "source_input_ids",
+        "source_attention_mask",
+        "source_labels",
     }
     assert all(isinstance(v, torch.Tensor) and v.dtype == torch.long for v in batch.values())
     assert batch["labels"].tolist() == [-100] * 6

@@ -17,18 +17,33 @@ from modeling_ctam.data import burmese
 from modeling_ctam.hub.card import to_zawgyi
 from modeling_ctam.hub.demo import DemoInputError, DemoModel, detection_html, gate_html, result_html
 
-TINY_ENCODER = dict(model_type="xlm-roberta", hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                    intermediate_size=37, vocab_size=250037, max_position_embeddings=514, pad_token_id=1,
-                    bos_token_id=0, eos_token_id=2)
+TINY_ENCODER = dict(
+    model_type="xlm-roberta",
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=37,
+    vocab_size=250037,
+    max_position_embeddings=514,
+    pad_token_id=1,
+    bos_token_id=0,
+    eos_token_id=2,
+)
 REVIEW = "သုံးရတာ အရမ်းအဆင်ပြေပါတယ် ပစ္စည်းကောင်းပါတယ်"  # a GKLMIP dev review
 REAL_ZAWGYI = "ေပးရတဲ့ေစ်းနဲ႔တန္တဲ့ပစၥည္းေလးပါ။ သံုးရတာအဆင္ေျပပါတယ္ ။"  # stored in Zawgyi in GKLMIP itself
 
 
 def _save_tiny(folder: Path, tokenizer, *, use_vxlm: bool = True, max_length: int = 16) -> Path:
     torch.manual_seed(0)
-    config = CTAMConfig(encoder_config=dict(TINY_ENCODER), num_labels=2, id2label={0: "negative", 1: "positive"},
-                        label2id={"negative": 0, "positive": 1}, encoder_name_or_path="ctam/e5-small-offline",
-                        initializer_range=0.2, use_vxlm=use_vxlm)
+    config = CTAMConfig(
+        encoder_config=dict(TINY_ENCODER),
+        num_labels=2,
+        id2label={0: "negative", 1: "positive"},
+        label2id={"negative": 0, "positive": 1},
+        encoder_name_or_path="ctam/e5-small-offline",
+        initializer_range=0.2,
+        use_vxlm=use_vxlm,
+    )
     model = CTAMForSequenceClassification(config).eval()
     model.ctam.set_word_boundaries(tokenizer)
     model.save_pretrained(folder)
@@ -66,14 +81,21 @@ def test_zawgyi_twin_gets_the_unicode_reviews_numbers_and_the_detection_says_so(
 def test_probabilities_and_gate_are_the_models_own(demo):
     analysis = demo.analyse(REAL_ZAWGYI)
     text = burmese.preprocess(REAL_ZAWGYI)
-    encoded = demo.tokenizer(text, truncation=True, max_length=16, return_tensors="pt", return_token_type_ids=False,
-                             return_offsets_mapping=True)
+    encoded = demo.tokenizer(
+        text,
+        truncation=True,
+        max_length=16,
+        return_tensors="pt",
+        return_token_type_ids=False,
+        return_offsets_mapping=True,
+    )
     offsets = encoded.pop("offset_mapping")[0].tolist()
     with torch.inference_mode():
         logits = demo.model(**encoded).logits[0]
         gate = demo.model.ctam(**encoded).gate[0]  # eq. 3 gate of the same input, (T, d)
-    assert analysis.probabilities == pytest.approx(dict(zip(["negative", "positive"],
-                                                            torch.softmax(logits, -1).tolist())), abs=1e-6)
+    assert analysis.probabilities == pytest.approx(
+        dict(zip(["negative", "positive"], torch.softmax(logits, -1).tolist())), abs=1e-6
+    )
     assert abs(sum(analysis.probabilities.values()) - 1) < 1e-6
     words = burmese.segment_words(text)
     assert [w for w, _ in analysis.words] == words  # one entry per segmenter word
@@ -87,11 +109,16 @@ def test_probabilities_and_gate_are_the_models_own(demo):
     assert html.count("ctam-unread") == sum(v is None for _, v in analysis.words)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "The text box is empty"), ("   \n ", "The text box is empty"), (None, "The text box is empty"),
-    ("Great phone, five stars", "No Burmese characters"),
-    ("က" * 10_001, "The text is too long: 10,001 characters"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "The text box is empty"),
+        ("   \n ", "The text box is empty"),
+        (None, "The text box is empty"),
+        ("Great phone, five stars", "No Burmese characters"),
+        ("က" * 10_001, "The text is too long: 10,001 characters"),
+    ],
+)
 def test_bad_input_is_refused_with_a_message(demo, text, message):
     with pytest.raises(DemoInputError, match=message):
         demo.analyse(text)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from cli_helpers import eval_cli
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from modeling_ctam import evaluation as figures  # figures, tables and the cosine table, re-exported
@@ -19,7 +20,6 @@ from modeling_ctam.evaluation.metrics import (
     METRIC_MODULE_DIR,
     compute_metrics,
     load_metric,
-    metrics_record,
     read_metrics,
     validate_record,
     write_metrics,
@@ -27,7 +27,6 @@ from modeling_ctam.evaluation.metrics import (
 from modeling_ctam.evaluation.predict import LabelSchemeMismatchError, resolve_label_names
 from modeling_ctam.evaluation.report import render_report
 from modeling_ctam.paths import data_dir
-from cli_helpers import eval_cli
 
 REPO = Path(__file__).resolve().parent.parent
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -109,15 +108,25 @@ def test_compute_metrics_rejects_bad_input():
         compute_metrics([], [], ["negative", "positive"])
 
 
-# ------------------------------------------------------------------------------------------------ metrics.json / report
+# ----------------------------------------------------------------------------------------------- metrics.json / report
 def test_metrics_json_structure_and_round_trip(tmp_path):
     preds, refs = _from_confusion(KNOWN)
     record = compute_metrics(preds, refs, NAMES3)
     record.update(model="m", data="d.json", method="ctam")
     path = write_metrics(record, tmp_path / "run" / "metrics.json")
     raw = json.loads(path.read_text(encoding="utf-8"))
-    for key in ("macro_f1", "weighted_f1", "accuracy", "per_class", "confusion_matrix", "label_names", "n_examples",
-                "model", "data", "schema_version"):
+    for key in (
+        "macro_f1",
+        "weighted_f1",
+        "accuracy",
+        "per_class",
+        "confusion_matrix",
+        "label_names",
+        "n_examples",
+        "model",
+        "data",
+        "schema_version",
+    ):
         assert key in raw, key
     assert list(raw["per_class"]) == NAMES3
     assert set(raw["per_class"]["neutral"]) == {"precision", "recall", "f1", "support"}
@@ -134,8 +143,14 @@ def test_metrics_json_structure_and_round_trip(tmp_path):
 def test_report_md_content():
     preds, refs = _from_confusion(KNOWN)
     record = compute_metrics(preds, refs, NAMES3)
-    record.update(model="models/ctam", data="dev.json", method="ctam", label_scheme="three-class",
-                  data_stats={"dropped": {"3_star_in_binary": 15}}, command="python eval.py --model x")
+    record.update(
+        model="models/ctam",
+        data="dev.json",
+        method="ctam",
+        label_scheme="three-class",
+        data_stats={"dropped": {"3_star_in_binary": 15}},
+        command="python eval.py --model x",
+    )
     text = render_report(record, "confusion_matrix.png")
     assert text.startswith("# Evaluation: ctam")
     assert f"| {record['macro_f1']:.4f} | {record['weighted_f1']:.4f} | {record['accuracy']:.4f} |" in text
@@ -175,19 +190,29 @@ def test_confusion_matrix_png(tmp_path):
 def _record(macro, f1s, method, seed, data="dev.json", n=30):
     names = ["negative", "positive"]
     return {
-        "macro_f1": macro, "weighted_f1": macro + 0.1, "accuracy": macro + 0.2, "macro_precision": macro,
-        "macro_recall": macro, "per_class": {n_: {"precision": 0.5, "recall": 0.5, "f1": f, "support": 15}
-                                             for n_, f in zip(names, f1s)},
-        "confusion_matrix": {"labels": names, "matrix": [[10, 5], [5, 10]]}, "label_names": names, "n_examples": n,
-        "method": method, "seed": seed, "data": data, "label_scheme": "binary",
+        "macro_f1": macro,
+        "weighted_f1": macro + 0.1,
+        "accuracy": macro + 0.2,
+        "macro_precision": macro,
+        "macro_recall": macro,
+        "per_class": {n_: {"precision": 0.5, "recall": 0.5, "f1": f, "support": 15} for n_, f in zip(names, f1s)},
+        "confusion_matrix": {"labels": names, "matrix": [[10, 5], [5, 10]]},
+        "label_names": names,
+        "n_examples": n,
+        "method": method,
+        "seed": seed,
+        "data": data,
+        "label_scheme": "binary",
     }
 
 
 def _ablation_records():
     return [
-        _record(0.50, [0.3, 0.7], "xlmr-base", 1), _record(0.60, [0.4, 0.8], "xlmr-base", 2),
+        _record(0.50, [0.3, 0.7], "xlmr-base", 1),
+        _record(0.60, [0.4, 0.8], "xlmr-base", 2),
         _record(0.70, [0.5, 0.9], "xlmr-base", 3),
-        _record(0.80, [0.7, 0.9], "ctam", 1), _record(0.82, [0.72, 0.92], "ctam", 2),
+        _record(0.80, [0.7, 0.9], "ctam", 1),
+        _record(0.82, [0.72, 0.92], "ctam", 2),
         _record(0.84, [0.74, 0.94], "ctam", 3),
     ]
 
@@ -268,8 +293,10 @@ def test_mapping_and_vector_loaders(tmp_path):
     from safetensors.torch import save_file
 
     R = _rotation(seed=1)
-    save_file({"weight": torch.tensor(R, dtype=torch.float32), "target_mean": torch.ones(4),
-               "source_mean": torch.zeros(4)}, str(tmp_path / "mapping.safetensors"))
+    save_file(
+        {"weight": torch.tensor(R, dtype=torch.float32), "target_mean": torch.ones(4), "source_mean": torch.zeros(4)},
+        str(tmp_path / "mapping.safetensors"),
+    )
     mapping = load_mapping(tmp_path)  # an alignment folder
     assert np.allclose(mapping["weight"], R, atol=1e-6) and np.allclose(mapping["target_mean"], 1.0)
     vec = tmp_path / "my.vec"
@@ -300,17 +327,30 @@ def test_default_word_pairs_come_from_mypar():
 # ------------------------------------------------------------------------------------------------ eval.py end to end
 
 
-TINY_ENCODER = dict(model_type="xlm-roberta", hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                    intermediate_size=37, vocab_size=250037, max_position_embeddings=68, pad_token_id=1,
-                    bos_token_id=0, eos_token_id=2)
+TINY_ENCODER = dict(
+    model_type="xlm-roberta",
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=37,
+    vocab_size=250037,
+    max_position_embeddings=68,
+    pad_token_id=1,
+    bos_token_id=0,
+    eos_token_id=2,
+)
 
 
 def _tiny_model(folder, tokenizer, id2label, seed=0):
     from modeling_ctam import CTAMConfig, CTAMForSequenceClassification
 
     torch.manual_seed(seed)
-    config = CTAMConfig(encoder_config=dict(TINY_ENCODER), num_labels=len(id2label), id2label=id2label,
-                        label2id={v: k for k, v in id2label.items()})
+    config = CTAMConfig(
+        encoder_config=dict(TINY_ENCODER),
+        num_labels=len(id2label),
+        id2label=id2label,
+        label2id={v: k for k, v in id2label.items()},
+    )
     model = CTAMForSequenceClassification(config).eval()
     model.ctam.set_word_boundaries(tokenizer)
     model.save_pretrained(folder)
@@ -335,9 +375,26 @@ def tiny_models(tmp_path_factory, offline_encoder_dir):
 def test_eval_py_end_to_end_on_gklmip_dev(tiny_models, tmp_path):
     cli = eval_cli()
     out = tmp_path / "eval"
-    argv = ["--model", tiny_models["binary"], "--data", str(GKLMIP_DEV), "--data-format", "gklmip-json",
-            "--labels", "binary", "--output-dir", str(out), "--batch-size", "64", "--max-length", "64",
-            "--method-name", "tiny-ctam", "--seed", "7"]
+    argv = [
+        "--model",
+        tiny_models["binary"],
+        "--data",
+        str(GKLMIP_DEV),
+        "--data-format",
+        "gklmip-json",
+        "--labels",
+        "binary",
+        "--output-dir",
+        str(out),
+        "--batch-size",
+        "64",
+        "--max-length",
+        "64",
+        "--method-name",
+        "tiny-ctam",
+        "--seed",
+        "7",
+    ]
     record = cli.main(argv)
     saved = read_metrics(out / "metrics.json")
     assert saved["macro_f1"] == record["macro_f1"]
@@ -349,8 +406,7 @@ def test_eval_py_end_to_end_on_gklmip_dev(tiny_models, tmp_path):
     assert [sum(row) for row in saved["confusion_matrix"]["matrix"]] == [35, 308]
     assert saved["method"] == "tiny-ctam" and saved["seed"] == 7 and saved["model"] == tiny_models["binary"]
     assert saved["data_name"] == GKLMIP_DEV.name and len(saved["data_sha256"]) == 64
-    assert saved["macro_f1"] == pytest.approx(
-        np.mean([saved["per_class"][n]["f1"] for n in ("negative", "positive")]))
+    assert saved["macro_f1"] == pytest.approx(np.mean([saved["per_class"][n]["f1"] for n in ("negative", "positive")]))
     _assert_png(out / "confusion_matrix.png")
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "| Examples scored | 343 |" in report and "LABEL_" not in report
@@ -360,18 +416,35 @@ def test_eval_py_end_to_end_on_gklmip_dev(tiny_models, tmp_path):
     matrix = saved["confusion_matrix"]["matrix"]
     assert sum(p["label"] == p["prediction"] == "negative" for p in predictions) == matrix[0][0]
     # batching and sorting by length do not change the predictions
-    again = cli.main(argv[:-4] + ["--batch-size", "7", "--output-dir", str(tmp_path / "again"), "--no-figure",
-                                  "--max-examples", "40"])
+    again = cli.main(
+        argv[:-4]
+        + ["--batch-size", "7", "--output-dir", str(tmp_path / "again"), "--no-figure", "--max-examples", "40"]
+    )
     first40 = [p["prediction"] for p in predictions[:40]]
-    again_predictions = [json.loads(line)["prediction"]
-                         for line in (tmp_path / "again" / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
+    again_predictions = [
+        json.loads(line)["prediction"]
+        for line in (tmp_path / "again" / "predictions.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     assert again["n_examples"] == 40 and again_predictions == first40
 
 
 @needs_gklmip
 def test_eval_py_placeholder_label_names_become_the_scheme_names(tiny_models, tmp_path):
-    record = eval_cli().main(["--model", tiny_models["generic"], "--data", str(GKLMIP_DEV), "--labels", "binary",
-                               "--output-dir", str(tmp_path), "--max-examples", "20", "--no-figure"])
+    record = eval_cli().main(
+        [
+            "--model",
+            tiny_models["generic"],
+            "--data",
+            str(GKLMIP_DEV),
+            "--labels",
+            "binary",
+            "--output-dir",
+            str(tmp_path),
+            "--max-examples",
+            "20",
+            "--no-figure",
+        ]
+    )
     assert record["label_names"] == ["negative", "positive"]
     assert list(record["per_class"]) == ["negative", "positive"]
     assert record["model_id2label"] == {"0": "LABEL_0", "1": "LABEL_1"}
@@ -400,8 +473,18 @@ def test_eval_py_remaps_a_model_whose_classes_are_in_another_order(tiny_models, 
 @needs_gklmip
 def test_eval_py_label_scheme_mismatch_is_a_clear_error(tiny_models, tmp_path):
     with pytest.raises(SystemExit) as info:
-        eval_cli().main(["--model", tiny_models["binary"], "--data", str(GKLMIP_DEV), "--labels", "three-class",
-                          "--output-dir", str(tmp_path / "x")])
+        eval_cli().main(
+            [
+                "--model",
+                tiny_models["binary"],
+                "--data",
+                str(GKLMIP_DEV),
+                "--labels",
+                "three-class",
+                "--output-dir",
+                str(tmp_path / "x"),
+            ]
+        )
     message = str(info.value)
     assert "2 classes" in message and "3 classes" in message and "--labels binary" in message
     assert not (tmp_path / "x" / "metrics.json").exists()
@@ -412,8 +495,21 @@ def test_eval_py_table_commands(tmp_path):
     paths = []
     for i, record in enumerate(_ablation_records()):
         paths.append(str(write_metrics(record, tmp_path / "runs" / f"{record['method']}-{i}" / "metrics.json")))
-    table = cli.main(["ablation-table", *paths, "--output-dir", str(tmp_path / "t"), "--baseline", "xlmr-base",
-                      "--method-order", "xlmr-base", "ctam", "--name", "zero-shot"])
+    table = cli.main(
+        [
+            "ablation-table",
+            *paths,
+            "--output-dir",
+            str(tmp_path / "t"),
+            "--baseline",
+            "xlmr-base",
+            "--method-order",
+            "xlmr-base",
+            "ctam",
+            "--name",
+            "zero-shot",
+        ]
+    )
     assert table["methods"]["xlmr-base"]["macro_f1"]["mean"] == pytest.approx(0.6)
     assert json.loads((tmp_path / "t" / "zero-shot.json").read_text())["baseline"] == "xlmr-base"
     assert "0.8200 ± 0.0200" in (tmp_path / "t" / "zero-shot.md").read_text(encoding="utf-8")
@@ -422,14 +518,28 @@ def test_eval_py_table_commands(tmp_path):
     # cosine table from files
     from safetensors.torch import save_file
 
-    save_file({"weight": torch.eye(2), "target_mean": torch.zeros(2), "source_mean": torch.zeros(2)},
-              str(tmp_path / "mapping.safetensors"))
+    save_file(
+        {"weight": torch.eye(2), "target_mean": torch.zeros(2), "source_mean": torch.zeros(2)},
+        str(tmp_path / "mapping.safetensors"),
+    )
     (tmp_path / "en.vec").write_text("2 2\ngood 1 0\nbad 0 1\n", encoding="utf-8")
     (tmp_path / "my.vec").write_text("2 2\nကောင်း 1 1\nဆိုး 0 1\n", encoding="utf-8")
     (tmp_path / "pairs.tsv").write_text("english\tburmese\ngood\tကောင်း\nbad\tဆိုး\n", encoding="utf-8")
-    table = cli.main(["cosine-table", "--mapping", str(tmp_path), "--source-vectors", str(tmp_path / "en.vec"),
-                      "--target-vectors", str(tmp_path / "my.vec"), "--pairs", str(tmp_path / "pairs.tsv"),
-                      "--output-dir", str(tmp_path / "c")])
+    table = cli.main(
+        [
+            "cosine-table",
+            "--mapping",
+            str(tmp_path),
+            "--source-vectors",
+            str(tmp_path / "en.vec"),
+            "--target-vectors",
+            str(tmp_path / "my.vec"),
+            "--pairs",
+            str(tmp_path / "pairs.tsv"),
+            "--output-dir",
+            str(tmp_path / "c"),
+        ]
+    )
     assert [r["before"] for r in table["rows"]] == pytest.approx([1 - 1 / math.sqrt(2), 0.0])
     assert (tmp_path / "c" / "cosine_distance.md").is_file()
     with pytest.raises(SystemExit, match="error: .*not a CTAM metrics.json"):
@@ -446,10 +556,23 @@ def test_eval_py_truncates_like_the_training_run_by_default(tiny_models, tmp_pat
     shutil.copytree(tiny_models["binary"], model)
     (model / "train_config.json").write_text(json.dumps({"config": {"max_length": 24}}), encoding="utf-8")
     cli = eval_cli()
-    argv = ["--model", str(model), "--data", str(GKLMIP_DEV), "--data-format", "gklmip-json", "--labels", "binary",
-            "--no-figure", "--max-examples", "8"]
+    argv = [
+        "--model",
+        str(model),
+        "--data",
+        str(GKLMIP_DEV),
+        "--data-format",
+        "gklmip-json",
+        "--labels",
+        "binary",
+        "--no-figure",
+        "--max-examples",
+        "8",
+    ]
     assert cli.main(argv + ["--output-dir", str(tmp_path / "a")])["max_length"] == 24
     assert cli.main(argv + ["--output-dir", str(tmp_path / "b"), "--max-length", "40"])["max_length"] == 40
     # no training record: 128, capped at what the tiny encoder's 68 positions allow (68 - padding index 1 - 1)
-    assert cli.main(["--model", tiny_models["binary"]] + argv[2:] + ["--output-dir", str(tmp_path / "c")])[
-        "max_length"] == 66
+    assert (
+        cli.main(["--model", tiny_models["binary"]] + argv[2:] + ["--output-dir", str(tmp_path / "c")])["max_length"]
+        == 66
+    )

@@ -39,11 +39,28 @@ def small_data(tmp_path_factory) -> dict[str, str]:
 
 
 def _config(encoder: str, data: dict, out: Path, **extra):
-    values = dict(encoder=encoder, source_data=[data["source"]], max_source_examples=24, target_train=data["train"],
-                  target_dev=data["dev"], max_length=16, max_steps=4, per_device_train_batch_size=4,
-                  per_device_eval_batch_size=32, learning_rate=1e-3, logging_steps=2, eval_strategy="no",
-                  load_best_model_at_end=False, save_strategy="steps", save_steps=2, save_total_limit=None,
-                  use_cpu=True, disable_tqdm=True, seed=3, output_dir=str(out))
+    values = dict(
+        encoder=encoder,
+        source_data=[data["source"]],
+        max_source_examples=24,
+        target_train=data["train"],
+        target_dev=data["dev"],
+        max_length=16,
+        max_steps=4,
+        per_device_train_batch_size=4,
+        per_device_eval_batch_size=32,
+        learning_rate=1e-3,
+        logging_steps=2,
+        eval_strategy="no",
+        load_best_model_at_end=False,
+        save_strategy="steps",
+        save_steps=2,
+        save_total_limit=None,
+        use_cpu=True,
+        disable_tqdm=True,
+        seed=3,
+        output_dir=str(out),
+    )
     values.update(extra)
     return T.load_config(None, values)
 
@@ -56,7 +73,9 @@ def _digest(path: Path) -> str:
 def finished_run(tiny_encoder_dir, small_data, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "finished"
     T.train(_config(tiny_encoder_dir, small_data, out))
-    assert (out / "model.safetensors").is_file() and (out / "checkpoint-2").is_dir() and (out / "checkpoint-4").is_dir()
+    assert (
+        (out / "model.safetensors").is_file() and (out / "checkpoint-2").is_dir() and (out / "checkpoint-4").is_dir()
+    )
     return out
 
 
@@ -70,8 +89,9 @@ def test_training_again_into_a_finished_run_is_refused_and_nothing_changes(finis
     assert after == before
 
 
-def test_overwrite_keeps_the_earlier_run_until_the_new_model_is_saved(finished_run, tiny_encoder_dir, small_data,
-                                                                     tmp_path):
+def test_overwrite_keeps_the_earlier_run_until_the_new_model_is_saved(
+    finished_run, tiny_encoder_dir, small_data, tmp_path
+):
     from transformers import TrainerCallback
 
     out = tmp_path / "run"
@@ -95,8 +115,9 @@ def test_overwrite_keeps_the_earlier_run_until_the_new_model_is_saved(finished_r
     assert json.loads((out / "train_config.json").read_text())["config"]["seed"] == 4
 
 
-def test_resume_latest_skips_a_truncated_checkpoint_and_says_why(finished_run, tiny_encoder_dir, small_data, tmp_path,
-                                                                 capfd):
+def test_resume_latest_skips_a_truncated_checkpoint_and_says_why(
+    finished_run, tiny_encoder_dir, small_data, tmp_path, capfd
+):
     out = tmp_path / "run"
     shutil.copytree(finished_run, out)
     for name in ("model.safetensors", "dev_metrics.json"):
@@ -173,9 +194,22 @@ def test_train_config_records_the_precision_that_ran(tiny_encoder_dir, small_dat
 def test_missing_data_file_is_one_line_without_a_traceback(tmp_path, small_data):
     env = dict(os.environ, TOKENIZERS_PARALLELISM="false")
     result = subprocess.run(
-        [sys.executable, "train.py", "--output-dir", str(tmp_path / "out"), "--target_train",
-         str(tmp_path / "no_such_file.json"), "--use_cpu", "true"], cwd=REPO, env=env, capture_output=True,
-        text=True, timeout=300)
+        [
+            sys.executable,
+            "train.py",
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--target_train",
+            str(tmp_path / "no_such_file.json"),
+            "--use_cpu",
+            "true",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "train.py: error: --target_train:" in result.stderr and "no_such_file.json" in result.stderr

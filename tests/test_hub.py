@@ -23,7 +23,6 @@ import yaml
 from transformers import AutoTokenizer
 
 from modeling_ctam import CTAMConfig, CTAMForSequenceClassification
-
 from modeling_ctam.hub import card as card_lib
 from modeling_ctam.hub import prepare, push
 from modeling_ctam.hub.record import HubBuildError
@@ -32,9 +31,18 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 REPO_ID = "ctam/ctam-tiny-test"
 LABELS = ["negative", "positive"]
-TINY_ENCODER = dict(model_type="xlm-roberta", hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                    intermediate_size=37, vocab_size=250037, max_position_embeddings=514, pad_token_id=1,
-                    bos_token_id=0, eos_token_id=2)
+TINY_ENCODER = dict(
+    model_type="xlm-roberta",
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=37,
+    vocab_size=250037,
+    max_position_embeddings=514,
+    pad_token_id=1,
+    bos_token_id=0,
+    eos_token_id=2,
+)
 TRAIN_MAX_LENGTH = 64  # differs from the default 128: the build must carry the run's value into config.json
 # A real Zawgyi line: the phrasebook row "How are you?" of lexicon/open-lexicon.my-en.zawgyi.tsv, and its Unicode.
 PHRASEBOOK_ZAWGYI = "ေနေကာင္းရဲ႕လား။"
@@ -49,10 +57,18 @@ def _metrics_record() -> dict:
 
     references = [0] * 35 + [1] * 308
     predictions = [0] * 12 + [1] * 23 + [0] * 22 + [1] * 286
-    return metrics_record(references, predictions, LABELS, model="/somewhere/runs/tiny", method="ctam",
-                          data="/somewhere/data/my/gklmip/product_sentiment_dataset_dev.json",
-                          data_name="product_sentiment_dataset_dev.json", split=None, label_scheme="binary",
-                          max_length=128)
+    return metrics_record(
+        references,
+        predictions,
+        LABELS,
+        model="/somewhere/runs/tiny",
+        method="ctam",
+        data="/somewhere/data/my/gklmip/product_sentiment_dataset_dev.json",
+        data_name="product_sentiment_dataset_dev.json",
+        split=None,
+        label_scheme="binary",
+        max_length=128,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -61,8 +77,11 @@ def _metrics_record() -> dict:
 def _tiny_model(labels, seed=0) -> CTAMForSequenceClassification:
     torch.manual_seed(seed)
     config = CTAMConfig(
-        encoder_config=dict(TINY_ENCODER), num_labels=len(labels), id2label=dict(enumerate(labels)),
-        label2id={name: i for i, name in enumerate(labels)}, encoder_name_or_path="ctam/e5-small-offline",
+        encoder_config=dict(TINY_ENCODER),
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={name: i for i, name in enumerate(labels)},
+        encoder_name_or_path="ctam/e5-small-offline",
         initializer_range=0.2,  # spread the random outputs, so that different inputs give visibly different scores
     )
     return CTAMForSequenceClassification(config).eval()
@@ -84,18 +103,37 @@ def tiny_model_dir(tmp_path_factory, offline_tokenizer) -> Path:
     model.save_pretrained(folder)
     offline_tokenizer.save_pretrained(folder)
     # train_config.json as train.py writes it (the resolved configuration, the data summary, the versions).
-    (folder / "train_config.json").write_text(json.dumps({
-        "config": {"encoder": "ctam/e5-small-offline", "preset": "ctam", "setting": "zero-shot", "labels": "binary",
-                   "source_data": ["en/sst2/train.tsv", "en/mr"], "max_source_examples": 2000,
-                   "target_train": "my/gklmip/product_sentiment_dataset_train.json",
-                   "target_dev": "my/gklmip/product_sentiment_dataset_dev.json", "pairing": "random",
-                   "max_length": TRAIN_MAX_LENGTH, "word_ids": False, "output_dir": str(folder),
-                   "learning_rate": 2e-5, "seed": 42, "freeze_embeddings": True},
-        "model_config": {"id2label": {"0": "negative", "1": "positive"}},
-        "data": {"source_examples": 2000, "source_labels": {"negative": 1000, "positive": 1000},
-                 "dev_labels": {"negative": 35, "positive": 308}},
-        "device": "cpu", "versions": {"torch": torch.__version__, "transformers": "5.24.0", "numpy": "2"},
-    }))
+    (folder / "train_config.json").write_text(
+        json.dumps(
+            {
+                "config": {
+                    "encoder": "ctam/e5-small-offline",
+                    "preset": "ctam",
+                    "setting": "zero-shot",
+                    "labels": "binary",
+                    "source_data": ["en/sst2/train.tsv", "en/mr"],
+                    "max_source_examples": 2000,
+                    "target_train": "my/gklmip/product_sentiment_dataset_train.json",
+                    "target_dev": "my/gklmip/product_sentiment_dataset_dev.json",
+                    "pairing": "random",
+                    "max_length": TRAIN_MAX_LENGTH,
+                    "word_ids": False,
+                    "output_dir": str(folder),
+                    "learning_rate": 2e-5,
+                    "seed": 42,
+                    "freeze_embeddings": True,
+                },
+                "model_config": {"id2label": {"0": "negative", "1": "positive"}},
+                "data": {
+                    "source_examples": 2000,
+                    "source_labels": {"negative": 1000, "positive": 1000},
+                    "dev_labels": {"negative": 35, "positive": 308},
+                },
+                "device": "cpu",
+                "versions": {"torch": torch.__version__, "transformers": "5.24.0", "numpy": "2"},
+            }
+        )
+    )
     # eval.py's output as docs/evaluation.md runs it (MODEL/eval-dev/metrics.json) wins over train.py's dev_metrics.
     (folder / "eval-dev").mkdir()
     (folder / "eval-dev" / "metrics.json").write_text(json.dumps(_metrics_record()))
@@ -118,8 +156,19 @@ def built(tmp_path_factory, tiny_model_dir):
 
     prepare.run_isolated_checks = recording
     try:
-        code = push.main(["--model", str(tiny_model_dir), "--repo-id", REPO_ID, "--dry-run", "--output-dir", str(out),
-                          "--space-dir", str(out.parent / "space")])
+        code = push.main(
+            [
+                "--model",
+                str(tiny_model_dir),
+                "--repo-id",
+                REPO_ID,
+                "--dry-run",
+                "--output-dir",
+                str(out),
+                "--space-dir",
+                str(out.parent / "space"),
+            ]
+        )
     finally:
         prepare.run_isolated_checks = original
     assert code == 0
@@ -232,8 +281,20 @@ def hub_user(built, tmp_path_factory):
     (tmp / "request.json").write_text(json.dumps({"pairs": _pairs()}, ensure_ascii=False), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(HF_MODULES_CACHE=str(tmp / "modules"), HF_HUB_OFFLINE="1")
-    result = subprocess.run([sys.executable, str(tmp / "user.py"), str(built["folder"]), str(tmp / "request.json"),
-                             str(tmp / "result.json")], cwd=tmp, env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(tmp / "user.py"),
+            str(built["folder"]),
+            str(tmp / "request.json"),
+            str(tmp / "result.json"),
+        ],
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     return json.loads((tmp / "result.json").read_text(encoding="utf-8"))
 
@@ -254,9 +315,23 @@ def test_dry_run_writes_the_complete_repository_folder(built, tiny_model_dir):
     folder = built["folder"]
     files = {p.name for p in folder.iterdir()}
     assert files == {
-        "README.md", "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "burmese.py",
-        "pipeline_ctam.py", "handler.py", "requirements.txt", "modeling_ctam.py", "configuration_ctam.py",
-        "vxlm.py", "dual_path.py", "domain.py", "outputs_ctam.py", "loss_ctam.py", "tokenization_ctam.py",
+        "README.md",
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "burmese.py",
+        "pipeline_ctam.py",
+        "handler.py",
+        "requirements.txt",
+        "modeling_ctam.py",
+        "configuration_ctam.py",
+        "vxlm.py",
+        "dual_path.py",
+        "domain.py",
+        "outputs_ctam.py",
+        "loss_ctam.py",
+        "tokenization_ctam.py",
     }
     assert prepare.check_hub_folder(folder) == []
     config = json.loads((folder / "config.json").read_text())
@@ -281,7 +356,9 @@ def test_dry_run_writes_the_complete_repository_folder(built, tiny_model_dir):
     tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text())
     assert "is_local" not in tokenizer_config and tokenizer_config["tokenizer_class"] == "CTAMTokenizer"
     assert tokenizer_config["auto_map"]["AutoTokenizer"][0] == "tokenization_ctam.CTAMTokenizer"
-    assert (folder / "tokenization_ctam.py").read_bytes() == (package_dir / "data" / "tokenization_ctam.py").read_bytes()
+    assert (folder / "tokenization_ctam.py").read_bytes() == (
+        package_dir / "data" / "tokenization_ctam.py"
+    ).read_bytes()
     # No path of this machine (the trained folder, the output, the home folder) in any text file.
     for path in folder.iterdir():
         if path.suffix in (".json", ".py", ".md", ".txt") and path.name != "tokenizer.json":  # (vocabulary)
@@ -323,12 +400,26 @@ def test_model_card_metadata(built):
     assert results["Macro F1"].dataset_type == "SEACrowd/gklmip_sentiment"
     assert results["Macro F1"].dataset_split == "validation"
     body = (folder / "README.md").read_text(encoding="utf-8")
-    for needle in ("trust_remote_code=True", "revision=", "rebuilt from the 4-bit", "Inference Endpoints", "Space",
-                   "0.95", "2,151 positive", "@article{zhou2025ctam", "jiang2021gklmip", "artetxe2018robust",
-                   "conneau2020xlmr", "ganin2016dann", "| **negative** | 12 | 23 |", "| learning rate | 2e-05 |",
-                   "product_sentiment_dataset_dev.json`, 343 reviews", "| English data | en/sst2/train.tsv, en/mr |",
-                   "always `positive`): macro-F1 0.4731, accuracy 0.8980",
-                   "scored with inputs truncated at 128 tokens; the pipeline truncates at 64"):
+    for needle in (
+        "trust_remote_code=True",
+        "revision=",
+        "rebuilt from the 4-bit",
+        "Inference Endpoints",
+        "Space",
+        "0.95",
+        "2,151 positive",
+        "@article{zhou2025ctam",
+        "jiang2021gklmip",
+        "artetxe2018robust",
+        "conneau2020xlmr",
+        "ganin2016dann",
+        "| **negative** | 12 | 23 |",
+        "| learning rate | 2e-05 |",
+        "product_sentiment_dataset_dev.json`, 343 reviews",
+        "| English data | en/sst2/train.tsv, en/mr |",
+        "always `positive`): macro-F1 0.4731, accuracy 0.8980",
+        "scored with inputs truncated at 128 tokens; the pipeline truncates at 64",
+    ):
         assert needle in body, needle
     assert "<commit-sha>" in body  # the dry run cannot know the commit; push.py pins it after uploading
     assert "/somewhere" not in body  # paths from the metrics record stay out of the card
@@ -469,12 +560,25 @@ def test_card_reports_warmup_under_the_current_and_the_old_key():
 
 
 def test_card_shows_the_two_stage_budget_instead_of_the_joint_one():
-    record = {"config": {"recipe": "two-stage", "stage1_steps": 60, "stage2_steps": 90, "max_steps": -1,
-                         "num_train_epochs": 3, "pairing": "random", "metric_for_best_model": "macro_f1",
-                         "heldout_data": "en/uci_sentiment_labelled/imdb_labelled.txt", "match_prior": False}}
+    record = {
+        "config": {
+            "recipe": "two-stage",
+            "stage1_steps": 60,
+            "stage2_steps": 90,
+            "max_steps": -1,
+            "num_train_epochs": 3,
+            "pairing": "random",
+            "metric_for_best_model": "macro_f1",
+            "heldout_data": "en/uci_sentiment_labelled/imdb_labelled.txt",
+            "match_prior": False,
+        }
+    }
     rows = dict(card_lib.training_rows(record, {}))
     assert rows["recipe"] == "two-stage" and rows["stage-1 steps"] == "60" and rows["stage-2 steps"] == "90"
-    assert rows["prior's held-out English"].endswith("imdb_labelled.txt") and rows["decision at the target prior"] == "False"
+    assert (
+        rows["prior's held-out English"].endswith("imdb_labelled.txt")
+        and rows["decision at the target prior"] == "False"
+    )
     assert not {"epochs", "max_steps", "pairing", "model selection"} & set(rows)  # the joint run's keys, unused here
     joint = dict(card_lib.training_rows({"config": dict(record["config"], recipe="joint")}, {}))
     assert joint["max_steps"] == "-1" and joint["pairing"] == "random"
@@ -518,8 +622,15 @@ def test_folder_check_catches_pickles_missing_files_paths_and_tokens(built, tmp_
     (folder / "requirements.txt").write_text("transformers>=5.5\n")
     (folder / "notes.txt").write_text("token hf_" + "a" * 34)
     problems = "\n".join(prepare.check_hub_folder(folder, forbidden_strings=[str(tmp_path)]))
-    for needle in ("missing handler.py", "training_args.bin is not a safe file format", "named labels",
-                   "custom_pipelines", "requirements.txt lacks", "machine path", "looks like a Hugging Face token"):
+    for needle in (
+        "missing handler.py",
+        "training_args.bin is not a safe file format",
+        "named labels",
+        "custom_pipelines",
+        "requirements.txt lacks",
+        "machine path",
+        "looks like a Hugging Face token",
+    ):
         assert needle in problems, needle
 
 
@@ -533,8 +644,9 @@ def test_card_check_catches_bad_metadata(built, tmp_path):
         data = {k: v for k, v in meta.items() if k not in drop}
         data.update(changes)
         path = tmp_path / "README.md"
-        path.write_text("---\n" + yaml.safe_dump(data, allow_unicode=True, sort_keys=False) + "---\n" + body_text,
-                        encoding="utf-8")
+        path.write_text(
+            "---\n" + yaml.safe_dump(data, allow_unicode=True, sort_keys=False) + "---\n" + body_text, encoding="utf-8"
+        )
         return "\n".join(card_lib.check_card(path, config))
 
     assert problems_with({}) == ""
@@ -542,8 +654,12 @@ def test_card_check_catches_bad_metadata(built, tmp_path):
     assert "pipeline_tag" in problems_with({"pipeline_tag": "fill-mask"})
     assert "language" in problems_with({"language": ["my"]})
     assert "base_model" in problems_with({"base_model": "/models/e5"})
-    bad_widget = [{"text": meta["widget"][0]["text"], "output": [{"label": "LABEL_0", "score": 0.7},
-                                                                {"label": "LABEL_1", "score": 0.3}]}]
+    bad_widget = [
+        {
+            "text": meta["widget"][0]["text"],
+            "output": [{"label": "LABEL_0", "score": 0.7}, {"label": "LABEL_1", "score": 0.3}],
+        }
+    ]
     assert "LABEL_i" in problems_with({"widget": bad_widget})
     assert "not Burmese" in problems_with({"widget": [{"text": "great", "output": meta["widget"][0]["output"]}]})
     broken_index = [{"name": "x", "results": [{"task": {"type": "text-classification"}, "metrics": "oops"}]}]
@@ -583,8 +699,19 @@ def test_token_free_push_uploads_with_create_repo_and_upload_folder(built, tiny_
     monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
     monkeypatch.setattr(huggingface_hub.ModelCard, "validate", lambda self, repo_type=None: None)  # network-only
     monkeypatch.setattr(prepare, "run_isolated_checks", lambda *a, **k: built["checks"])  # checked by `built`
-    code = push.main(["--model", str(tiny_model_dir), "--repo-id", REPO_ID, "--private", "--revision", "v1",
-                      "--commit-message", "first upload"])
+    code = push.main(
+        [
+            "--model",
+            str(tiny_model_dir),
+            "--repo-id",
+            REPO_ID,
+            "--private",
+            "--revision",
+            "v1",
+            "--commit-message",
+            "first upload",
+        ]
+    )
     assert code == 0
     names = [c[0] for c in calls]
     assert names == ["init", "create_repo", "create_branch", "upload_folder", "upload_file"]
@@ -604,8 +731,13 @@ def test_dry_run_writes_the_demo_space_beside_the_model_and_the_card_links_it(bu
     import modeling_ctam
 
     space = built["space"]
-    assert {p.name for p in space.iterdir()} == {"app.py", "requirements.txt", "README.md", "space_config.json",
-                                                 "modeling_ctam"}
+    assert {p.name for p in space.iterdir()} == {
+        "app.py",
+        "requirements.txt",
+        "README.md",
+        "space_config.json",
+        "modeling_ctam",
+    }
     assert (space / "app.py").read_bytes() == (REPO_ROOT / "hub" / "space" / "app.py").read_bytes()
     assert json.loads((space / "space_config.json").read_text()) == {"model": REPO_ID, "revision": None}
     header = yaml.safe_load((space / "README.md").read_text(encoding="utf-8").split("---")[1])
@@ -619,9 +751,19 @@ def test_dry_run_writes_the_demo_space_beside_the_model_and_the_card_links_it(bu
     assert not list((space / "modeling_ctam").rglob("__pycache__"))
     # `python app.py` in the Space imports the package beside it, and reads its model from space_config.json
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    probe = subprocess.run([sys.executable, "-c", "import app, modeling_ctam; print(modeling_ctam.__file__); "
-                            "a = app.parse_args([]); print(a.model, a.revision)"], cwd=space, env=env,
-                           capture_output=True, text=True, timeout=300)
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import app, modeling_ctam; print(modeling_ctam.__file__); "
+            "a = app.parse_args([]); print(a.model, a.revision)",
+        ],
+        cwd=space,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert probe.returncode == 0, probe.stderr[-2000:]
     assert probe.stdout.splitlines()[-2] == str(space / "modeling_ctam" / "__init__.py")
     assert probe.stdout.splitlines()[-1] == f"{REPO_ID} None"
@@ -664,8 +806,19 @@ def test_push_space_uploads_the_space_pinned_to_the_model_commit(built, tiny_mod
     monkeypatch.setattr(huggingface_hub.ModelCard, "validate", lambda self, repo_type=None: None)  # network-only
     monkeypatch.setattr(prepare, "run_isolated_checks", lambda *a, **k: built["checks"])  # checked by `built`
     space_dir = tmp_path / "space"
-    code = push.main(["--model", str(tiny_model_dir), "--repo-id", REPO_ID, "--space-dir", str(space_dir),
-                      "--space-id", "ctam/tiny-demo", "--push-space"])
+    code = push.main(
+        [
+            "--model",
+            str(tiny_model_dir),
+            "--repo-id",
+            REPO_ID,
+            "--space-dir",
+            str(space_dir),
+            "--space-id",
+            "ctam/tiny-demo",
+            "--push-space",
+        ]
+    )
     assert code == 0
     assert [c[0] for c in calls] == ["create_repo", "upload_folder", "upload_file", "create_repo", "upload_folder"]
     assert calls[3][1] == "ctam/tiny-demo" and calls[3][2]["repo_type"] == "space"
@@ -677,12 +830,30 @@ def test_push_space_uploads_the_space_pinned_to_the_model_commit(built, tiny_mod
 
 def test_cli_runs_as_a_script_and_checks_its_arguments(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    ok = subprocess.run([sys.executable, str(REPO_ROOT / "hub" / "push.py"), "--help"], cwd=tmp_path, env=env,
-                        capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "hub" / "push.py"), "--help"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0 and "--dry-run" in ok.stdout
-    bad = subprocess.run([sys.executable, str(REPO_ROOT / "hub" / "push.py"), "--model", "m", "--repo-id", "a/b",
-                          "--dry-run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "hub" / "push.py"), "--model", "m", "--repo-id", "a/b", "--dry-run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "--dry-run needs --output-dir" in bad.stderr
-    module = subprocess.run([sys.executable, "-m", "modeling_ctam.hub.push", "--help"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=120)
+    module = subprocess.run(
+        [sys.executable, "-m", "modeling_ctam.hub.push", "--help"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert module.returncode == 0 and "python -m modeling_ctam.hub.push" in module.stdout

@@ -43,10 +43,17 @@ def small_gklmip(tmp_path_factory) -> dict[str, str]:
     return paths
 
 
-# ----------------------------------------------------------------------------------------------------- few-shot sampler
+# ---------------------------------------------------------------------------------------------------- few-shot sampler
 def _few_shot(k: int, seed: int, keep_unlabelled: bool = False, labels: str = "binary"):
-    cfg = T.load_config(None, setting="few-shot", few_shot_n=k, few_shot_keep_unlabelled=keep_unlabelled,
-                        labels=labels, seed=seed, pairing="label" if not keep_unlabelled else "random")
+    cfg = T.load_config(
+        None,
+        setting="few-shot",
+        few_shot_n=k,
+        few_shot_keep_unlabelled=keep_unlabelled,
+        labels=labels,
+        seed=seed,
+        pairing="label" if not keep_unlabelled else "random",
+    )
     train, _ = T.load_target(cfg.data, seed)
     return train
 
@@ -75,21 +82,40 @@ def test_few_shot_sampler_exact_counts_seed_stable_and_nested():
 
 @needs_data
 def test_few_shot_rows_are_logged_in_the_summary(small_gklmip, tmp_path):
-    cfg = T.load_config(None, output_dir=str(tmp_path), setting="few-shot", few_shot_n=3, seed=4, pairing="label",
-                        few_shot_keep_unlabelled=False, source_data=[small_gklmip["source"]], max_source_examples=16,
-                        target_train=small_gklmip["train"], target_dev=small_gklmip["dev"])
+    cfg = T.load_config(
+        None,
+        output_dir=str(tmp_path),
+        setting="few-shot",
+        few_shot_n=3,
+        seed=4,
+        pairing="label",
+        few_shot_keep_unlabelled=False,
+        source_data=[small_gklmip["source"]],
+        max_source_examples=16,
+        target_train=small_gklmip["train"],
+        target_dev=small_gklmip["dev"],
+    )
     train, _, summary = T.build_datasets(cfg.data, cfg.training.seed)
     record = summary["few_shot_rows"]
     assert record["k"] == 3 and record["seed"] == 4 and len(record["rows"]) == 6
     assert all(row.startswith("product_sentiment_dataset_train.json[") for row in record["rows"])
 
 
-# ----------------------------------------------------------------------------------------------------- imbalance options
+# --------------------------------------------------------------------------------------------------- imbalance options
 def _tiny_model(num_labels: int = 2) -> CTAMForSequenceClassification:
     torch.manual_seed(0)
-    encoder = dict(model_type="bert", hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
-                   vocab_size=99, max_position_embeddings=64, pad_token_id=0, hidden_dropout_prob=0.0,
-                   attention_probs_dropout_prob=0.0)
+    encoder = dict(
+        model_type="bert",
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=37,
+        vocab_size=99,
+        max_position_embeddings=64,
+        pad_token_id=0,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
     config = CTAMConfig(encoder_config=encoder, num_labels=num_labels, classifier_dropout=0.0)
     return CTAMForSequenceClassification(config)
 
@@ -99,14 +125,21 @@ def _gradient_shares(method: str, labels: list[int]) -> tuple[float, torch.Tenso
     with the plan of `method` for these Burmese labels."""
     model = _tiny_model()
     model.train()
-    plan = plan_imbalance(ImbalanceArguments(imbalance=method), "supervised", "joint", labels, ["negative", "positive"])
+    plan = plan_imbalance(
+        ImbalanceArguments(imbalance=method), "supervised", "joint", labels, ["negative", "positive"]
+    )
     model.label_loss = plan.label_loss
     g = torch.Generator().manual_seed(1)
     n = len(labels)
     ids, source_ids = torch.randint(3, 99, (n, 7), generator=g), torch.randint(3, 99, (n, 7), generator=g)
-    out = model(input_ids=ids, attention_mask=torch.ones_like(ids), labels=torch.tensor(labels),
-                source_input_ids=source_ids, source_attention_mask=torch.ones_like(source_ids),
-                source_labels=torch.tensor([0, 1] * (n // 2)))
+    out = model(
+        input_ids=ids,
+        attention_mask=torch.ones_like(ids),
+        labels=torch.tensor(labels),
+        source_input_ids=source_ids,
+        source_attention_mask=torch.ones_like(source_ids),
+        source_labels=torch.tensor([0, 1] * (n // 2)),
+    )
     out.logits.retain_grad()
     out.source_logits.retain_grad()
     out.loss.backward()
@@ -133,8 +166,13 @@ def test_each_imbalance_option_raises_the_minority_gradient_share():
 
 def test_logit_adjustment_is_menon_et_al_and_leaves_inference_alone():
     labels = [0] * 10 + [1] * 90
-    plan = plan_imbalance(ImbalanceArguments(imbalance="logit-adjustment", logit_adjustment_tau=1.0), "supervised",
-                          "joint", labels, ["negative", "positive"])
+    plan = plan_imbalance(
+        ImbalanceArguments(imbalance="logit-adjustment", logit_adjustment_tau=1.0),
+        "supervised",
+        "joint",
+        labels,
+        ["negative", "positive"],
+    )
     prior = np.array([11 / 102, 91 / 102])  # one smoothing count per class
     assert plan.record["prior"] == {"negative": round(prior[0], 4), "positive": round(prior[1], 4)}
     model = _tiny_model()
@@ -159,16 +197,22 @@ def test_each_path_is_adjusted_by_its_own_prior():
     paired = plan_imbalance(ImbalanceArguments(), "supervised", "joint", burmese, names, source_labels=burmese)
     assert paired.record["source_prior"] == paired.record["prior"]
     assert paired.record["source_logit_offsets"] == paired.record["logit_offsets"]
-    balanced = plan_imbalance(ImbalanceArguments(imbalance="class-weights"), "supervised", "joint", burmese, names,
-                              source_labels=[0, 1] * 50)
+    balanced = plan_imbalance(
+        ImbalanceArguments(imbalance="class-weights"), "supervised", "joint", burmese, names, source_labels=[0, 1] * 50
+    )
     assert balanced.record["source_class_weights"] == {"negative": 1.0, "positive": 1.0}
     model = _tiny_model()
     model.train()
     model.source_label_loss = paired.source_label_loss
     ids = torch.randint(3, 99, (4, 6), generator=torch.Generator().manual_seed(0))
     y = torch.tensor([0, 1, 1, 1])
-    out = model(input_ids=ids, attention_mask=torch.ones_like(ids), source_input_ids=ids,
-                source_attention_mask=torch.ones_like(ids), source_labels=y)
+    out = model(
+        input_ids=ids,
+        attention_mask=torch.ones_like(ids),
+        source_input_ids=ids,
+        source_attention_mask=torch.ones_like(ids),
+        source_labels=y,
+    )
     offsets = torch.log(torch.tensor([11 / 102, 91 / 102]))
     expected = torch.nn.functional.cross_entropy(out.source_logits.detach() + offsets, y)
     assert torch.allclose(out.loss_cls, expected, atol=1e-5)  # only the English rows are labelled here
@@ -187,8 +231,14 @@ def test_imbalance_plan_records_why_nothing_applies():
     assert few.record["prior"] == {"negative": 0.5, "positive": 0.5}  # k per class: balanced, no adjustment left
     assert few.record["logit_offsets"]["negative"] == few.record["logit_offsets"]["positive"]
     with pytest.raises(ValueError, match="pairing_driver: target"):
-        plan_imbalance(ImbalanceArguments(imbalance="balanced-sampler"), "supervised", "joint", [0, 1], names,
-                       pairing_driver="source")
+        plan_imbalance(
+            ImbalanceArguments(imbalance="balanced-sampler"),
+            "supervised",
+            "joint",
+            [0, 1],
+            names,
+            pairing_driver="source",
+        )
     with pytest.raises(ValueError, match="imbalance='focal' is not supported"):
         ImbalanceArguments(imbalance="focal")
     with pytest.raises(ValueError, match="logit_adjustment_tau"):
@@ -208,28 +258,53 @@ def test_balanced_sampler_is_seed_and_epoch_stable():
 
 # ----------------------------------------------------------------------------------------------------- label schemes
 @needs_data
-@pytest.mark.parametrize("labels,imbalance,names", [
-    ("three-class", "balanced-sampler", ["negative", "neutral", "positive"]),
-    ("five-class", "class-weights", ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"]),
-])
+@pytest.mark.parametrize(
+    "labels,imbalance,names",
+    [
+        ("three-class", "balanced-sampler", ["negative", "neutral", "positive"]),
+        ("five-class", "class-weights", ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"]),
+    ],
+)
 def test_three_and_five_class_train_end_to_end(labels, imbalance, names, tiny_encoder_dir, small_gklmip, tmp_path):
     from modeling_ctam.hub.card import training_rows
 
     out = tmp_path / labels
-    cfg = T.load_config(None, output_dir=str(out), encoder=tiny_encoder_dir, setting="supervised", labels=labels,
-                        use_source_labels=False, imbalance=imbalance, pairing_driver="target",
-                        source_data=[small_gklmip["source"]], max_source_examples=32,
-                        target_train=small_gklmip["train"], target_dev=small_gklmip["dev"], max_length=24,
-                        max_steps=3, per_device_train_batch_size=8, per_device_eval_batch_size=64,
-                        learning_rate=1e-3, logging_steps=1, eval_strategy="no", save_strategy="no",
-                        load_best_model_at_end=False, use_cpu=True, disable_tqdm=True, seed=3)
+    cfg = T.load_config(
+        None,
+        output_dir=str(out),
+        encoder=tiny_encoder_dir,
+        setting="supervised",
+        labels=labels,
+        use_source_labels=False,
+        imbalance=imbalance,
+        pairing_driver="target",
+        source_data=[small_gklmip["source"]],
+        max_source_examples=32,
+        target_train=small_gklmip["train"],
+        target_dev=small_gklmip["dev"],
+        max_length=24,
+        max_steps=3,
+        per_device_train_batch_size=8,
+        per_device_eval_batch_size=64,
+        learning_rate=1e-3,
+        logging_steps=1,
+        eval_strategy="no",
+        save_strategy="no",
+        load_best_model_at_end=False,
+        use_cpu=True,
+        disable_tqdm=True,
+        seed=3,
+    )
     report = T.train(cfg)
     dev_rows = json.loads(Path(small_gklmip["dev"]).read_text(encoding="utf-8"))
     assert list(report["per_class"]) == names == report["label_names"]  # the per-class table
     assert report["n_examples"] == len(dev_rows)  # no star is dropped outside the binary scheme
     stars = [int(row["label"]) for row in dev_rows]
-    expected = [stars.count(s) for s in range(1, 6)] if labels == "five-class" else [
-        stars.count(1) + stars.count(2), stars.count(3), stars.count(4) + stars.count(5)]  # 1-2 / 3 / 4-5
+    expected = (
+        [stars.count(s) for s in range(1, 6)]
+        if labels == "five-class"
+        else [stars.count(1) + stars.count(2), stars.count(3), stars.count(4) + stars.count(5)]
+    )  # 1-2 / 3 / 4-5
     assert [row["support"] for row in report["per_class"].values()] == expected
     assert np.asarray(report["confusion_matrix"]["matrix"]).shape == (len(names), len(names))
     config = json.loads((out / "config.json").read_text())

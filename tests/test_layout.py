@@ -13,14 +13,22 @@ import torch
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "modeling_ctam"
-TINY_ENCODER = dict(model_type="bert", hidden_size=16, num_hidden_layers=3, num_attention_heads=2,
-                    intermediate_size=20, vocab_size=50, max_position_embeddings=32)
+TINY_ENCODER = dict(
+    model_type="bert",
+    hidden_size=16,
+    num_hidden_layers=3,
+    num_attention_heads=2,
+    intermediate_size=20,
+    vocab_size=50,
+    max_position_embeddings=32,
+)
 
 
 def _tree_files(suffix: str = ".py") -> list[Path]:
     """The files git tracks, and the untracked ones it does not ignore (what a commit would hold)."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True,
-                            text=True, check=True).stdout.splitlines()
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     return [REPO / name for name in listed if name.endswith(suffix) and (REPO / name).is_file()]
 
 
@@ -69,7 +77,7 @@ def test_no_import_cycle_among_package_modules():
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycles.append(path[path.index(nxt):] + [nxt])
+                cycles.append(path[path.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt, path + [nxt])
         state[node] = 2
@@ -99,8 +107,11 @@ def test_every_relative_import_resolves():
 def test_hub_tools_and_bench_import_the_installed_package():
     for path in [REPO / "hub" / "push.py", *sorted((REPO / "bench").glob("*.py"))]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        local = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
-                 and n.module.split(".")[0] == "hub"]
+        local = [
+            n.module
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and n.module and n.module.split(".")[0] == "hub"
+        ]
         assert not local, f"{path.name} imports the checkout's hub folder {local}; use modeling_ctam.hub"
     templates = PACKAGE / "hub" / "templates"
     assert {p.name for p in templates.iterdir()} >= {"pipeline_ctam.py", "handler.py", "model_card_template.md"}
@@ -122,25 +133,34 @@ def test_nothing_in_the_tree_imports_the_deprecated_shims():
         if _module_name(path) in DEPRECATED_SHIMS:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
-                     if isinstance(node, ast.ImportFrom) and not node.level else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+                if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )
             offenders += [f"{path.relative_to(REPO)}: {n}" for n in names if n in DEPRECATED_SHIMS]
     assert not offenders, f"imports of deprecated shims (use {sorted(set(DEPRECATED_SHIMS.values()))}): {offenders}"
 
 
 @pytest.mark.parametrize("old", sorted(DEPRECATED_SHIMS))
 def test_deprecated_shims_still_import_with_a_warning_naming_the_new_place(old):
-    code = (f"import warnings; warnings.simplefilter('always')\n"
-            f"with warnings.catch_warnings(record=True) as caught:\n    import {old}\n"
-            f"print(' | '.join(str(w.message) for w in caught if w.category is DeprecationWarning))")
+    code = (
+        f"import warnings; warnings.simplefilter('always')\n"
+        f"with warnings.catch_warnings(record=True) as caught:\n    import {old}\n"
+        f"print(' | '.join(str(w.message) for w in caught if w.category is DeprecationWarning))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert DEPRECATED_SHIMS[old] in out, out
 
 
 def test_no_module_over_700_lines():
-    long = {str(p.relative_to(REPO)): n for p in _tree_files() if p.parent != REPO / "tests"
-            and (n := len(p.read_text(encoding="utf-8").splitlines())) > 700}
+    long = {
+        str(p.relative_to(REPO)): n
+        for p in _tree_files()
+        if p.parent != REPO / "tests" and (n := len(p.read_text(encoding="utf-8").splitlines())) > 700
+    }
     assert not long, f"modules over 700 lines: {long}"
 
 
@@ -148,8 +168,10 @@ def test_every_docs_reference_exists():
     import re
 
     # docs and configs, and the repository's own code files (e.g. `modeling_ctam/data/burmese.py`, `hub/push.py`)
-    pattern = re.compile(r"(?<![\w./-])((?:docs|configs)/[\w./-]+\.(?:md|yaml)"
-                         r"|(?:modeling_ctam|hub|bench|tests|scripts)/[\w./-]+\.(?:py|sh))")
+    pattern = re.compile(
+        r"(?<![\w./-])((?:docs|configs)/[\w./-]+\.(?:md|yaml)"
+        r"|(?:modeling_ctam|hub|bench|tests|scripts)/[\w./-]+\.(?:py|sh))"
+    )
     missing = set()
     for path in _tree_files(".py") + _tree_files(".md") + _tree_files(".yaml"):
         for ref in pattern.findall(path.read_text(encoding="utf-8")):
@@ -166,8 +188,9 @@ def test_imports_shown_in_the_docs_work_without_deprecation():
     lines = sorted({m.strip() for path in docs for m in pattern.findall(path.read_text(encoding="utf-8"))})
     assert lines
     # the package's own deprecations fail (the shims' messages name modeling_ctam); third-party ones do not
-    code = ("import warnings\nwarnings.filterwarnings('error', '.*modeling_ctam', DeprecationWarning)\n"
-            + "\n".join(lines))
+    code = "import warnings\nwarnings.filterwarnings('error', '.*modeling_ctam', DeprecationWarning)\n" + "\n".join(
+        lines
+    )
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
 

@@ -12,26 +12,39 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_helpers import eval_cli
 
 from modeling_ctam import CTAMConfig, CTAMForSequenceClassification, CTAMTokenizer
 from modeling_ctam.paths import data_dir
-from cli_helpers import eval_cli
 
 REPO = Path(__file__).resolve().parent.parent
 GKLMIP_DEV = data_dir() / "my" / "gklmip" / "product_sentiment_dataset_dev.json"
-ENCODER = dict(model_type="xlm-roberta", hidden_size=16, num_hidden_layers=3, num_attention_heads=2,
-               intermediate_size=20, vocab_size=250037, max_position_embeddings=130, pad_token_id=1, bos_token_id=0,
-               eos_token_id=2)
-
-
+ENCODER = dict(
+    model_type="xlm-roberta",
+    hidden_size=16,
+    num_hidden_layers=3,
+    num_attention_heads=2,
+    intermediate_size=20,
+    vocab_size=250037,
+    max_position_embeddings=130,
+    pad_token_id=1,
+    bos_token_id=0,
+    eos_token_id=2,
+)
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory, offline_encoder_dir) -> Path:
     folder = tmp_path_factory.mktemp("models") / "good"
     torch.manual_seed(0)
-    config = CTAMConfig(encoder_config=dict(ENCODER), num_labels=2, id2label={0: "negative", 1: "positive"},
-                        label2id={"negative": 0, "positive": 1}, static_layer=2, initializer_range=0.2)
+    config = CTAMConfig(
+        encoder_config=dict(ENCODER),
+        num_labels=2,
+        id2label={0: "negative", 1: "positive"},
+        label2id={"negative": 0, "positive": 1},
+        static_layer=2,
+        initializer_range=0.2,
+    )
     CTAMForSequenceClassification(config).save_pretrained(folder)
     CTAMTokenizer.from_pretrained(offline_encoder_dir).save_pretrained(folder)
     return folder
@@ -64,16 +77,32 @@ def _edit_config(folder: Path, **changes) -> None:
 
 
 def _evaluate(model: Path, data: Path, out: Path, *extra: str):
-    return eval_cli().main(["--model", str(model), "--data", str(data), "--output-dir", str(out), "--no-figure",
-                             "--no-trust-remote-code", "--max-length", "32", *extra])
+    return eval_cli().main(
+        [
+            "--model",
+            str(model),
+            "--data",
+            str(data),
+            "--output-dir",
+            str(out),
+            "--no-figure",
+            "--no-trust-remote-code",
+            "--max-length",
+            "32",
+            *extra,
+        ]
+    )
 
 
 # ------------------------------------------------------------------------------------------------ config vs weights
-@pytest.mark.parametrize("change, named", [
-    ({"encoder_config.num_hidden_layers": 2}, "ctam.encoder.encoder.layer.2"),  # fewer layers than the weights
-    ({"use_vxlm": False}, "ctam.mapping.weight"),  # weights dropped when use_vxlm is off
-    ({"static_layer": 1}, "static_layer=1, but the weights' eq. 2 mapping was built for layer 2"),
-])
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        ({"encoder_config.num_hidden_layers": 2}, "ctam.encoder.encoder.layer.2"),  # fewer layers than the weights
+        ({"use_vxlm": False}, "ctam.mapping.weight"),  # weights dropped when use_vxlm is off
+        ({"static_layer": 1}, "static_layer=1, but the weights' eq. 2 mapping was built for layer 2"),
+    ],
+)
 def test_a_config_that_disagrees_with_its_weights_fails_loudly(model_dir, dev_file, tmp_path, change, named):
     folder = _variant(model_dir, tmp_path, "edited")
     _edit_config(folder, **change)
@@ -149,4 +178,3 @@ def test_weights_saved_before_the_layer_record_still_load(model_dir, tmp_path):
     assert int(model.ctam.mapping.static_layer) == model.config.static_layer
     missing, unexpected = model.load_state_dict(state, strict=False)  # as the two-stage recipe loads a teacher
     assert not missing and not unexpected
-

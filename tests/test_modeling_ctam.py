@@ -21,11 +21,28 @@ from modeling_ctam.vxlm import pool_static_word_vectors, static_pooling_matrix, 
 
 VOCAB = 99
 TINY_ENCODERS = {
-    "xlm-roberta": dict(model_type="xlm-roberta", hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=37, vocab_size=VOCAB, max_position_embeddings=80, pad_token_id=1,
-                        bos_token_id=0, eos_token_id=2),
-    "bert": dict(model_type="bert", hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
-                 vocab_size=VOCAB, max_position_embeddings=64, pad_token_id=0),
+    "xlm-roberta": dict(
+        model_type="xlm-roberta",
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=37,
+        vocab_size=VOCAB,
+        max_position_embeddings=80,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+    ),
+    "bert": dict(
+        model_type="bert",
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=37,
+        vocab_size=VOCAB,
+        max_position_embeddings=64,
+        pad_token_id=0,
+    ),
 }
 NO_DROPOUT = dict(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
 
@@ -47,16 +64,21 @@ class CTAMModelTester:
         B, T = batch_size or self.batch_size, seq_length or self.seq_length
         ids = torch.randint(3, VOCAB, (B, T), generator=g)
         mask = torch.ones(B, T, dtype=torch.long)
-        mask[0, T - 3:] = 0
-        ids[0, T - 3:] = TINY_ENCODERS[self.encoder]["pad_token_id"]
+        mask[0, T - 3 :] = 0
+        ids[0, T - 3 :] = TINY_ENCODERS[self.encoder]["pad_token_id"]
         return ids, mask
 
     def training_inputs(self, seed=0):
         ids, mask = self.inputs(seed)
         sids, smask = self.inputs(seed + 1, seq_length=self.seq_length + 2)
         g = torch.Generator().manual_seed(seed + 2)
-        return dict(input_ids=ids, attention_mask=mask, source_input_ids=sids, source_attention_mask=smask,
-                    source_labels=torch.randint(0, self.num_labels, (sids.shape[0],), generator=g))
+        return dict(
+            input_ids=ids,
+            attention_mask=mask,
+            source_input_ids=sids,
+            source_attention_mask=smask,
+            source_labels=torch.randint(0, self.num_labels, (sids.shape[0],), generator=g),
+        )
 
     def model(self, seed=0, **overrides) -> CTAMForSequenceClassification:
         torch.manual_seed(seed)
@@ -94,8 +116,14 @@ def test_training_output_has_every_component(tester):
     torch.testing.assert_close(out.loss, expected)  # eq. 13
     out.loss.backward()
     grads = {n: p.grad for n, p in model.named_parameters() if p.requires_grad}
-    for part in ("ctam.gate", "dual_path.student_gru", "dual_path.score", "domain_discriminator", "classifier",
-                 "ctam.encoder"):
+    for part in (
+        "ctam.gate",
+        "dual_path.student_gru",
+        "dual_path.score",
+        "domain_discriminator",
+        "classifier",
+        "ctam.encoder",
+    ):
         assert any(g is not None and g.abs().sum() > 0 for n, g in grads.items() if n.startswith(part)), part
     # stop-gradient: the teacher BiGRU is trained by L_T only, and L_T does not read it
     assert all(g is None or g.abs().sum() == 0 for n, g in grads.items() if n.startswith("dual_path.teacher_gru"))
@@ -172,8 +200,9 @@ def test_source_language_inputs_bypass_the_mapping():
     model = tester.model()
     ids, mask = tester.inputs()
     torch.manual_seed(1)
-    model.ctam.load_alignment(dict(weight=torch.linalg.qr(torch.randn(32, 32))[0], target_mean=torch.randn(32),
-                                   source_mean=torch.randn(32)))
+    model.ctam.load_alignment(
+        dict(weight=torch.linalg.qr(torch.randn(32, 32))[0], target_mean=torch.randn(32), source_mean=torch.randn(32))
+    )
     src = model.ctam(ids, mask, is_target=False)
     tgt = model.ctam(ids, mask, is_target=True)
     assert not torch.allclose(src.static_vectors, tgt.static_vectors)
@@ -245,7 +274,7 @@ def test_gradient_reversal_flips_and_scales_the_gradient():
 
 def test_gradient_reversal_schedule():
     assert grl_strength(0.0) == pytest.approx(0.0)
-    assert grl_strength(1.0) == pytest.approx(2 / (1 + torch.e ** -10) - 1)
+    assert grl_strength(1.0) == pytest.approx(2 / (1 + torch.e**-10) - 1)
     assert 0 < grl_strength(0.1) < grl_strength(0.5) < 1
     assert grl_strength(0.1, schedule="constant", max_strength=0.5) == 0.5
 
@@ -269,8 +298,17 @@ def test_save_and_reload_gives_identical_logits(tester, tmp_path):
     ref = model(input_ids=ids, attention_mask=mask).logits
     model.save_pretrained(tmp_path)
     files = set(os.listdir(tmp_path))
-    assert {"model.safetensors", "config.json", "modeling_ctam.py", "configuration_ctam.py", "vxlm.py",
-            "dual_path.py", "domain.py", "outputs_ctam.py", "loss_ctam.py"} <= files
+    assert {
+        "model.safetensors",
+        "config.json",
+        "modeling_ctam.py",
+        "configuration_ctam.py",
+        "vxlm.py",
+        "dual_path.py",
+        "domain.py",
+        "outputs_ctam.py",
+        "loss_ctam.py",
+    } <= files
     assert not any(f.endswith((".bin", ".pt", ".pkl")) for f in files)
     auto_map = json.loads((tmp_path / "config.json").read_text())["auto_map"]
     assert auto_map["AutoModel"] == "modeling_ctam.CTAMModel"
@@ -330,8 +368,14 @@ def test_remote_code_loading_in_a_process_without_the_package(tmp_path):
     script = tmp_path / "load.py"
     script.write_text(REMOTE_SCRIPT)
     env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "PYTHONPATH": ""}
-    result = subprocess.run([sys.executable, str(script), str(folder), str(tmp_path / "inputs.safetensors")],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(script), str(folder), str(tmp_path / "inputs.safetensors")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "EQUAL True" in result.stdout, result.stdout
 
@@ -352,27 +396,32 @@ def test_nothing_is_left_uninitialised():
     model = CTAMModelTester().model()
     for name, param in model.named_parameters():
         assert torch.isfinite(param).all(), name
-        if name.startswith(("dual_path", "domain_discriminator", "ctam.gate", "classifier")) and name.endswith("weight"):
+        if name.startswith(("dual_path", "domain_discriminator", "ctam.gate", "classifier")) and name.endswith(
+            "weight"
+        ):
             assert param.abs().sum() > 0, name
     torch.testing.assert_close(model.ctam.mapping.weight, torch.eye(32))
 
 
 # ---------------------------------------------------------------------------------------------------- config errors
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(static_layer=5), "static_layer=5 is out of range"),
-    (dict(align_layers=[1, 9]), "align_layers has indices \\[9\\]"),
-    (dict(align_layers=[]), "align_layers is empty"),
-    (dict(pooling="max"), "pooling='max' is not supported"),
-    (dict(gate_type="matrix"), "gate_type"),
-    (dict(grl_schedule="linear"), "grl_schedule"),
-    (dict(pairing="nearest"), "pairing"),
-    (dict(lambda_align=-0.1), "lambda_align=-0.1 must be a non-negative number"),
-    (dict(classifier_dropout=1.5), "classifier_dropout"),
-    (dict(vecmap_integrations=["fusion", "magic"]), "unknown entries \\['magic'\\]"),
-    (dict(gru_hidden_size=0), "gru_hidden_size"),
-    (dict(student_gru_init="zeros"), "student_gru_init"),
-    (dict(num_labels=1), "at least 2 labels"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(static_layer=5), "static_layer=5 is out of range"),
+        (dict(align_layers=[1, 9]), "align_layers has indices \\[9\\]"),
+        (dict(align_layers=[]), "align_layers is empty"),
+        (dict(pooling="max"), "pooling='max' is not supported"),
+        (dict(gate_type="matrix"), "gate_type"),
+        (dict(grl_schedule="linear"), "grl_schedule"),
+        (dict(pairing="nearest"), "pairing"),
+        (dict(lambda_align=-0.1), "lambda_align=-0.1 must be a non-negative number"),
+        (dict(classifier_dropout=1.5), "classifier_dropout"),
+        (dict(vecmap_integrations=["fusion", "magic"]), "unknown entries \\['magic'\\]"),
+        (dict(gru_hidden_size=0), "gru_hidden_size"),
+        (dict(student_gru_init="zeros"), "student_gru_init"),
+        (dict(num_labels=1), "at least 2 labels"),
+    ],
+)
 def test_bad_config_values_raise_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         CTAMModelTester().get_config(**kwargs)
@@ -394,6 +443,7 @@ def test_config_round_trips_with_encoder_sub_config(tester):
 # ---------------------------------------------------------------------------------------------------- student GRU init
 def test_student_gru_starts_as_the_teacher_only_when_asked(tmp_path):
     tester = CTAMModelTester()
+
     def gru_pairs(model):
         dp = model.dual_path
         return list(zip(dp.teacher_gru.state_dict().values(), dp.student_gru.state_dict().values()))
@@ -416,9 +466,12 @@ def test_unshared_encoder_starts_as_a_copy_and_serves_the_student(tmp_path):
     tester = CTAMModelTester("bert")
     encoder = AutoModel.from_config(tester.get_config().encoder_config)
     encoder.save_pretrained(tmp_path / "enc")
-    model = CTAMForSequenceClassification.from_encoder_pretrained(str(tmp_path / "enc"), share_encoder=False,
-                                                                   num_labels=3).eval()
-    for (n, a), (_, b) in zip(model.ctam.encoder.state_dict().items(), model.ctam.student_encoder.state_dict().items()):
+    model = CTAMForSequenceClassification.from_encoder_pretrained(
+        str(tmp_path / "enc"), share_encoder=False, num_labels=3
+    ).eval()
+    for (n, a), (_, b) in zip(
+        model.ctam.encoder.state_dict().items(), model.ctam.student_encoder.state_dict().items()
+    ):
         assert torch.equal(a, b), n
     with torch.no_grad():
         model.ctam.student_encoder.get_input_embeddings().weight.mul_(2)
@@ -428,7 +481,7 @@ def test_unshared_encoder_starts_as_a_copy_and_serves_the_student(tmp_path):
     assert not torch.allclose(src, tgt)
 
 
-# ---------------------------------------------------------------------------------------------------- from_encoder_pretrained
+# --------------------------------------------------------------------------------------------- from_encoder_pretrained
 def _tiny_wordpiece_tokenizer(folder):
     pieces = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film", "##s", "##ly", "very", "not"]
     pieces += [f"w{i}" for i in range(VOCAB - len(pieces))]
@@ -482,8 +535,10 @@ def test_load_alignment_from_a_safetensors_file(tmp_path):
 
     model = CTAMModelTester().model()
     w = torch.linalg.qr(torch.randn(32, 32))[0]
-    save_file({"weight": w.contiguous(), "target_mean": torch.ones(32), "source_mean": torch.zeros(32)},
-              str(tmp_path / "mapping.safetensors"))
+    save_file(
+        {"weight": w.contiguous(), "target_mean": torch.ones(32), "source_mean": torch.zeros(32)},
+        str(tmp_path / "mapping.safetensors"),
+    )
     model.load_alignment(str(tmp_path))
     torch.testing.assert_close(model.ctam.mapping.weight, w)
     torch.testing.assert_close(model.ctam.mapping.target_mean, torch.ones(32))
@@ -507,11 +562,16 @@ def _trainer_dataset(tester, n=8):
     items = []
     for i in range(n):
         ex = tester.training_inputs(seed=100 + i)
-        items.append({
-            "input_ids": ex["input_ids"][1], "attention_mask": ex["attention_mask"][1],
-            "source_input_ids": ex["source_input_ids"][1], "source_attention_mask": ex["source_attention_mask"][1],
-            "source_labels": ex["source_labels"][1], "labels": torch.tensor(-100),
-        })
+        items.append(
+            {
+                "input_ids": ex["input_ids"][1],
+                "attention_mask": ex["attention_mask"][1],
+                "source_input_ids": ex["source_input_ids"][1],
+                "source_attention_mask": ex["source_attention_mask"][1],
+                "source_labels": ex["source_labels"][1],
+                "labels": torch.tensor(-100),
+            }
+        )
     return _ListDataset(items)
 
 
@@ -522,9 +582,19 @@ def _train_one_step(tmp_path, batch_size, accumulation, path_by_path=False):
     enc = dict(TINY_ENCODERS["bert"], **NO_DROPOUT)
     model = tester.model(seed=5, encoder_config=enc, classifier_dropout=0.0).train()
     args = TrainingArguments(
-        output_dir=str(tmp_path / f"run{batch_size}{path_by_path}"), per_device_train_batch_size=batch_size,
-        gradient_accumulation_steps=accumulation, max_steps=1, learning_rate=1.0, optim="sgd", lr_scheduler_type="constant",
-        logging_steps=1, report_to=[], save_strategy="no", use_cpu=True, seed=5, data_seed=5,
+        output_dir=str(tmp_path / f"run{batch_size}{path_by_path}"),
+        per_device_train_batch_size=batch_size,
+        gradient_accumulation_steps=accumulation,
+        max_steps=1,
+        learning_rate=1.0,
+        optim="sgd",
+        lr_scheduler_type="constant",
+        logging_steps=1,
+        report_to=[],
+        save_strategy="no",
+        use_cpu=True,
+        seed=5,
+        data_seed=5,
         dataloader_drop_last=True,
     )
     trainer = CTAMTrainer(model=model, args=args, train_dataset=_trainer_dataset(tester, 4), path_by_path=path_by_path)

@@ -12,21 +12,28 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_helpers import eval_cli
 
 from modeling_ctam import CTAMConfig, CTAMForSequenceClassification, CTAMTokenizer
 from modeling_ctam.data import DataFormatError, load_examples
 from modeling_ctam.paths import data_dir
-from cli_helpers import eval_cli
 
 REPO = Path(__file__).resolve().parent.parent
 GKLMIP_DEV = data_dir() / "my" / "gklmip" / "product_sentiment_dataset_dev.json"
 MR_POS = data_dir() / "en" / "mr" / "rt-polarity.pos"
-ENCODER = dict(model_type="xlm-roberta", hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-               intermediate_size=20, vocab_size=250037, max_position_embeddings=130, pad_token_id=1, bos_token_id=0,
-               eos_token_id=2)
+ENCODER = dict(
+    model_type="xlm-roberta",
+    hidden_size=16,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=20,
+    vocab_size=250037,
+    max_position_embeddings=130,
+    pad_token_id=1,
+    bos_token_id=0,
+    eos_token_id=2,
+)
 STAR_NAMES = {"1": "negative", "2": " Negative", "3": "NEUTRAL", "4": "Positive ", "5": "positive"}
-
-
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +47,13 @@ def rows() -> list[dict]:
 def model_dir(tmp_path_factory, offline_encoder_dir) -> Path:
     folder = tmp_path_factory.mktemp("models") / "tiny"
     torch.manual_seed(1)
-    config = CTAMConfig(encoder_config=dict(ENCODER), num_labels=2, id2label={0: "negative", 1: "positive"},
-                        label2id={"negative": 0, "positive": 1}, initializer_range=0.2)
+    config = CTAMConfig(
+        encoder_config=dict(ENCODER),
+        num_labels=2,
+        id2label={0: "negative", 1: "positive"},
+        label2id={"negative": 0, "positive": 1},
+        initializer_range=0.2,
+    )
     CTAMForSequenceClassification(config).save_pretrained(folder)
     CTAMTokenizer.from_pretrained(offline_encoder_dir).save_pretrained(folder)
     return folder
@@ -56,8 +68,21 @@ def _write_csv(path: Path, records: list[tuple[str, str]], encoding: str = "utf-
 
 
 def _evaluate(model: Path, data: Path, out: Path, *extra: str) -> dict:
-    return eval_cli().main(["--model", str(model), "--data", str(data), "--output-dir", str(out), "--no-figure",
-                             "--no-trust-remote-code", "--max-length", "32", *extra])
+    return eval_cli().main(
+        [
+            "--model",
+            str(model),
+            "--data",
+            str(data),
+            "--output-dir",
+            str(out),
+            "--no-figure",
+            "--no-trust-remote-code",
+            "--max-length",
+            "32",
+            *extra,
+        ]
+    )
 
 
 # ------------------------------------------------------------------------------------------------ class names
@@ -80,8 +105,11 @@ def test_class_names_in_the_three_class_scheme_and_a_name_the_scheme_lacks(rows,
     expected = [{"1": 0, "2": 0, "3": 1, "4": 2, "5": 2}[r["label"]] for r in rows]
     assert list(data["label"]) == expected
     bad = _write_csv(tmp_path / "bad.csv", [(rows[0]["text"], "positive"), (rows[1]["text"], "great")])
-    with pytest.raises(DataFormatError, match=r"bad\.csv:3: unknown label 'great' \(expected one of 0, 1\) or a class "
-                                              r"name \(negative, positive\)"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"bad\.csv:3: unknown label 'great' \(expected one of 0, 1\) or a class "
+        r"name \(negative, positive\)",
+    ):
         load_examples(bad, language="my")
 
 

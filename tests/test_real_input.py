@@ -58,7 +58,9 @@ def test_offline_tokenizer_matches_the_reference_pipeline_on_raw_text(offline_en
     from transformers import AutoTokenizer
 
     texts = _dev_texts()
-    reference = [e.ids for e in Tokenizer.from_file(str(Path(offline_encoder_dir) / "tokenizer.json")).encode_batch(texts)]
+    reference = [
+        e.ids for e in Tokenizer.from_file(str(Path(offline_encoder_dir) / "tokenizer.json")).encode_batch(texts)
+    ]
     tokenizer = AutoTokenizer.from_pretrained(offline_encoder_dir)
     ours = tokenizer(texts)["input_ids"]
     assert sum(a == b for a, b in zip(ours, reference)) == len(texts)
@@ -123,9 +125,20 @@ def test_remote_code_loading_without_the_package_preprocesses(trained_folder, za
     (tmp_path / "texts.json").write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(HF_MODULES_CACHE=str(tmp_path / "modules"), HF_HUB_OFFLINE="1")
-    result = subprocess.run([sys.executable, str(tmp_path / "user.py"), str(trained_folder),
-                             str(tmp_path / "texts.json"), str(tmp_path / "out.json")],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(tmp_path / "user.py"),
+            str(trained_folder),
+            str(tmp_path / "texts.json"),
+            str(tmp_path / "out.json"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     assert out["tokenizer"] == "CTAMTokenizer"

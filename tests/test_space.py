@@ -36,10 +36,13 @@ CHROMIUM = os.environ.get("CHROME_BIN") or shutil.which("chromium") or shutil.wh
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM or not CHROMEDRIVER,
-                       reason="Chromium or its driver is not installed (apt-get install -y chromium chromium-driver)"),
-    pytest.mark.skipif(not (data_dir() / "my" / "gklmip").is_dir(),
-                       reason="shared data folder not found (set CTAM_DATA_DIR)"),
+    pytest.mark.skipif(
+        not CHROMIUM or not CHROMEDRIVER,
+        reason="Chromium or its driver is not installed (apt-get install -y chromium chromium-driver)",
+    ),
+    pytest.mark.skipif(
+        not (data_dir() / "my" / "gklmip").is_dir(), reason="shared data folder not found (set CTAM_DATA_DIR)"
+    ),
 ]
 
 # Real GKLMIP dev reviews (Jiang et al. 2021): a Unicode one, and one stored in Zawgyi in the dataset itself.
@@ -72,12 +75,28 @@ def trained_dir(tmp_path_factory, offline_encoder_dir) -> Path:
         paths[split] = str(tmp / name)
     out = tmp / "ctam-demo"
     cfg = T.load_config(
-        None, encoder="ctam/e5-small-offline", preset="ctam", setting="supervised",
-        source_data=[str(data_dir() / "en" / "sst2" / "dev.tsv")], max_source_examples=32,
-        target_train=paths["train"], target_dev=paths["dev"], max_length=32, max_steps=6,
-        per_device_train_batch_size=8, learning_rate=1e-3, freeze_layers=12, logging_steps=1, eval_strategy="no",
-        save_strategy="no", load_best_model_at_end=False, use_cpu=True, disable_tqdm=True, seed=1,
-        output_dir=str(out))
+        None,
+        encoder="ctam/e5-small-offline",
+        preset="ctam",
+        setting="supervised",
+        source_data=[str(data_dir() / "en" / "sst2" / "dev.tsv")],
+        max_source_examples=32,
+        target_train=paths["train"],
+        target_dev=paths["dev"],
+        max_length=32,
+        max_steps=6,
+        per_device_train_batch_size=8,
+        learning_rate=1e-3,
+        freeze_layers=12,
+        logging_steps=1,
+        eval_strategy="no",
+        save_strategy="no",
+        load_best_model_at_end=False,
+        use_cpu=True,
+        disable_tqdm=True,
+        seed=1,
+        output_dir=str(out),
+    )
     T.train(cfg)
     return out
 
@@ -95,8 +114,9 @@ def reference(trained_dir):
     max_length = json.loads((trained_dir / "train_config.json").read_text())["config"]["max_length"]
 
     def probabilities(text: str) -> dict[str, float]:
-        encoded = tokenize_for_eval(tokenizer, [burmese.preprocess(text)], "my", max_length=max_length,
-                                    preprocess=False)
+        encoded = tokenize_for_eval(
+            tokenizer, [burmese.preprocess(text)], "my", max_length=max_length, preprocess=False
+        )
         with torch.inference_mode():
             probs = torch.softmax(model(**encoded).logits[0].float(), -1).tolist()
         return {model.config.id2label[i]: p for i, p in enumerate(probs)}
@@ -115,8 +135,13 @@ def app_url(trained_dir, tmp_path_factory):
     port = _free_port()
     log = (tmp_path_factory.mktemp("space-app") / "app.log").open("w")
     env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    process = subprocess.Popen([sys.executable, str(APP), "--model", str(trained_dir), "--host", "127.0.0.1",
-                                "--port", str(port)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, str(APP), "--model", str(trained_dir), "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}/"
     deadline, last_error = time.time() + 180, None
     try:
@@ -128,8 +153,9 @@ def app_url(trained_dir, tmp_path_factory):
                         break
             except OSError as err:  # not listening yet: try again until the deadline
                 last_error = err
-            assert time.time() < deadline, (f"the app did not answer in 180 s ({last_error}): "
-                                            f"{Path(log.name).read_text()[-3000:]}")
+            assert time.time() < deadline, (
+                f"the app did not answer in 180 s ({last_error}): {Path(log.name).read_text()[-3000:]}"
+            )
             time.sleep(1)
         yield url
     finally:
@@ -151,8 +177,14 @@ def browser(app_url):
 
     options = Options()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1200,900", "--lang=en-US"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1200,900",
+        "--lang=en-US",
+    ):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(TIMEOUT)
@@ -168,15 +200,15 @@ def _wait(driver, predicate, what: str):
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, TIMEOUT, poll_frequency=0.2, ignored_exceptions=[StaleElementReferenceException]
-                         ).until(lambda d: predicate(d), message=what)
+    return WebDriverWait(
+        driver, TIMEOUT, poll_frequency=0.2, ignored_exceptions=[StaleElementReferenceException]
+    ).until(lambda d: predicate(d), message=what)
 
 
 def _content(driver, key: str) -> str:
     """The app's own markup in output `key` (message, result, detection, gate); "" when it shows nothing."""
-    from selenium.webdriver.common.by import By
-
     from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
 
     for _ in range(5):  # the page may re-render the element between finding and reading it
         try:
@@ -190,13 +222,15 @@ def _content(driver, key: str) -> str:
 def _show_tab(driver, name: str) -> None:
     from selenium.webdriver.common.by import By
 
-    tabs = _wait(driver, lambda d: [b for b in d.find_elements(By.CSS_SELECTOR, "button[role='tab']")
-                                    if b.text.strip() == name], f"the tab {name!r}")
+    tabs = _wait(
+        driver,
+        lambda d: [b for b in d.find_elements(By.CSS_SELECTOR, "button[role='tab']") if b.text.strip() == name],
+        f"the tab {name!r}",
+    )
     tabs[0].click()
 
 
-def _classify(driver, text: str, *, wait_for: str = "result", by_script: bool = False,
-              example: bool = False) -> None:
+def _classify(driver, text: str, *, wait_for: str = "result", by_script: bool = False, example: bool = False) -> None:
     """Type `text` (set it by script for very long texts, or click it among the examples), press Classify, wait
     until the page changed."""
     from selenium.webdriver.common.by import By
@@ -208,19 +242,28 @@ def _classify(driver, text: str, *, wait_for: str = "result", by_script: bool = 
     box.send_keys(Keys.CONTROL, "a")  # as a person empties the box (clear() sends no input event to the page)
     box.send_keys(Keys.DELETE)
     if example:
-        button = driver.execute_script("return [...document.querySelectorAll('button.gallery-item')]"
-                                       ".find(e => e.textContent.trim() === arguments[0])", text)
+        button = driver.execute_script(
+            "return [...document.querySelectorAll('button.gallery-item')]"
+            ".find(e => e.textContent.trim() === arguments[0])",
+            text,
+        )
         assert button is not None, f"{text!r} is not among the examples"
         button.click()
         _wait(driver, lambda d: box.get_attribute("value") == text, "the example in the text box")
     elif by_script:
-        driver.execute_script("arguments[0].value = arguments[1];"
-                              "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", box, text)
+        driver.execute_script(
+            "arguments[0].value = arguments[1];arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
+            box,
+            text,
+        )
     elif text:
         box.send_keys(text)
     driver.find_element(By.CSS_SELECTOR, "#ctam-submit").click()
-    _wait(driver, lambda d: any(_content(d, k) != v for k, v in before.items()) and _content(d, wait_for),
-          f"the page's answer to {text[:30]!r}")
+    _wait(
+        driver,
+        lambda d: any(_content(d, k) != v for k, v in before.items()) and _content(d, wait_for),
+        f"the page's answer to {text[:30]!r}",
+    )
     time.sleep(0.3)  # let the other outputs of the same event land
 
 
@@ -230,23 +273,31 @@ def _shown_result(driver) -> tuple[str, dict[str, float], str]:
 
     panel = driver.find_element(By.CSS_SELECTOR, "#ctam-result .ctam-result")
     rows = driver.find_elements(By.CSS_SELECTOR, "#ctam-result .ctam-prob")
-    shown = {r.find_element(By.CSS_SELECTOR, ".ctam-prob-name").text: float(
-        r.find_element(By.CSS_SELECTOR, ".ctam-prob-value").text) for r in rows}
+    shown = {
+        r.find_element(By.CSS_SELECTOR, ".ctam-prob-name").text: float(
+            r.find_element(By.CSS_SELECTOR, ".ctam-prob-value").text
+        )
+        for r in rows
+    }
     return panel.get_attribute("data-label"), shown, panel.text
 
 
 def _gate_words(driver) -> list[tuple[str, float, str]]:
     from selenium.webdriver.common.by import By
 
-    return [(span.text, float(span.get_attribute("data-static")), span.value_of_css_property("background-color"))
-            for span in driver.find_elements(By.CSS_SELECTOR, "#ctam-gate .ctam-word")]
+    return [
+        (span.text, float(span.get_attribute("data-static")), span.value_of_css_property("background-color"))
+        for span in driver.find_elements(By.CSS_SELECTOR, "#ctam-gate .ctam-word")
+    ]
 
 
 def _screenshot(driver, path: Path) -> None:
     """The whole page as a PNG (the viewport stretched to the page's height), kept in CTAM_SCREENSHOT_DIR if set."""
     height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": 1200, "height": int(height) + 10, "deviceScaleFactor": 1, "mobile": False})
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 1200, "height": int(height) + 10, "deviceScaleFactor": 1, "mobile": False},
+    )
     time.sleep(0.5)
     try:
         assert driver.save_screenshot(str(path)) and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -274,8 +325,10 @@ def test_unicode_review_and_its_zawgyi_twin_show_the_same_label_probabilities_an
     assert set(shown) == set(expected) == {"negative", "positive"}
     assert shown == {name: round(p, 4) for name, p in expected.items()}  # the page shows the model's own numbers
     assert label == max(expected, key=expected.get) and text.splitlines()[0].lower() == label
-    assert browser.find_element(By.CSS_SELECTOR, "#ctam-detection .ctam-detection").get_attribute(
-        "data-encoding") == "Unicode"
+    assert (
+        browser.find_element(By.CSS_SELECTOR, "#ctam-detection .ctam-detection").get_attribute("data-encoding")
+        == "Unicode"
+    )
     gate = _gate_words(browser)
 
     _screenshot(browser, tmp_path / "space.png")
@@ -346,16 +399,26 @@ def test_csv_upload_returns_a_predictions_file_read_as_eval_py_reads_it(browser,
     # Without "Skip bad rows", the bad row stops the file with its place, as eval.py does.
     browser.find_element(By.CSS_SELECTOR, "#ctam-skip input").click()
     browser.find_element(By.CSS_SELECTOR, "#ctam-batch-submit").click()
-    _wait(browser, lambda d: "reviews.csv:5" in d.find_element(By.CSS_SELECTOR, "#ctam-batch-message").text
-          and "Classified" not in d.find_element(By.CSS_SELECTOR, "#ctam-batch-message").text, "the refusal")
+    _wait(
+        browser,
+        lambda d: (
+            "reviews.csv:5" in d.find_element(By.CSS_SELECTOR, "#ctam-batch-message").text
+            and "Classified" not in d.find_element(By.CSS_SELECTOR, "#ctam-batch-message").text
+        ),
+        "the refusal",
+    )
     browser.find_element(By.CSS_SELECTOR, "#ctam-skip input").click()
 
 
-@pytest.mark.parametrize("text, by_script, expected", [
-    ("", False, "The text box is empty"),
-    ("This phone is great, five stars!", False, "No Burmese characters"),
-    ("က" * 10_001, True, "The text is too long: 10,001 characters"),
-], ids=["empty", "english", "over-long"])
+@pytest.mark.parametrize(
+    "text, by_script, expected",
+    [
+        ("", False, "The text box is empty"),
+        ("This phone is great, five stars!", False, "No Burmese characters"),
+        ("က" * 10_001, True, "The text is too long: 10,001 characters"),
+    ],
+    ids=["empty", "english", "over-long"],
+)
 def test_bad_input_gives_a_clear_message_and_no_traceback(browser, text, by_script, expected):
     from selenium.webdriver.common.by import By
 

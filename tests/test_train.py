@@ -26,7 +26,8 @@ GKLMIP = ("my", "gklmip")
 SST2_DEV = data_dir() / "en" / "sst2" / "dev.tsv"
 
 needs_data = pytest.mark.skipif(
-    not (data_dir() / "my" / "gklmip").is_dir(), reason="shared data folder not found (set CTAM_DATA_DIR)")
+    not (data_dir() / "my" / "gklmip").is_dir(), reason="shared data folder not found (set CTAM_DATA_DIR)"
+)
 
 
 # ----------------------------------------------------------------------------------------------------- fixtures
@@ -49,10 +50,24 @@ def small_data(tmp_path_factory) -> dict[str, str]:
 
 def _tiny_overrides(encoder: str, data: dict[str, str], **extra) -> dict:
     cfg = dict(
-        encoder=encoder, source_data=[data["source"]], max_source_examples=32, target_train=data["train"],
-        target_dev=data["dev"], max_length=24, max_steps=4, per_device_train_batch_size=4,
-        per_device_eval_batch_size=32, learning_rate=1e-3, logging_steps=1, eval_strategy="steps", eval_steps=2,
-        save_strategy="steps", save_steps=2, use_cpu=True, disable_tqdm=True, seed=3,
+        encoder=encoder,
+        source_data=[data["source"]],
+        max_source_examples=32,
+        target_train=data["train"],
+        target_dev=data["dev"],
+        max_length=24,
+        max_steps=4,
+        per_device_train_batch_size=4,
+        per_device_eval_batch_size=32,
+        learning_rate=1e-3,
+        logging_steps=1,
+        eval_strategy="steps",
+        eval_steps=2,
+        save_strategy="steps",
+        save_steps=2,
+        use_cpu=True,
+        disable_tqdm=True,
+        seed=3,
     )
     cfg.update(extra)
     return cfg
@@ -81,8 +96,14 @@ def _run(cmd: list[str], timeout: int = 240) -> subprocess.CompletedProcess:
 def _kill_after_first_checkpoint(tmp_path: Path, config: Path, out: Path, folder: Path, timeout: int = 240) -> int:
     """Start train.py's CLI (each step slowed), SIGKILL it once `folder` holds a complete checkpoint; its step."""
     slow = _slow_train_script(tmp_path)
-    process = subprocess.Popen([sys.executable, str(slow), "--config", str(config), "--output-dir", str(out)],
-                               cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, str(slow), "--config", str(config), "--output-dir", str(out)],
+        cwd=REPO,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + timeout
     try:
         while T.find_last_checkpoint(folder) is None:
@@ -106,7 +127,9 @@ def _slow_train_script(tmp_path: Path) -> Path:
         "    def on_step_end(self, args, state, control, **kwargs):\n"
         "        time.sleep(1.0)\n"
         "cfg, _ = parse_args(sys.argv[1:])\n"
-        "train(cfg, callbacks=[Slow()])\n", encoding="utf-8")
+        "train(cfg, callbacks=[Slow()])\n",
+        encoding="utf-8",
+    )
     return slow
 
 
@@ -116,11 +139,28 @@ def test_config_file_groups_flat_keys_and_command_line_overrides(tmp_path):
     config.write_text(
         "model:\n  preset: vxlm\n  ctam: {lambda_cls: 0.5}\n"
         "data:\n  max-length: 48\n  source_data: en/uci_sentiment_labelled/yelp_labelled.txt\n"
-        "learning_rate: 3.0e-5\nseed: 7\n", encoding="utf-8")
-    cfg = T.load_config(config, ["--seed", "11", "--training.max_steps=20", "--ctam.grl_schedule", "constant",
-                                 "--max-source-examples", "null", "--source_data", "[a.tsv, b.tsv]",
-                                 "--bf16", "--use-cpu",
-                                 "--resume_from_checkpoint", "--training_args.optim", "adafactor"])
+        "learning_rate: 3.0e-5\nseed: 7\n",
+        encoding="utf-8",
+    )
+    cfg = T.load_config(
+        config,
+        [
+            "--seed",
+            "11",
+            "--training.max_steps=20",
+            "--ctam.grl_schedule",
+            "constant",
+            "--max-source-examples",
+            "null",
+            "--source_data",
+            "[a.tsv, b.tsv]",
+            "--bf16",
+            "--use-cpu",
+            "--resume_from_checkpoint",
+            "--training_args.optim",
+            "adafactor",
+        ],
+    )
     model, data, training = cfg.model, cfg.data, cfg.training
     assert model.preset == "vxlm" and data.max_length == 48 and training.learning_rate == 3e-5
     assert training.seed == 11 and training.max_steps == 20 and data.max_source_examples is None
@@ -145,12 +185,32 @@ def test_yaml_groups_and_every_command_line_form_reach_the_dataclasses(tmp_path)
         "data:\n  setting: few-shot\n  few_shot_n: 4\n  source_data: [a.tsv]\n"
         "training:\n  eval_strategy: steps\n  eval_steps: 5\n  save_strategy: best\n  num_train_epochs: 2\n"
         "  path_by_path_backward: true\n"
-        "hub:\n  hub_model_id: me/ctam\n", encoding="utf-8")
-    cfg = T.load_config(config, [
-        "--few-shot-n=7", "--data.max_length", "32", "--freeze_layers", "2", "--source_data", "a.tsv,b.tsv",
-        "--alignment_args.max-sentences", "10", "--lr_scheduler_type", "cosine", "--word_ids",
-        "--max_source_examples", "null", "--hub.push_to_hub", "--no-balance-source",
-        "--output-dir", str(tmp_path / "out")])
+        "hub:\n  hub_model_id: me/ctam\n",
+        encoding="utf-8",
+    )
+    cfg = T.load_config(
+        config,
+        [
+            "--few-shot-n=7",
+            "--data.max_length",
+            "32",
+            "--freeze_layers",
+            "2",
+            "--source_data",
+            "a.tsv,b.tsv",
+            "--alignment_args.max-sentences",
+            "10",
+            "--lr_scheduler_type",
+            "cosine",
+            "--word_ids",
+            "--max_source_examples",
+            "null",
+            "--hub.push_to_hub",
+            "--no-balance-source",
+            "--output-dir",
+            str(tmp_path / "out"),
+        ],
+    )
     model, data, run, training = cfg.model, cfg.data, cfg.run, cfg.training
     assert (model.encoder, model.freeze_layers) == ("some/encoder", 2)  # the command line wins over the file
     assert model.alignment_args == {"vocab_size": 100, "max_sentences": 10}
@@ -192,11 +252,14 @@ def test_a_deprecated_key_is_accepted_with_a_message_naming_the_new_key(tmp_path
             T.load_config(path)
 
 
-@pytest.mark.parametrize("tokens, message", [
-    (["--learnin_rate", "1e-4"], "unknown key 'learnin_rate' (did you mean 'learning_rate'"),
-    (["--model.encodr", "x"], "unknown key 'encodr' (did you mean 'encoder'"),
-    (["--few_shot", "3"], "unknown key 'few_shot' (did you mean 'few_shot_n'"),
-])
+@pytest.mark.parametrize(
+    "tokens, message",
+    [
+        (["--learnin_rate", "1e-4"], "unknown key 'learnin_rate' (did you mean 'learning_rate'"),
+        (["--model.encodr", "x"], "unknown key 'encodr' (did you mean 'encoder'"),
+        (["--few_shot", "3"], "unknown key 'few_shot' (did you mean 'few_shot_n'"),
+    ],
+)
 def test_an_unknown_key_is_refused_with_a_suggestion(tokens, message, capsys):
     with pytest.raises(ValueError) as err:
         T.load_config(None, tokens)
@@ -227,7 +290,10 @@ def test_shipped_presets_load(tmp_path):
 @pytest.mark.parametrize(
     "tokens, message",
     [
-        (["--learnin_rate", "1e-4"], r"unknown key 'learnin_rate' \(did you mean 'learning_rate'[^)]*\)\. Valid keys: "),
+        (
+            ["--learnin_rate", "1e-4"],
+            r"unknown key 'learnin_rate' \(did you mean 'learning_rate'[^)]*\)\. Valid keys: ",
+        ),
         (["--training.max_length", "64"], "'max_length' belongs to the 'data' group"),
         (["--max_steps", "ten"], "max_steps: expected an integer"),
         (["--freeze_embeddings", "maybe"], "freeze_embeddings: expected true or false"),
@@ -292,8 +358,14 @@ def test_missing_data_and_three_class_with_binary_source_are_named(tmp_path, sma
 # ----------------------------------------------------------------------------------------------------- presets
 @pytest.mark.parametrize("preset", sorted(T.PRESETS))
 def test_presets_build_the_ablation_model(preset, tiny_encoder_dir, tmp_path):
-    cfg = T.load_config(None, output_dir=str(tmp_path), encoder=tiny_encoder_dir, preset=preset,
-                        ctam={"classifier_dropout": 0.2}, labels="three-class")
+    cfg = T.load_config(
+        None,
+        output_dir=str(tmp_path),
+        encoder=tiny_encoder_dir,
+        preset=preset,
+        ctam={"classifier_dropout": 0.2},
+        labels="three-class",
+    )
     model, tokenizer, counts = T.build_model(cfg.model, cfg.data)
     config = model.config
     expected = {"xlmr-base": (False, 0.0, 0.0), "vxlm": (True, 0.0, 0.0), "ctam": (True, 0.4, 0.1)}[preset]
@@ -327,13 +399,25 @@ def test_freeze_layers_and_lora(tiny_encoder_dir, tmp_path):
 @pytest.mark.parametrize("setting", ["zero-shot", "few-shot", "supervised"])
 def test_settings_decide_which_burmese_labels_reach_the_model(setting, small_data, tmp_path):
     # driver 'target': one training item per Burmese example, so the items show every target label that is used
-    cfg = T.load_config(None, output_dir=str(tmp_path), setting=setting, few_shot_n=3, seed=5, pairing_driver="target",
-                        source_data=[small_data["source"]], max_source_examples=32, target_train=small_data["train"],
-                        target_dev=small_data["dev"])
+    cfg = T.load_config(
+        None,
+        output_dir=str(tmp_path),
+        setting=setting,
+        few_shot_n=3,
+        seed=5,
+        pairing_driver="target",
+        source_data=[small_data["source"]],
+        max_source_examples=32,
+        target_train=small_data["train"],
+        target_dev=small_data["dev"],
+    )
     train, dev, summary = T.build_datasets(cfg.data, cfg.training.seed)
     items = [train[i] for i in range(len(train))]
     assert len(items) == summary["target_train_examples"] > 100
-    assert {i["source_label"] for i in items} == {0, 1} and summary["source_labels"] == {"negative": 16, "positive": 16}
+    assert {i["source_label"] for i in items} == {0, 1} and summary["source_labels"] == {
+        "negative": 16,
+        "positive": 16,
+    }
     labelled = [i["label"] for i in items if i["label"] != -100]
     if setting == "zero-shot":
         assert labelled == [] and summary["target_train_labels"] == {"unlabelled": len(items)}
@@ -348,9 +432,18 @@ def test_settings_decide_which_burmese_labels_reach_the_model(setting, small_dat
 
 
 def test_few_shot_can_train_on_the_labelled_few_only_with_label_pairing(small_data, tmp_path):
-    cfg = T.load_config(None, output_dir=str(tmp_path), setting="few-shot", few_shot_n=2, pairing="label",
-                        few_shot_keep_unlabelled=False, source_data=[small_data["source"]], max_source_examples=8,
-                        target_train=small_data["train"], target_dev=small_data["dev"])
+    cfg = T.load_config(
+        None,
+        output_dir=str(tmp_path),
+        setting="few-shot",
+        few_shot_n=2,
+        pairing="label",
+        few_shot_keep_unlabelled=False,
+        source_data=[small_data["source"]],
+        max_source_examples=8,
+        target_train=small_data["train"],
+        target_dev=small_data["dev"],
+    )
     train, _, summary = T.build_datasets(cfg.data, cfg.training.seed)
     assert summary["target_train_examples"] == 4
     for i in range(len(train)):
@@ -388,17 +481,35 @@ def test_train_end_to_end_writes_a_loadable_model_and_dev_metrics(tiny_encoder_d
 
     out = tmp_path / "run"
     config = _write_yaml(tmp_path / "tiny.yaml", _tiny_overrides(tiny_encoder_dir, small_data))
-    result = _run([sys.executable, "train.py", "--config", str(config), "--output-dir", str(out),
-                   "--gradient_accumulation_steps", "2"])
+    result = _run(
+        [
+            sys.executable,
+            "train.py",
+            "--config",
+            str(config),
+            "--output-dir",
+            str(out),
+            "--gradient_accumulation_steps",
+            "2",
+        ]
+    )
     assert "dev macro-F1" in result.stdout and "majority-class baseline" in result.stdout
 
     metrics = json.loads((out / "dev_metrics.json").read_text())
-    for key in ("macro_f1", "accuracy", "per_class", "confusion_matrix", "majority_baseline", "best_model_checkpoint",
-                "global_step"):
+    for key in (
+        "macro_f1",
+        "accuracy",
+        "per_class",
+        "confusion_matrix",
+        "majority_baseline",
+        "best_model_checkpoint",
+        "global_step",
+    ):
         assert key in metrics, key
     assert set(metrics["per_class"]) == {"negative", "positive"}
     assert metrics["global_step"] == 4 and metrics["n_examples"] == sum(
-        v["support"] for v in metrics["per_class"].values())
+        v["support"] for v in metrics["per_class"].values()
+    )
     resolved = json.loads((out / "train_config.json").read_text())
     assert resolved["config"]["gradient_accumulation_steps"] == 2 and resolved["data"]["setting"] == "zero-shot"
     state = json.loads((out / "trainer_state.json").read_text())
@@ -426,9 +537,19 @@ def test_train_end_to_end_writes_a_loadable_model_and_dev_metrics(tiny_encoder_d
 
 def test_a_run_killed_after_a_checkpoint_resumes_and_finishes(tiny_encoder_dir, small_data, tmp_path):
     out = tmp_path / "run"
-    config = _write_yaml(tmp_path / "tiny.yaml", _tiny_overrides(
-        tiny_encoder_dir, small_data, max_steps=8, eval_strategy="no", save_strategy="steps", save_steps=2,
-        load_best_model_at_end=False, save_total_limit=None))
+    config = _write_yaml(
+        tmp_path / "tiny.yaml",
+        _tiny_overrides(
+            tiny_encoder_dir,
+            small_data,
+            max_steps=8,
+            eval_strategy="no",
+            save_strategy="steps",
+            save_steps=2,
+            load_best_model_at_end=False,
+            save_total_limit=None,
+        ),
+    )
     step = _kill_after_first_checkpoint(tmp_path, config, out, out)
     assert step < 8 and not (out / "dev_metrics.json").exists()
 
@@ -448,8 +569,20 @@ def test_two_process_ddp_run_through_accelerate(tiny_encoder_dir, small_data, tm
     accelerate = shutil.which("accelerate")
     if accelerate is None:
         pytest.skip("the accelerate CLI is not on PATH")
-    _run([accelerate, "launch", "--config_file", str(REPO / "configs" / "accelerate" / "cpu_2proc.yaml"),
-          "train.py", "--config", str(config), "--output-dir", str(out)], timeout=300)
+    _run(
+        [
+            accelerate,
+            "launch",
+            "--config_file",
+            str(REPO / "configs" / "accelerate" / "cpu_2proc.yaml"),
+            "train.py",
+            "--config",
+            str(config),
+            "--output-dir",
+            str(out),
+        ],
+        timeout=300,
+    )
     metrics = json.loads((out / "dev_metrics.json").read_text())
     assert metrics["world_size"] == 2
     resolved = json.loads((out / "train_config.json").read_text())
@@ -465,8 +598,10 @@ def test_alignment_folder_initialises_the_mapping(tiny_encoder_dir, tmp_path):
 
     weight = torch.linalg.qr(torch.randn(32, 32, generator=torch.Generator().manual_seed(0)))[0].contiguous()
     (tmp_path / "align").mkdir()
-    save_file({"weight": weight, "target_mean": torch.full((32,), 0.5), "source_mean": torch.zeros(32)},
-              str(tmp_path / "align" / "mapping.safetensors"))
+    save_file(
+        {"weight": weight, "target_mean": torch.full((32,), 0.5), "source_mean": torch.zeros(32)},
+        str(tmp_path / "align" / "mapping.safetensors"),
+    )
     cfg = T.load_config(None, output_dir=str(tmp_path), encoder=tiny_encoder_dir, alignment=str(tmp_path / "align"))
     model, _, _ = T.build_model(cfg.model, cfg.data, alignment=cfg.model.alignment)
     torch.testing.assert_close(model.ctam.mapping.weight.detach(), weight)
@@ -474,10 +609,17 @@ def test_alignment_folder_initialises_the_mapping(tiny_encoder_dir, tmp_path):
 
 
 def test_run_alignment_options_use_this_runs_data_the_lexicon_split_and_the_configs_static_layer(
-        tiny_encoder_dir, small_data, tmp_path):
-    cfg = T.load_config(None, output_dir=str(tmp_path), encoder=tiny_encoder_dir, run_alignment=True,
-                        source_data=[small_data["source"]], target_train=small_data["train"],
-                        alignment_args={"max_sentences": 300, "vocab-size": 500, "cache": False})
+    tiny_encoder_dir, small_data, tmp_path
+):
+    cfg = T.load_config(
+        None,
+        output_dir=str(tmp_path),
+        encoder=tiny_encoder_dir,
+        run_alignment=True,
+        source_data=[small_data["source"]],
+        target_train=small_data["train"],
+        alignment_args={"max_sentences": 300, "vocab-size": 500, "cache": False},
+    )
     static_layer = T.build_config(cfg.model, cfg.data).static_layer
     assert static_layer == 2  # CTAMConfig's default: the last layer of the 2-layer encoder
     options = T.alignment_options(cfg.model, cfg.data, tmp_path / "alignment", static_layer)
@@ -493,10 +635,16 @@ def test_run_alignment_options_use_this_runs_data_the_lexicon_split_and_the_conf
 def test_run_alignment_runs_in_process_at_the_models_static_layer(tiny_encoder_dir, small_data, tmp_path):
     from safetensors import safe_open
 
-    cfg = T.load_config(None, output_dir=str(tmp_path), encoder=tiny_encoder_dir, run_alignment=True,
-                        source_data=[small_data["source"]], target_train=small_data["train"],
-                        ctam={"static_layer": 1},
-                        alignment_args={"max_sentences": 200, "vocab_size": 300, "cache": False, "quiet": True})
+    cfg = T.load_config(
+        None,
+        output_dir=str(tmp_path),
+        encoder=tiny_encoder_dir,
+        run_alignment=True,
+        source_data=[small_data["source"]],
+        target_train=small_data["train"],
+        ctam={"static_layer": 1},
+        alignment_args={"max_sentences": 200, "vocab_size": 300, "cache": False, "quiet": True},
+    )
     folder = T.run_alignment(cfg.model, cfg.data, tmp_path, T.build_config(cfg.model, cfg.data).static_layer)
     assert folder == str(tmp_path / "alignment")
     with safe_open(str(tmp_path / "alignment" / "mapping.safetensors"), "pt") as f:
@@ -508,9 +656,19 @@ def test_run_alignment_runs_in_process_at_the_models_static_layer(tiny_encoder_d
 
 def test_path_by_path_backward_trains_through_train_py(tiny_encoder_dir, small_data, tmp_path):
     out = tmp_path / "pbp"
-    cfg = T.load_config(None, **_tiny_overrides(tiny_encoder_dir, small_data, output_dir=str(out), max_steps=2,
-                                                eval_strategy="no", save_strategy="no",
-                                                load_best_model_at_end=False, path_by_path_backward=True))
+    cfg = T.load_config(
+        None,
+        **_tiny_overrides(
+            tiny_encoder_dir,
+            small_data,
+            output_dir=str(out),
+            max_steps=2,
+            eval_strategy="no",
+            save_strategy="no",
+            load_best_model_at_end=False,
+            path_by_path_backward=True,
+        ),
+    )
     report = T.train(cfg)
     assert report["global_step"] == 2
     state = json.loads((out / "trainer_state.json").read_text())
@@ -519,19 +677,30 @@ def test_path_by_path_backward_trains_through_train_py(tiny_encoder_dir, small_d
     assert json.loads((out / "train_config.json").read_text())["config"]["path_by_path_backward"] is True
 
 
-# ----------------------------------------------------------------------------------------------------- two-stage recipe
+# ---------------------------------------------------------------------------------------------------- two-stage recipe
 def _two_stage_overrides(encoder: str, data: dict[str, str], **extra) -> dict:
     cfg = _tiny_overrides(
-        encoder, data, recipe="two-stage", stage1_steps=2, stage2_steps=6, eval_strategy="no",
-        load_best_model_at_end=False, save_strategy="steps", save_steps=2, save_total_limit=None,
-        parallel_data=[str(data_dir() / "parallel" / "talpco")], parallel_share=0.5,
-        ctam={"teacher_head": True, "align_reduction": "normalized"})
+        encoder,
+        data,
+        recipe="two-stage",
+        stage1_steps=2,
+        stage2_steps=6,
+        eval_strategy="no",
+        load_best_model_at_end=False,
+        save_strategy="steps",
+        save_steps=2,
+        save_total_limit=None,
+        parallel_data=[str(data_dir() / "parallel" / "talpco")],
+        parallel_share=0.5,
+        ctam={"teacher_head": True, "align_reduction": "normalized"},
+    )
     cfg.update(extra)
     return cfg
 
 
 def test_two_stage_recipe_trains_teacher_then_student_and_saves_one_ordinary_checkpoint(
-        tiny_encoder_dir, small_data, tmp_path):
+    tiny_encoder_dir, small_data, tmp_path
+):
     from transformers import AutoModelForSequenceClassification
 
     out = tmp_path / "run"
@@ -581,30 +750,69 @@ def test_two_stage_run_killed_in_stage_2_resumes_there(tiny_encoder_dir, small_d
 
 def test_two_stage_refuses_burmese_dev_checkpoint_choice_and_missing_parallel_data(tmp_path):
     with pytest.raises(ValueError, match="strict zero-shot protocol"):
-        T.load_config(None, {"recipe": "two-stage", "parallel_share": 0.0, "output_dir": str(tmp_path),
-                             "eval_strategy": "steps", "save_strategy": "steps", "load_best_model_at_end": True})
+        T.load_config(
+            None,
+            {
+                "recipe": "two-stage",
+                "parallel_share": 0.0,
+                "output_dir": str(tmp_path),
+                "eval_strategy": "steps",
+                "save_strategy": "steps",
+                "load_best_model_at_end": True,
+            },
+        )
     with pytest.raises(ValueError, match="ends on its last step in every setting"):
-        T.load_config(None, {"recipe": "two-stage", "parallel_share": 0.0, "output_dir": str(tmp_path),
-                             "setting": "supervised", "eval_strategy": "steps", "save_strategy": "steps",
-                             "load_best_model_at_end": True})
+        T.load_config(
+            None,
+            {
+                "recipe": "two-stage",
+                "parallel_share": 0.0,
+                "output_dir": str(tmp_path),
+                "setting": "supervised",
+                "eval_strategy": "steps",
+                "save_strategy": "steps",
+                "load_best_model_at_end": True,
+            },
+        )
     with pytest.raises(ValueError, match="use recipe='joint'"):
-        T.load_config(None, {"recipe": "two-stage", "parallel_share": 0.0, "output_dir": str(tmp_path),
-                             "setting": "supervised", "labels": "three-class", "use_source_labels": False,
-                             "load_best_model_at_end": False})
+        T.load_config(
+            None,
+            {
+                "recipe": "two-stage",
+                "parallel_share": 0.0,
+                "output_dir": str(tmp_path),
+                "setting": "supervised",
+                "labels": "three-class",
+                "use_source_labels": False,
+                "load_best_model_at_end": False,
+            },
+        )
     with pytest.raises(ValueError, match="needs parallel_data"):
         T.load_config(None, {"recipe": "two-stage", "output_dir": str(tmp_path), "load_best_model_at_end": False})
 
 
-def test_two_stage_supervised_and_few_shot_use_the_burmese_labels_in_both_stages(tiny_encoder_dir, small_data,
-                                                                                  tmp_path):
+def test_two_stage_supervised_and_few_shot_use_the_burmese_labels_in_both_stages(
+    tiny_encoder_dir, small_data, tmp_path
+):
     """Labelled settings: stage 1's teacher learns from the Burmese labels too, stage 2 has a gold stream (hard labels
     under the run's logit adjustment) and the prior is the labels' own when no review is unlabelled."""
     from safetensors.torch import load_file
 
     out = tmp_path / "sup"
-    report = T.train(T.load_config(None, _two_stage_overrides(
-        tiny_encoder_dir, small_data, output_dir=str(out), setting="supervised", parallel_share=0.0, save_strategy="no",
-        match_prior=True)))
+    report = T.train(
+        T.load_config(
+            None,
+            _two_stage_overrides(
+                tiny_encoder_dir,
+                small_data,
+                output_dir=str(out),
+                setting="supervised",
+                parallel_share=0.0,
+                save_strategy="no",
+                match_prior=True,
+            ),
+        )
+    )
     saved = json.loads((out / "train_config.json").read_text())
     record, data = saved["transfer"], saved["data"]
     n_labelled = sum(data["target_train_labels"].values())
@@ -627,12 +835,27 @@ def test_two_stage_supervised_and_few_shot_use_the_burmese_labels_in_both_stages
     assert (out / "stage1" / "teacher.safetensors").is_file() and load_file(str(out / "model.safetensors"))
 
     few = tmp_path / "few"
-    T.train(T.load_config(None, _two_stage_overrides(
-        tiny_encoder_dir, small_data, output_dir=str(few), setting="few-shot", few_shot_n=4, parallel_share=0.0,
-        save_strategy="no", labelled_share=0.5, match_prior=True)))
+    T.train(
+        T.load_config(
+            None,
+            _two_stage_overrides(
+                tiny_encoder_dir,
+                small_data,
+                output_dir=str(few),
+                setting="few-shot",
+                few_shot_n=4,
+                parallel_share=0.0,
+                save_strategy="no",
+                labelled_share=0.5,
+                match_prior=True,
+            ),
+        )
+    )
     saved = json.loads((few / "train_config.json").read_text())
     stage2 = saved["transfer"]["stage2_rounds"][0]
-    assert saved["data"]["target_train_labels"]["negative"] == 4 and saved["data"]["target_train_labels"]["positive"] == 4
+    assert (
+        saved["data"]["target_train_labels"]["negative"] == 4 and saved["data"]["target_train_labels"]["positive"] == 4
+    )
     assert saved["data"]["few_shot_rows"]["k"] == 4 and len(saved["data"]["few_shot_rows"]["rows"]) == 8
     assert stage2["items"]["labelled"] == 12  # half of the 24 items; the rest unlabelled reviews
     assert sum(stage2["pseudo_labels"]["counts"]) > 0 and "fallback" in stage2["target_prior"]

@@ -15,6 +15,7 @@ import torch
 
 from modeling_ctam import CTAMConfig, CTAMForSequenceClassification
 from modeling_ctam.paths import data_dir
+from modeling_ctam.transfer.arguments import TransferArguments, TransferData
 from modeling_ctam.transfer.prior import (
     adjust_posteriors,
     bbse_prior,
@@ -23,12 +24,22 @@ from modeling_ctam.transfer.prior import (
     language_confusion,
 )
 from modeling_ctam.transfer.pseudo_label import select_pseudo_labels, sharpen
-from modeling_ctam.transfer.arguments import TransferArguments, TransferData
 from modeling_ctam.transfer.streams import Stage2Collator, Stage2Streams, attach_teacher_states, build_stage2_items
 
-TINY = dict(model_type="xlm-roberta", hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
-            vocab_size=99, max_position_embeddings=80, pad_token_id=1, bos_token_id=0, eos_token_id=2,
-            hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+TINY = dict(
+    model_type="xlm-roberta",
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=37,
+    vocab_size=99,
+    max_position_embeddings=80,
+    pad_token_id=1,
+    bos_token_id=0,
+    eos_token_id=2,
+    hidden_dropout_prob=0.0,
+    attention_probs_dropout_prob=0.0,
+)
 GKLMIP_TRAIN = data_dir() / "my" / "gklmip" / "product_sentiment_dataset_train.json"
 needs_data = pytest.mark.skipif(not GKLMIP_TRAIN.is_file(), reason="shared data folder not found (set CTAM_DATA_DIR)")
 
@@ -124,8 +135,9 @@ def test_cross_lingual_bbse_removes_the_language_shift_that_english_bbse_keeps(c
     skewed[:, 0] = np.where(tgt[:, 0] > 0.5, 0.55, 0.001)
     skewed[:, 1] = 1 - skewed[:, 0]
     with caplog.at_level(logging.WARNING, logger="modeling_ctam.transfer.prior"):
-        estimate = estimate_target_prior(skewed, [0.5, 0.5], heldout=(held, source),
-                                         parallel=(burmese_side, english_side))
+        estimate = estimate_target_prior(
+            skewed, [0.5, 0.5], heldout=(held, source), parallel=(burmese_side, english_side)
+        )
     assert estimate.fallback == "bbse-cross-lingual" and "bbse-cross-lingual" in caplog.text
     assert abs(estimate.prior[0] - 0.1) < 0.03
     with pytest.raises(ValueError, match="heldout_fraction"):
@@ -133,8 +145,9 @@ def test_cross_lingual_bbse_removes_the_language_shift_that_english_bbse_keeps(c
 
 
 def test_held_out_english_rows_are_stratified_and_never_trained_on():
-    data = TransferData(english_texts=[f"t{i}" for i in range(40)], english_labels=[i % 2 for i in range(40)],
-                        unlabelled=["u"])
+    data = TransferData(
+        english_texts=[f"t{i}" for i in range(40)], english_labels=[i % 2 for i in range(40)], unlabelled=["u"]
+    )
     split = data.hold_out(0.1, seed=0)
     assert len(split.heldout_texts) == 4 and sorted(split.heldout_labels) == [0, 0, 1, 1]
     assert not set(split.heldout_texts) & set(split.english_texts)
@@ -200,11 +213,16 @@ def test_the_minority_class_is_ranked_not_argmaxed():
 def _streams(**kw) -> Stage2Streams:
     english = [f"english {c} {i}" for i in range(10) for c in ("neg", "pos")]
     labels = [i % 2 for i in range(20)]
-    return Stage2Streams(english_texts=english, english_labels=labels,
-                         parallel=[(f"my-{i}", f"en-{i}") for i in range(7)],
-                         unlabelled=[f"review {i}" for i in range(11)],
-                         pseudo_targets={0: np.array([0.0, 1.0]), 3: np.array([0.8, 0.2])},
-                         pseudo_labels={0: 1, 3: 0}, source_weights=np.array([0.2, 1.8]), **kw)
+    return Stage2Streams(
+        english_texts=english,
+        english_labels=labels,
+        parallel=[(f"my-{i}", f"en-{i}") for i in range(7)],
+        unlabelled=[f"review {i}" for i in range(11)],
+        pseudo_targets={0: np.array([0.0, 1.0]), 3: np.array([0.8, 0.2])},
+        pseudo_labels={0: 1, 3: 0},
+        source_weights=np.array([0.2, 1.8]),
+        **kw,
+    )
 
 
 def test_stage2_items_mix_the_streams_in_the_asked_share_and_pair_as_asked():
@@ -246,9 +264,14 @@ def test_stage2_collator_on_real_rows_with_the_real_tokenizer(offline_encoder_di
     reviews = load_examples(str(GKLMIP_TRAIN), labels="binary")["text"][:6]
     pairs = load_parallel(str(data_dir() / "parallel" / "talpco"))
     english = load_examples(str(data_dir() / "en" / "uci_sentiment_labelled" / "yelp_labelled.txt"), labels="binary")
-    streams = Stage2Streams(english_texts=english["text"][:20], english_labels=english["label"][:20],
-                            parallel=list(zip(pairs["target_text"][:5], pairs["source_text"][:5])),
-                            unlabelled=list(reviews), pseudo_targets={1: np.array([0.3, 0.7])}, pseudo_labels={1: 1})
+    streams = Stage2Streams(
+        english_texts=english["text"][:20],
+        english_labels=english["label"][:20],
+        parallel=list(zip(pairs["target_text"][:5], pairs["source_text"][:5])),
+        unlabelled=list(reviews),
+        pseudo_targets={1: np.array([0.3, 0.7])},
+        pseudo_labels={1: 1},
+    )
     items = build_stage2_items(streams, 8, parallel_share=0.5, pairing="pseudo-label", seed=0)
     states = {t: torch.full((3, 4), float(len(t))) for t in {it["teacher_text"] for it in items} if t is not None}
     attach_teacher_states(items, states)
@@ -307,8 +330,13 @@ def test_cached_teacher_states_give_l_r_only_for_paired_rows():
     k = 2 * model.config.resolved_gru_hidden_size
     states = torch.randn(4, 2, k)
     weights = torch.tensor([1.0, 1.0, 0.0, 0.0])
-    common = dict(input_ids=ids, attention_mask=mask, source_input_ids=sids, source_attention_mask=smask,
-                  source_labels=torch.tensor([0, 1, 0, 1]))
+    common = dict(
+        input_ids=ids,
+        attention_mask=mask,
+        source_input_ids=sids,
+        source_attention_mask=smask,
+        source_labels=torch.tensor([0, 1, 0, 1]),
+    )
     a = model(**common, teacher_states=states, teacher_weights=weights)
     changed = states.clone()
     changed[2:] = 5.0  # unpaired rows' states must not matter
@@ -325,8 +353,14 @@ def test_soft_pseudo_labels_enter_eq12_by_their_weight():
     sids, smask = _ids(5)
     slabels = torch.tensor([0, 1, 0, 1])
     soft = torch.tensor([[0.0, 0.0], [0.2, 0.6], [0.0, 1.0], [0.0, 0.0]])  # rows 1 and 2, weights 0.8 and 1
-    out = model(input_ids=ids, attention_mask=mask, source_input_ids=sids, source_attention_mask=smask,
-                source_labels=slabels, soft_labels=soft)
+    out = model(
+        input_ids=ids,
+        attention_mask=mask,
+        source_input_ids=sids,
+        source_attention_mask=smask,
+        source_labels=slabels,
+        soft_labels=soft,
+    )
     src_logits, tgt_logits = out.source_logits.float(), out.logits.float()
     ce_src = torch.nn.functional.cross_entropy(src_logits, slabels, reduction="sum")
     ce_soft = -(soft * torch.log_softmax(tgt_logits, -1)).sum()
@@ -341,10 +375,17 @@ def test_importance_weights_scale_the_english_rows_of_l_s_and_path_by_path_match
     ids, mask = _ids(6)
     sids, smask = _ids(7)
     k = 2 * model.config.resolved_gru_hidden_size
-    batch = dict(input_ids=ids, attention_mask=mask, source_input_ids=sids, source_attention_mask=smask,
-                 source_labels=torch.tensor([0, 1, 0, 1]), teacher_states=torch.randn(4, 2, k),
-                 teacher_weights=torch.tensor([1.0, 0.0, 1.0, 1.0]), soft_labels=torch.tensor([[0.1, 0.9]] * 4),
-                 training_progress=0.5)
+    batch = dict(
+        input_ids=ids,
+        attention_mask=mask,
+        source_input_ids=sids,
+        source_attention_mask=smask,
+        source_labels=torch.tensor([0, 1, 0, 1]),
+        teacher_states=torch.randn(4, 2, k),
+        teacher_weights=torch.tensor([1.0, 0.0, 1.0, 1.0]),
+        soft_labels=torch.tensor([[0.1, 0.9]] * 4),
+        training_progress=0.5,
+    )
     plain = model(**batch).loss_domain
     weighted = model(**batch, source_weights=torch.tensor([0.0, 2.0, 0.0, 2.0])).loss_domain
     assert not torch.allclose(plain, weighted)
@@ -377,12 +418,18 @@ def test_parallel_distillation_targets_are_the_frozen_teachers_english_posterior
         model.classifier.out_proj.weight.mul_(50.0)
     pairs = load_parallel(str(data_dir() / "parallel" / "talpco"))
     parallel = list(zip(pairs["target_text"][:6], pairs["source_text"][:6]))
-    streams = Stage2Streams(english_texts=["good", "bad"], english_labels=[1, 0], parallel=parallel,
-                            unlabelled=["review one", "review two"], pseudo_targets={0: np.array([0.1, 0.9])},
-                            pseudo_labels={0: 1})
+    streams = Stage2Streams(
+        english_texts=["good", "bad"],
+        english_labels=[1, 0],
+        parallel=parallel,
+        unlabelled=["review one", "review two"],
+        pseudo_targets={0: np.array([0.1, 0.9])},
+        pseudo_labels={0: 1},
+    )
     for shuffle in (False, True):
-        items = build_stage2_items(streams, 16, parallel_share=0.5, pairing="pseudo-label", shuffle_parallel=shuffle,
-                                   seed=3)
+        items = build_stage2_items(
+            streams, 16, parallel_share=0.5, pairing="pseudo-label", shuffle_parallel=shuffle, seed=3
+        )
         cache: dict = {}
         count = _attach_distillation_targets(model, tok, items, 0.5, cache, max_length=32, batch_size=4)
         par = [it for it in items if it["stream"] == "parallel"]
@@ -418,10 +465,19 @@ def test_heldout_data_gives_bbse_its_own_english_rows_and_names_a_missing_file(t
     from modeling_ctam.training.assembly import build_transfer_data
 
     imdb = "en/uci_sentiment_labelled/imdb_labelled.txt"
-    overrides = {"recipe": "two-stage", "parallel_share": 0.0, "source_data": "en/uci_sentiment_labelled/yelp_labelled.txt",
-                 "max_source_examples": 200, "target_train": "my/gklmip/product_sentiment_dataset_dev.json",
-                 "target_dev": "my/gklmip/product_sentiment_dataset_dev.json", "output_dir": str(tmp_path),
-                 "eval_strategy": "no", "save_strategy": "no", "load_best_model_at_end": False, "heldout_data": imdb}
+    overrides = {
+        "recipe": "two-stage",
+        "parallel_share": 0.0,
+        "source_data": "en/uci_sentiment_labelled/yelp_labelled.txt",
+        "max_source_examples": 200,
+        "target_train": "my/gklmip/product_sentiment_dataset_dev.json",
+        "target_dev": "my/gklmip/product_sentiment_dataset_dev.json",
+        "output_dir": str(tmp_path),
+        "eval_strategy": "no",
+        "save_strategy": "no",
+        "load_best_model_at_end": False,
+        "heldout_data": imdb,
+    }
     cfg = load_config(None, overrides)
     data, _, summary = build_transfer_data(cfg.data, 0, False, cfg.run.heldout_data)
     assert summary["heldout_examples"] == len(data.heldout_texts) == 1000  # the UCI IMDb file, balanced
@@ -457,8 +513,12 @@ def test_labelled_stream_carries_gold_labels_and_label_aware_pairs():
     english = [f"en {i}" for i in range(20)]
     english_labels = [i % 2 for i in range(20)]
     labelled = [(f"my gold {i}", int(i < 3)) for i in range(10)]  # 3 of class 1, 7 of class 0
-    streams = Stage2Streams(english_texts=english, english_labels=english_labels, unlabelled=[f"my u{i}" for i in range(30)],
-                            labelled=labelled)
+    streams = Stage2Streams(
+        english_texts=english,
+        english_labels=english_labels,
+        unlabelled=[f"my u{i}" for i in range(30)],
+        labelled=labelled,
+    )
     items = build_stage2_items(streams, 200, parallel_share=0.0, pairing="pseudo-label", seed=1, labelled_share=0.25)
     gold = [it for it in items if it["stream"] == "labelled"]
     assert len(gold) == 50 and all(it["soft_label"] is None for it in gold)
@@ -468,11 +528,18 @@ def test_labelled_stream_carries_gold_labels_and_label_aware_pairs():
         assert english_labels[english.index(it["teacher_text"])] == it["label"]  # paired with its gold class
     assert all(it["label"] == -100 for it in items if it["stream"] == "unlabelled")
     # supervised: no unlabelled review, so every non-parallel row is a gold one whatever labelled_share says
-    alone = build_stage2_items(dataclasses.replace(streams, unlabelled=[]), 40, parallel_share=0.0, pairing="none",
-                               seed=1, labelled_share=0.25)
+    alone = build_stage2_items(
+        dataclasses.replace(streams, unlabelled=[]),
+        40,
+        parallel_share=0.0,
+        pairing="none",
+        seed=1,
+        labelled_share=0.25,
+    )
     assert all(it["stream"] == "labelled" and it["teacher_text"] is None for it in alone)
     with pytest.raises(ValueError, match="labelled_share"):
         TransferArguments(labelled_share=1.5)
     with pytest.raises(ValueError, match="labels"):
-        TransferData(english_texts=english, english_labels=english_labels, unlabelled=[], target_texts=["a"],
-                     target_labels=[])
+        TransferData(
+            english_texts=english, english_labels=english_labels, unlabelled=[], target_texts=["a"], target_labels=[]
+        )

@@ -115,8 +115,9 @@ def test_induce_dictionary_matches_dense_reference(chunk_size, cache_mb):
     yw = length_normalize(torch.randn(29, 9, generator=g, dtype=torch.float64))
     csls = dense_csls(xw, yw, 4)
     sims = xw @ yw.T
-    x_idx, y_idx, objective = induce_dictionary(xw, yw, csls_k=4, direction="union", chunk_size=chunk_size,
-                                                cache_mb=cache_mb)
+    x_idx, y_idx, objective = induce_dictionary(
+        xw, yw, csls_k=4, direction="union", chunk_size=chunk_size, cache_mb=cache_mb
+    )
     fwd = csls.argmax(dim=1)  # each Burmese word's English partner
     bwd = csls.argmax(dim=0)  # each English word's Burmese partner
     assert torch.equal(x_idx, torch.cat([torch.arange(37), bwd]))
@@ -124,15 +125,15 @@ def test_induce_dictionary_matches_dense_reference(chunk_size, cache_mb):
     expected = (sims.max(dim=1).values.mean() + sims.max(dim=0).values.mean()) / 2
     assert math.isclose(objective, float(expected), rel_tol=1e-9)
     # plain nearest neighbours, forward only
-    x_nn, y_nn, _ = induce_dictionary(xw, yw, csls_k=0, direction="forward", chunk_size=chunk_size,
-                                      cache_mb=cache_mb)
+    x_nn, y_nn, _ = induce_dictionary(xw, yw, csls_k=0, direction="forward", chunk_size=chunk_size, cache_mb=cache_mb)
     assert torch.equal(y_nn, sims.argmax(dim=1)) and torch.equal(x_nn, torch.arange(37))
     x_b, y_b, _ = induce_dictionary(xw, yw, csls_k=0, direction="backward", chunk_size=chunk_size, cache_mb=cache_mb)
     assert torch.equal(x_b, sims.argmax(dim=0)) and torch.equal(y_b, torch.arange(29))
     # stochastic induction: keep_prob 0.5 drops half the candidates, so some picks differ from the argmax
     g1 = torch.Generator().manual_seed(0)
-    _, y_s, _ = induce_dictionary(xw, yw, csls_k=4, direction="forward", keep_prob=0.5, generator=g1,
-                                  chunk_size=chunk_size, cache_mb=cache_mb)
+    _, y_s, _ = induce_dictionary(
+        xw, yw, csls_k=4, direction="forward", keep_prob=0.5, generator=g1, chunk_size=chunk_size, cache_mb=cache_mb
+    )
     assert not torch.equal(y_s, fwd)
 
 
@@ -199,8 +200,9 @@ def test_self_learning_expands_a_planted_dictionary():
 def test_stochastic_induction_reaches_keep_prob_one():
     x, y, rot, perm = planted(n=300, d=32, noise=0.2, seed=3)
     seed = torch.arange(30)
-    cfg = AlignmentConfig(stochastic=True, stochastic_initial=0.25, stochastic_interval=2, dtype="float64",
-                          device="cpu", seed=1)
+    cfg = AlignmentConfig(
+        stochastic=True, stochastic_initial=0.25, stochastic_interval=2, dtype="float64", device="cpu", seed=1
+    )
     result = self_learning(x, y, seed, perm[seed], cfg)
     keep = [h["keep_prob"] for h in result.history]
     assert keep[0] == 0.25 and keep[-1] == 1.0 and keep == sorted(keep)
@@ -212,8 +214,9 @@ def test_stochastic_induction_reaches_keep_prob_one():
 def test_vocabulary_cutoff_limits_induction():
     x, y, rot, perm = planted(n=200, d=16, seed=4)
     seed = torch.arange(20)
-    result = self_learning(x, y, seed, perm[seed], AlignmentConfig(vocabulary_cutoff=50, keep_seed=False,
-                                                                  dtype="float64", device="cpu"))
+    result = self_learning(
+        x, y, seed, perm[seed], AlignmentConfig(vocabulary_cutoff=50, keep_seed=False, dtype="float64", device="cpu")
+    )
     assert int(result.x_indices.max()) < 50 and int(result.y_indices.max()) < 50
 
 

@@ -73,10 +73,16 @@ def read_space_config() -> dict:
 def parse_args(argv=None) -> argparse.Namespace:
     space = read_space_config()
     parser = argparse.ArgumentParser(prog="python hub/space/app.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=os.environ.get("CTAM_MODEL") or space.get("model"),
-                        help="trained model folder or Hub id (default: space_config.json beside the app)")
-    parser.add_argument("--revision", default=os.environ.get("CTAM_REVISION") or space.get("revision"),
-                        help="Hub revision to pin (a commit hash); the Space's space_config.json pins one")
+    parser.add_argument(
+        "--model",
+        default=os.environ.get("CTAM_MODEL") or space.get("model"),
+        help="trained model folder or Hub id (default: space_config.json beside the app)",
+    )
+    parser.add_argument(
+        "--revision",
+        default=os.environ.get("CTAM_REVISION") or space.get("revision"),
+        help="Hub revision to pin (a commit hash); the Space's space_config.json pins one",
+    )
     parser.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1; Spaces set 0.0.0.0)")
     parser.add_argument("--port", type=int, default=None, help="port (default 7860)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
@@ -99,8 +105,15 @@ def build_app(demo_model):
             return message_html(str(err)), "", "", ""
         except Exception as err:  # noqa: BLE001  (the page shows a message, never a traceback)
             logger.exception("classification failed")
-            return message_html(f"The model could not classify this text ({type(err).__name__}). Try another "
-                                "text; the server log has the details."), "", "", ""
+            return (
+                message_html(
+                    f"The model could not classify this text ({type(err).__name__}). Try another "
+                    "text; the server log has the details."
+                ),
+                "",
+                "",
+                "",
+            )
         return "", result_html(analysis), detection_html(analysis), gate_html(analysis)
 
     def classify_csv(file, skip_bad_rows):
@@ -113,11 +126,16 @@ def build_app(demo_model):
             return None, message_html(str(err)), empty
         except Exception as err:  # noqa: BLE001
             logger.exception("batch classification failed")
-            return None, message_html(f"The file could not be classified ({type(err).__name__}); the server log "
-                                      "has the details."), empty
+            return (
+                None,
+                message_html(
+                    f"The file could not be classified ({type(err).__name__}); the server log has the details."
+                ),
+                empty,
+            )
         with open(out, encoding="utf-8", newline="") as handle:
             rows = list(csv.reader(handle))
-        preview = gr.update(value={"headers": rows[0], "data": rows[1:PREVIEW_ROWS + 1]}, visible=len(rows) > 1)
+        preview = gr.update(value={"headers": rows[0], "data": rows[1 : PREVIEW_ROWS + 1]}, visible=len(rows) > 1)
         return str(out), message_html(summary, "info"), preview
 
     revision = f" @ {demo_model.revision[:10]}" if demo_model.revision else ""
@@ -127,12 +145,18 @@ def build_app(demo_model):
             f"# CTAM: Burmese product-review sentiment\n"
             f"Cross-lingual transfer from English to Burmese (VXLM + dual-path attention). Model "
             f"`{shown}`{revision}, classes: {', '.join(demo_model.label_names)}. Unicode or Zawgyi input.",
-            elem_id="ctam-title")
+            elem_id="ctam-title",
+        )
         with gr.Tab("One review"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=5):
-                    text = gr.Textbox(label="Burmese review (Unicode or Zawgyi)", lines=3, max_lines=8,
-                                      elem_id="ctam-text", placeholder="ဒီပစ္စည်း အရမ်းကောင်းတယ်")
+                    text = gr.Textbox(
+                        label="Burmese review (Unicode or Zawgyi)",
+                        lines=3,
+                        max_lines=8,
+                        elem_id="ctam-text",
+                        placeholder="ဒီပစ္စည်း အရမ်းကောင်းတယ်",
+                    )
                     with gr.Row():
                         gr.ClearButton([text], value="Clear")
                         submit = gr.Button("Classify", variant="primary", elem_id="ctam-submit")
@@ -143,17 +167,24 @@ def build_app(demo_model):
                     detection = gr.HTML(elem_id="ctam-detection")
                     gate = gr.HTML(elem_id="ctam-gate")
         with gr.Tab("Batch (CSV)"):
-            gr.Markdown("Upload a CSV with a `text` column (and optionally `label`). It is read as `eval.py` reads "
-                        "it: the same label names and row checks; with *Skip bad rows* (eval.py's `--skip-bad-rows`) "
-                        "malformed rows are skipped and counted, without it the first one stops the run.")
+            gr.Markdown(
+                "Upload a CSV with a `text` column (and optionally `label`). It is read as `eval.py` reads "
+                "it: the same label names and row checks; with *Skip bad rows* (eval.py's `--skip-bad-rows`) "
+                "malformed rows are skipped and counted, without it the first one stops the run."
+            )
             with gr.Row():
                 upload = gr.File(label="CSV file", file_types=[".csv"], elem_id="ctam-csv")
                 download = gr.File(label="Predictions (CSV)", elem_id="ctam-predictions", interactive=False)
             skip = gr.Checkbox(value=True, label="Skip bad rows", elem_id="ctam-skip")
             run = gr.Button("Classify the file", variant="primary", elem_id="ctam-batch-submit")
             batch_message = gr.HTML(elem_id="ctam-batch-message")
-            preview = gr.Dataframe(label=f"First rows of the predictions (up to {PREVIEW_ROWS})", visible=False,
-                                   interactive=False, wrap=True, elem_id="ctam-preview")
+            preview = gr.Dataframe(
+                label=f"First rows of the predictions (up to {PREVIEW_ROWS})",
+                visible=False,
+                interactive=False,
+                wrap=True,
+                elem_id="ctam-preview",
+            )
         outputs = [message, result, detection, gate]
         submit.click(classify, inputs=[text], outputs=outputs)
         text.submit(classify, inputs=[text], outputs=outputs)
@@ -180,10 +211,20 @@ def main(argv=None) -> int:
     except Exception as err:  # noqa: BLE001  (a missing folder, a wrong id or revision, unreadable weights)
         print(f"error: cannot load a CTAM model from {args.model!r}: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
-    theme = gr.themes.Soft(primary_hue="indigo", font=["CTAM Myanmar", "ui-sans-serif", "system-ui", "sans-serif"],
-                           font_mono=["CTAM Myanmar", "ui-monospace", "monospace"])
-    build_app(demo_model).launch(server_name=args.host, server_port=args.port, theme=theme, css=CSS,
-                                 show_error=False, ssr_mode=False, footer_links=[])
+    theme = gr.themes.Soft(
+        primary_hue="indigo",
+        font=["CTAM Myanmar", "ui-sans-serif", "system-ui", "sans-serif"],
+        font_mono=["CTAM Myanmar", "ui-monospace", "monospace"],
+    )
+    build_app(demo_model).launch(
+        server_name=args.host,
+        server_port=args.port,
+        theme=theme,
+        css=CSS,
+        show_error=False,
+        ssr_mode=False,
+        footer_links=[],
+    )
     return 0
 
 

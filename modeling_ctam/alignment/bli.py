@@ -60,8 +60,12 @@ def bli_evaluate(
         if english in src_index and burmese in tgt_index:
             gold[tgt_index[burmese]].add(src_index[english])
             covered += 1
-    result: dict = {"pairs": len(unique), "covered_pairs": covered, "queries": len(gold),
-                    "coverage": covered / len(unique) if unique else 0.0}
+    result: dict = {
+        "pairs": len(unique),
+        "covered_pairs": covered,
+        "queries": len(gold),
+        "coverage": covered / len(unique) if unique else 0.0,
+    }
     ks = sorted(set(int(k) for k in ks))
     if not gold:
         for k in ks:
@@ -104,8 +108,10 @@ def drop_overlap(
     kept = [(e, m) for e, m in pairs if m not in seed_my and (sides == "burmese" or e not in seed_en)]
     if len(kept) < len(pairs):
         which = "Burmese word" if sides == "burmese" else "word"
-        message = (f"{name}: {len(pairs) - len(kept)} of {len(pairs)} pairs share a {which} with the seed dictionary "
-                   "and are left out of the evaluation.")
+        message = (
+            f"{name}: {len(pairs) - len(kept)} of {len(pairs)} pairs share a {which} with the seed dictionary "
+            "and are left out of the evaluation."
+        )
         logger.warning(message)
         warnings.warn(message, stacklevel=2)
     return kept

@@ -47,49 +47,90 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g = p.add_argument_group("encoder and corpora")
     g.add_argument("--encoder", required=True, help="HF encoder name or path; 'ctam/e5-small-offline' works offline")
-    g.add_argument("--source-corpus", nargs="+", required=True, metavar="FILE_OR_ID",
-                   help="English corpus files (SST-2 TSV, UCI, MR, myXNLI, TALPCo, JSON, plain text) or Hub ids")
-    g.add_argument("--target-corpus", nargs="+", required=True, metavar="FILE_OR_ID",
-                   help="Burmese corpus files (GKLMIP JSON, myXNLI, TALPCo, plain text) or Hub ids")
+    g.add_argument(
+        "--source-corpus",
+        nargs="+",
+        required=True,
+        metavar="FILE_OR_ID",
+        help="English corpus files (SST-2 TSV, UCI, MR, myXNLI, TALPCo, JSON, plain text) or Hub ids",
+    )
+    g.add_argument(
+        "--target-corpus",
+        nargs="+",
+        required=True,
+        metavar="FILE_OR_ID",
+        help="Burmese corpus files (GKLMIP JSON, myXNLI, TALPCo, plain text) or Hub ids",
+    )
     g.add_argument("--text-column", default=None, help="text column for JSON / headed TSV / Hub corpora")
     g.add_argument("--hub-split", default="train", help="split of Hub dataset corpora (default train)")
-    g.add_argument("--layer", type=int, default=None,
-                   help="hidden-state index for static vectors, 0 = embeddings (default: CTAMConfig's static_layer for "
-                        "this encoder, its last layer; docs/alignment.md has the per-layer table)")
+    g.add_argument(
+        "--layer",
+        type=int,
+        default=None,
+        help="hidden-state index for static vectors, 0 = embeddings (default: CTAMConfig's static_layer for "
+        "this encoder, its last layer; docs/alignment.md has the per-layer table)",
+    )
     g.add_argument("--vocab-size", type=int, default=20000, help="V most frequent words per language (default 20000)")
     g.add_argument("--max-sentences", type=int, default=None, help="cap on sentences per language")
     g.add_argument("--batch-size", type=int, default=64, help="sentences per encoder batch (default 64)")
     g.add_argument("--prefix", default="", help="text put before each sentence, e.g. 'passage: ' (default none)")
-    g.add_argument("--dedupe", choices=DEDUPE_MODES, default="exact",
-                   help="drop repeated sentences: none, exact, subsumed (SST-2 phrases inside longer ones)")
+    g.add_argument(
+        "--dedupe",
+        choices=DEDUPE_MODES,
+        default="exact",
+        help="drop repeated sentences: none, exact, subsumed (SST-2 phrases inside longer ones)",
+    )
     g.add_argument("--cache", action="store_true", help="cache static vectors under cache_dir()/static-vectors")
     g = p.add_argument_group("dictionaries")
-    g.add_argument("--seed-dict", action="append", default=[], metavar="FILE",
-                   help="seed word list: 'English | Burmese' lines, myth TSV, or TSV with english/burmese header "
-                        "(repeatable)")
+    g.add_argument(
+        "--seed-dict",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="seed word list: 'English | Burmese' lines, myth TSV, or TSV with english/burmese header (repeatable)",
+    )
     g.add_argument("--identical", action="store_true", help="add identical strings of both vocabularies as seeds")
     g.add_argument("--numerals", action="store_true", help="add numerals (Burmese digits read as ASCII) as seeds")
-    g.add_argument("--eval-dict", default=None, metavar="FILE",
-                   help="BLI dictionary (e.g. dev.tsv from python -m modeling_ctam.alignment.lexicon); pairs sharing a word "
-                        "with the seed are left out")
+    g.add_argument(
+        "--eval-dict",
+        default=None,
+        metavar="FILE",
+        help="BLI dictionary (e.g. dev.tsv from python -m modeling_ctam.alignment.lexicon); pairs sharing a word "
+        "with the seed are left out",
+    )
     g = p.add_argument_group("alignment")
     g.add_argument("--csls-k", type=int, default=10, help="CSLS neighbourhood (default 10; 0 = nearest neighbour)")
     g.add_argument("--direction", choices=("union", "forward", "backward"), default="union")
-    g.add_argument("--vocabulary-cutoff", type=int, default=5000,
-                   help="most frequent words per side used for dictionary induction (default 5000; 0 = all)")
+    g.add_argument(
+        "--vocabulary-cutoff",
+        type=int,
+        default=5000,
+        help="most frequent words per side used for dictionary induction (default 5000; 0 = all)",
+    )
     g.add_argument("--max-iterations", type=int, default=100)
-    g.add_argument("--threshold", type=float, default=1e-4,
-                   help="stop when the mean best similarity improves by less than this (default 1e-4)")
+    g.add_argument(
+        "--threshold",
+        type=float,
+        default=1e-4,
+        help="stop when the mean best similarity improves by less than this (default 1e-4)",
+    )
     g.add_argument("--no-self-learning", action="store_true", help="Procrustes on the seed only")
     g.add_argument("--no-keep-seed", action="store_true", help="drop seed pairs after the first iteration (VecMap)")
     g.add_argument("--stochastic", action="store_true", help="stochastic dictionary induction (VecMap)")
     g.add_argument("--stochastic-initial", type=float, default=0.1)
     g.add_argument("--stochastic-multiplier", type=float, default=2.0)
     g.add_argument("--stochastic-interval", type=int, default=50)
-    g.add_argument("--whiten", action="store_true",
-                   help="final whitening / re-weighting / de-whitening on the final dictionary (general linear W)")
-    g.add_argument("--source-reweight", type=float, default=0.0,
-                   help="whiten: re-weighting of the English side (keep 0: English must stay a rotation)")
+    g.add_argument(
+        "--whiten",
+        action="store_true",
+        help="final whitening / re-weighting / de-whitening on the final dictionary (general linear W)",
+    )
+    g.add_argument(
+        "--source-reweight",
+        type=float,
+        default=0.0,
+        help="whiten: re-weighting of the English side (keep 0: English must stay a rotation)",
+    )
     g.add_argument("--target-reweight", type=float, default=0.5, help="whiten: re-weighting of the Burmese side")
     g.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     g.add_argument("--seed", type=int, default=0, help="random seed (stochastic induction)")
@@ -101,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def collect_seeds(
-    args: argparse.Namespace, source_words: Sequence[str], target_words: Sequence[str],
+    args: argparse.Namespace,
+    source_words: Sequence[str],
+    target_words: Sequence[str],
     seed_entries: dict | None = None,
 ) -> tuple[list[tuple[str, str]], dict]:
     """Seed pairs from the files, identical strings and numerals, restricted to the vocabularies, with stats.
@@ -117,8 +160,13 @@ def collect_seeds(
             warnings.simplefilter("ignore")
             _, _, st = lex.pairs_to_indices(entries, source_words, target_words, name=str(f), require=True)
         if st["missing"]:
-            logger.warning("%s: %d of %d seed pairs have a word outside the vocabularies (%d usable).",
-                           name, st["missing"], st["pairs"], st["usable"])
+            logger.warning(
+                "%s: %d of %d seed pairs have a word outside the vocabularies (%d usable).",
+                name,
+                st["missing"],
+                st["pairs"],
+                st["usable"],
+            )
         st["repeated_pairs"] = getattr(entries, "repeated", 0)  # merged into their first occurrence, not refused
         stats[name] = st
         pairs += [e.pair for e in entries]
@@ -136,16 +184,31 @@ def collect_seeds(
     src, tgt = set(source_words), set(target_words)
     usable = list(dict.fromkeys(p for p in pairs if p[0] in src and p[1] in tgt))
     if not usable:
-        sources = ", ".join(args.seed_dict + (["--identical"] if args.identical else [])
-                            + (["--numerals"] if args.numerals else [])) or "none given"
-        raise SystemExit(f"error: no usable seed pair (sources: {sources}). Give --seed-dict FILE with words that occur "
-                         "in the corpora, or --identical / --numerals.")
+        sources = (
+            ", ".join(
+                args.seed_dict
+                + (["--identical"] if args.identical else [])
+                + (["--numerals"] if args.numerals else [])
+            )
+            or "none given"
+        )
+        raise SystemExit(
+            f"error: no usable seed pair (sources: {sources}). Give --seed-dict FILE with words that occur "
+            "in the corpora, or --identical / --numerals."
+        )
     stats["total_usable"] = len(usable)
     return usable, stats
 
 
-def affine_check(x_raw: torch.Tensor, y_raw: torch.Tensor, result: AlignmentResult, eval_pairs, source_words,
-                 target_words, csls_k: int) -> dict:
+def affine_check(
+    x_raw: torch.Tensor,
+    y_raw: torch.Tensor,
+    result: AlignmentResult,
+    eval_pairs,
+    source_words,
+    target_words,
+    csls_k: int,
+) -> dict:
     """BLI through the model's exact affine form on raw vectors: `W (x - mu_tgt)` against `y - mu_src`."""
     w = result.weight
     xa = length_normalize(result.map(x_raw.to(w)) - result.source_mean)  # = W (x - mu_tgt), unit rows
@@ -156,14 +219,34 @@ def affine_check(x_raw: torch.Tensor, y_raw: torch.Tensor, result: AlignmentResu
 
 def _vectors(args, specs, language, tok_model) -> StaticVectors:
     if args.cache:
-        return cached_static_vectors(args.encoder, specs, language, args.layer, args.vocab_size, args.max_sentences,
-                                     args.batch_size, args.prefix, args.text_column, args.dedupe,
-                                     model_and_tokenizer=tok_model, show_progress=not args.quiet)
+        return cached_static_vectors(
+            args.encoder,
+            specs,
+            language,
+            args.layer,
+            args.vocab_size,
+            args.max_sentences,
+            args.batch_size,
+            args.prefix,
+            args.text_column,
+            args.dedupe,
+            model_and_tokenizer=tok_model,
+            show_progress=not args.quiet,
+        )
     texts = load_corpora(specs, language, args.text_column, args.max_sentences, args.dedupe, args.hub_split)
     tokenizer, model = tok_model
-    return compute_static_vectors(model, tokenizer, texts, language, args.layer, args.vocab_size, args.batch_size,
-                                  prefix=args.prefix, show_progress=not args.quiet,
-                                  progress_desc=f"static vectors ({language})")
+    return compute_static_vectors(
+        model,
+        tokenizer,
+        texts,
+        language,
+        args.layer,
+        args.vocab_size,
+        args.batch_size,
+        prefix=args.prefix,
+        show_progress=not args.quiet,
+        progress_desc=f"static vectors ({language})",
+    )
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -176,12 +259,22 @@ def run(args: argparse.Namespace) -> dict:
         if not Path(f).is_file():
             raise SystemExit(f"error: dictionary file {f} does not exist.")
     config = AlignmentConfig(
-        csls_k=args.csls_k, direction=args.direction, vocabulary_cutoff=args.vocabulary_cutoff,
-        self_learning=not args.no_self_learning, keep_seed=not args.no_keep_seed, max_iterations=args.max_iterations,
-        threshold=args.threshold, stochastic=args.stochastic, stochastic_initial=args.stochastic_initial,
-        stochastic_multiplier=args.stochastic_multiplier, stochastic_interval=args.stochastic_interval,
-        whiten=args.whiten, source_reweight=args.source_reweight, target_reweight=args.target_reweight,
-        device=args.device, seed=args.seed,
+        csls_k=args.csls_k,
+        direction=args.direction,
+        vocabulary_cutoff=args.vocabulary_cutoff,
+        self_learning=not args.no_self_learning,
+        keep_seed=not args.no_keep_seed,
+        max_iterations=args.max_iterations,
+        threshold=args.threshold,
+        stochastic=args.stochastic,
+        stochastic_initial=args.stochastic_initial,
+        stochastic_multiplier=args.stochastic_multiplier,
+        stochastic_interval=args.stochastic_interval,
+        whiten=args.whiten,
+        source_reweight=args.source_reweight,
+        target_reweight=args.target_reweight,
+        device=args.device,
+        seed=args.seed,
     )
     # read the dictionaries first: a bad file fails before the (slow) encoder pass
     eval_entries = lex.read_lexicon(args.eval_dict) if args.eval_dict else None
@@ -219,16 +312,25 @@ def run(args: argparse.Namespace) -> dict:
         report.update({k: bli[k] for k in bli_keys})
         report["eval"] = {k: bli[k] for k in ("pairs", "covered_pairs", "queries", "mean_cosine")}
         report["eval"]["file"] = Path(args.eval_dict).name
-        report["affine_check"] = affine_check(x_raw, y_raw, result, eval_pairs, en.words, my.words,
-                                              args.csls_k or 10)
+        report["affine_check"] = affine_check(x_raw, y_raw, result, eval_pairs, en.words, my.words, args.csls_k or 10)
     else:
         report.update({k: None for k in bli_keys})
     out.mkdir(parents=True, exist_ok=True)
-    save_mapping(result.state_dict(), out / MAPPING_FILE, {
-        "encoder": args.encoder, "layer": args.layer, "prefix": args.prefix, "formula": MAPPING_FORMULA,
-        "normalization": ",".join(config.normalization), "whiten": config.whiten,
-        "vocab_size_source": len(en), "vocab_size_target": len(my), "format": "ctam-vecmap-1",
-    })
+    save_mapping(
+        result.state_dict(),
+        out / MAPPING_FILE,
+        {
+            "encoder": args.encoder,
+            "layer": args.layer,
+            "prefix": args.prefix,
+            "formula": MAPPING_FORMULA,
+            "normalization": ",".join(config.normalization),
+            "whiten": config.whiten,
+            "vocab_size_source": len(en),
+            "vocab_size_target": len(my),
+            "format": "ctam-vecmap-1",
+        },
+    )
     if args.save_vectors:
         en.write_word2vec(out / "vectors.en.txt", args.layer)
         my.write_word2vec(out / "vectors.my.txt", args.layer)
@@ -264,13 +366,23 @@ def run_alignment(
         TypeError: an option the command line does not have.
         SystemExit: the same argument errors as the command line (no seed dictionary, missing files).
     """
-    argv = ["--encoder", str(encoder), "--output-dir", str(output_dir), "--source-corpus",
-            *map(str, source_corpus), "--target-corpus", *map(str, target_corpus)]
+    argv = [
+        "--encoder",
+        str(encoder),
+        "--output-dir",
+        str(output_dir),
+        "--source-corpus",
+        *map(str, source_corpus),
+        "--target-corpus",
+        *map(str, target_corpus),
+    ]
     args = build_parser().parse_args(argv)
     for key, value in options.items():
         if key in ("encoder", "output_dir") or not hasattr(args, key):
-            raise TypeError(f"run_alignment: unknown option {key!r}; use the dest names of "
-                            "`python -m modeling_ctam.align --help` (e.g. seed_dict, max_sentences).")
+            raise TypeError(
+                f"run_alignment: unknown option {key!r}; use the dest names of "
+                "`python -m modeling_ctam.align --help` (e.g. seed_dict, max_sentences)."
+            )
         if key == "seed_dict" and isinstance(value, (str, Path)):
             value = [value]
         setattr(args, key, [str(v) for v in value] if key == "seed_dict" else value)
@@ -281,14 +393,28 @@ def run_alignment(
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m modeling_ctam.align ARGS` in process: parses `argv`, runs, prints a JSON summary; the exit code."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         report = run(args)
     except (lex.LexiconFormatError, UnicodeDecodeError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    summary = {k: report.get(k) for k in ("p_at_1", "p_at_5", "p_at_10", "nn_p_at_1", "coverage", "iterations",
-                                          "vocab_size_source", "vocab_size_target", "seconds")}
+    summary = {
+        k: report.get(k)
+        for k in (
+            "p_at_1",
+            "p_at_5",
+            "p_at_10",
+            "nn_p_at_1",
+            "coverage",
+            "iterations",
+            "vocab_size_source",
+            "vocab_size_target",
+            "seconds",
+        )
+    }
     print(json.dumps(summary))
     return 0
 

@@ -14,8 +14,8 @@ Only single-word pairs are kept: one English word, and one Burmese word after dr
 (:data:`BURMESE_PARTICLES`, e.g. ``angry | စိတ်ဆိုး သော`` -> ``angry / စိတ်ဆိုး``). :func:`split_lexicon` splits the
 pairs into seed / dev / test parts that share no English and no Burmese word (connected components of the
 translation graph are kept whole), with a fixed random seed; :func:`write_pairs_tsv` writes a part as a TSV with the
-header ``english<TAB>burmese``, which every reader here accepts. ``python -m modeling_ctam.alignment.lexicon --output-dir DIR``
-writes the default split.
+header ``english<TAB>burmese``, which every reader here accepts. ``python -m modeling_ctam.alignment.lexicon
+--output-dir DIR`` writes the default split.
 
 Seeds also come from identical strings (:func:`identical_pairs`) and numerals (:func:`numeral_pairs`, Burmese digits
 U+1040..U+1049 read as ASCII digits). BLI evaluation itself lives in :mod:`.bli`.
@@ -105,7 +105,10 @@ def read_text(path: str | Path, encoding: str = "utf-8") -> str:
         line = data.count(b"\n", 0, err.start) + 1
         column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
         raise UnicodeDecodeError(
-            err.encoding, err.object, err.start, err.end,
+            err.encoding,
+            err.object,
+            err.start,
+            err.end,
             f"{path}: not valid {encoding} at byte {err.start} (line {line}, column {column}): {err.reason}. "
             "Convert the file to UTF-8, or pass its real encoding (e.g. encoding='latin-1' for the MR corpus).",
         ) from None
@@ -132,8 +135,9 @@ def burmese_digits_to_ascii(text: str) -> str:
     return text.translate(_TO_ASCII_DIGITS)
 
 
-def _pair_of_words(english_words: list[str], burmese_words: list[str], single_words: bool,
-                   strip_particles: bool) -> tuple[str, str] | None:
+def _pair_of_words(
+    english_words: list[str], burmese_words: list[str], single_words: bool, strip_particles: bool
+) -> tuple[str, str] | None:
     """One dictionary pair from the words of a line: single words only (particles stripped), or whole phrases."""
     if single_words:
         if len(english_words) != 1:
@@ -179,11 +183,14 @@ class _Collector:
         key = (english, burmese)
         if key in self.seen:
             self.n_duplicates += 1
-            message = (f"{self.path.name}:{line}: duplicate pair {english!r} / {burmese!r} "
-                       f"(first at line {self.seen[key]})")
+            message = (
+                f"{self.path.name}:{line}: duplicate pair {english!r} / {burmese!r} (first at line {self.seen[key]})"
+            )
             if self.duplicates == "error":
-                raise LexiconFormatError(f"{self.path}:{line}: duplicate pair {english!r} / {burmese!r} (first at "
-                                         f"line {self.seen[key]}); remove it or read with duplicates='warn'.")
+                raise LexiconFormatError(
+                    f"{self.path}:{line}: duplicate pair {english!r} / {burmese!r} (first at "
+                    f"line {self.seen[key]}); remove it or read with duplicates='warn'."
+                )
             if self.n_duplicates == 1:
                 self.first_repeat = message
             return
@@ -193,8 +200,13 @@ class _Collector:
     def finish(self) -> LexiconEntries:
         """The kept entries, with the repeat count; logs it once (`duplicates="warn"`)."""
         if self.n_duplicates and self.duplicates == "warn":
-            logger.warning("%s: merged %d repeated pairs into their first occurrence (the first: %s); %d pairs kept.",
-                           self.path.name, self.n_duplicates, self.first_repeat, len(self.entries))
+            logger.warning(
+                "%s: merged %d repeated pairs into their first occurrence (the first: %s); %d pairs kept.",
+                self.path.name,
+                self.n_duplicates,
+                self.first_repeat,
+                len(self.entries),
+            )
         entries = LexiconEntries(self.entries)
         entries.repeated = self.n_duplicates
         return entries
@@ -272,9 +284,7 @@ def read_myth(
         raise LexiconFormatError(f"{path}:1: empty file; expected a header 'Genre English Pronunciation Burmese'.")
     header = [h.strip().lower() for h in rows[0]]
     if "english" not in header or "burmese" not in header:
-        raise LexiconFormatError(
-            f"{path}:1: expected a header with columns 'English' and 'Burmese', got {rows[0]!r}."
-        )
+        raise LexiconFormatError(f"{path}:1: expected a header with columns 'English' and 'Burmese', got {rows[0]!r}.")
     ie, ib = header.index("english"), header.index("burmese")
     if burmese_encoding not in ("auto", "zawgyi", "unicode"):
         raise ValueError(f"burmese_encoding={burmese_encoding!r}: use 'auto', 'zawgyi' or 'unicode'.")
@@ -317,8 +327,9 @@ def read_pairs_tsv(path: str | Path, duplicates: str = "warn") -> list[LexiconEn
         raise LexiconFormatError(f"{path}:1: empty file; expected a header 'english<TAB>burmese'.")
     header = [h.strip().lower() for h in lines[0].split("\t")]
     if "english" not in header or "burmese" not in header:
-        raise LexiconFormatError(f"{path}:1: expected a tab-separated header naming 'english' and 'burmese', got "
-                                 f"{lines[0][:80]!r}.")
+        raise LexiconFormatError(
+            f"{path}:1: expected a tab-separated header naming 'english' and 'burmese', got {lines[0][:80]!r}."
+        )
     ie, ib = header.index("english"), header.index("burmese")
     out = _Collector(path, duplicates)
     for number, raw in enumerate(lines[1:], 2):
@@ -326,8 +337,9 @@ def read_pairs_tsv(path: str | Path, duplicates: str = "warn") -> list[LexiconEn
             continue
         row = raw.split("\t")
         if len(row) <= max(ie, ib):
-            raise LexiconFormatError(f"{path}:{number}: expected {len(header)} tab-separated fields "
-                                     f"({lines[0]!r}), got {len(row)}.")
+            raise LexiconFormatError(
+                f"{path}:{number}: expected {len(header)} tab-separated fields ({lines[0]!r}), got {len(row)}."
+            )
         english, burmese = normalize_english(row[ie]), normalize_burmese(row[ib])
         if not english or not burmese:
             raise LexiconFormatError(f"{path}:{number}: empty english or burmese word.")
@@ -380,7 +392,9 @@ def write_pairs_tsv(pairs: Iterable[LexiconEntry | tuple[str, str]], path: str |
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def identical_pairs(source_words: Sequence[str], target_words: Sequence[str], min_length: int = 1) -> list[tuple[str, str]]:
+def identical_pairs(
+    source_words: Sequence[str], target_words: Sequence[str], min_length: int = 1
+) -> list[tuple[str, str]]:
     """Words spelled the same in both vocabularies (Latin words and numbers inside Burmese text).
 
     Args:
@@ -455,8 +469,10 @@ def pairs_to_indices(
             "--vocab-size / corpus."
         )
     if stats["missing"]:
-        message = (f"{name}: {stats['missing']} of {total} pairs have a word outside the vocabularies and are "
-                   f"ignored ({len(xs)} usable).")
+        message = (
+            f"{name}: {stats['missing']} of {total} pairs have a word outside the vocabularies and are "
+            f"ignored ({len(xs)} usable)."
+        )
         logger.warning(message)
         warnings.warn(message, stacklevel=2)
     return torch.tensor(xs, dtype=torch.long), torch.tensor(ys, dtype=torch.long), stats
@@ -479,7 +495,9 @@ def default_lexicon_entries(data_dir: str | Path | None = None, use_myth: bool =
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     mypar = root.joinpath(*MYPAR_FILE)
     if not mypar.is_file():
-        raise FileNotFoundError(f"{mypar} does not exist; point CTAM_DATA_DIR (or data_dir) at the shared data folder.")
+        raise FileNotFoundError(
+            f"{mypar} does not exist; point CTAM_DATA_DIR (or data_dir) at the shared data folder."
+        )
     entries = read_mypar(mypar, duplicates="ignore")
     if use_myth:
         entries += read_myth(root.joinpath(*MYTH_FILE), duplicates="ignore")
@@ -573,9 +591,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Write the Burmese BLI dictionary split (seed/dev/test, disjoint by word) as TSV files.",
     )
     parser.add_argument("--output-dir", required=True, help="folder for seed.tsv, dev.tsv, test.tsv, split.json")
-    parser.add_argument("--data-dir", default=None, help="shared data folder (default: CTAM_DATA_DIR or ../shared/data)")
-    parser.add_argument("--fractions", type=float, nargs=3, default=list(DEFAULT_SPLIT_FRACTIONS),
-                        metavar=("SEED", "DEV", "TEST"), help="share of pairs per part (default 0.4 0.3 0.3)")
+    parser.add_argument(
+        "--data-dir", default=None, help="shared data folder (default: CTAM_DATA_DIR or ../shared/data)"
+    )
+    parser.add_argument(
+        "--fractions",
+        type=float,
+        nargs=3,
+        default=list(DEFAULT_SPLIT_FRACTIONS),
+        metavar=("SEED", "DEV", "TEST"),
+        help="share of pairs per part (default 0.4 0.3 0.3)",
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SPLIT_SEED, help="shuffle seed (default 13)")
     parser.add_argument("--no-myth", action="store_true", help="use the myPar list only")
     args = parser.parse_args(argv)

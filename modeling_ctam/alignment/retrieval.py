@@ -25,7 +25,6 @@ def auto_chunk_size(n_columns: int, chunk_size: int | None = None) -> int:
     return max(1, min(8192, DEFAULT_BLOCK_ELEMENTS // max(1, n_columns)))
 
 
-
 def topk_mean_similarity(
     queries: torch.Tensor, keys: torch.Tensor, k: int, chunk_size: int | None = None
 ) -> torch.Tensor:

@@ -9,8 +9,8 @@ Word boundaries:
 - English: words are runs of letters/digits (with inner `'`, `’` or `-`), found by a regular expression on the raw
   text and lower-cased; tokens are assigned to words through the fast tokenizer's character offsets. Punctuation is
   not a word.
-- Burmese: the text is first normalised with :func:`modeling_ctam.data.burmese.preprocess` (Zawgyi to Unicode), words come
-  from :func:`modeling_ctam.data.burmese.segment_words`, and tokens are assigned to them by
+- Burmese: the text is first normalised with :func:`modeling_ctam.data.burmese.preprocess` (Zawgyi to Unicode), words
+  come from :func:`modeling_ctam.data.burmese.segment_words`, and tokens are assigned to them by
   :func:`modeling_ctam.data.burmese.word_ids_from_segmentation` (the same function the model uses at run time).
 
 The vocabulary is computed by counting words in the corpus (frequency order, ties broken alphabetically): input
@@ -110,7 +110,10 @@ def token_word_ids(
 
 
 def build_vocabulary(
-    texts: Iterable[str], language: str, vocab_size: int | None = None, min_count: int = 1,
+    texts: Iterable[str],
+    language: str,
+    vocab_size: int | None = None,
+    min_count: int = 1,
     segmented: Iterable[list[str]] | None = None,
 ) -> tuple[list[str], list[int]]:
     """The `vocab_size` most frequent words of prepared texts, most frequent first (ties alphabetical).
@@ -121,7 +124,7 @@ def build_vocabulary(
         `tuple`: words and their counts.
     """
     counts: Counter = Counter()
-    for words in (segmented if segmented is not None else (segment(t, language) for t in texts)):
+    for words in segmented if segmented is not None else (segment(t, language) for t in texts):
         counts.update(v for v in map(vocabulary_form, words) if v and _is_word(v))
     ranked = sorted(((w, c) for w, c in counts.items() if c >= min_count), key=lambda wc: (-wc[1], wc[0]))
     if vocab_size:
@@ -173,8 +176,14 @@ class StaticVectors:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + f".tmp{os.getpid()}")
         save_file({"vectors": self.vectors.contiguous()}, str(tmp) + ".safetensors")
-        info = {"words": self.words, "counts": self.counts, "layers": self.layers, "language": self.language,
-                "token_counts": self.token_counts, "meta": self.meta}
+        info = {
+            "words": self.words,
+            "counts": self.counts,
+            "layers": self.layers,
+            "language": self.language,
+            "token_counts": self.token_counts,
+            "meta": self.meta,
+        }
         Path(str(tmp) + ".json").write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
         os.replace(str(tmp) + ".safetensors", str(path) + ".safetensors")
         os.replace(str(tmp) + ".json", str(path) + ".json")
@@ -186,8 +195,15 @@ class StaticVectors:
 
         info = json.loads(Path(str(path) + ".json").read_text(encoding="utf-8"))
         vectors = load_file(str(path) + ".safetensors")["vectors"]
-        return cls(info["words"], info["counts"], vectors, info["layers"], info["language"],
-                   info.get("token_counts", []), info.get("meta", {}))
+        return cls(
+            info["words"],
+            info["counts"],
+            vectors,
+            info["layers"],
+            info["language"],
+            info.get("token_counts", []),
+            info.get("meta", {}),
+        )
 
     def write_word2vec(self, path: str | Path, layer: int | None = None) -> Path:
         """Write one layer's vectors in word2vec text format (`V d` header, then `word v1 ... vd` per line)."""
@@ -202,14 +218,28 @@ class StaticVectors:
 
     def select_layer(self, layer: int) -> "StaticVectors":
         """A copy holding only `layer`."""
-        return StaticVectors(self.words, self.counts, self.layer(layer).unsqueeze(0).clone(), [layer], self.language,
-                             self.token_counts, dict(self.meta))
+        return StaticVectors(
+            self.words,
+            self.counts,
+            self.layer(layer).unsqueeze(0).clone(),
+            [layer],
+            self.language,
+            self.token_counts,
+            dict(self.meta),
+        )
 
     def truncate(self, vocab_size: int) -> "StaticVectors":
         """The `vocab_size` most frequent words (rows are frequency-ordered)."""
         n = min(vocab_size, len(self.words))
-        return StaticVectors(self.words[:n], self.counts[:n], self.vectors[:, :n].clone(), list(self.layers),
-                             self.language, self.token_counts[:n], dict(self.meta))
+        return StaticVectors(
+            self.words[:n],
+            self.counts[:n],
+            self.vectors[:, :n].clone(),
+            list(self.layers),
+            self.language,
+            self.token_counts[:n],
+            dict(self.meta),
+        )
 
 
 class _StopForward(Exception):
@@ -274,13 +304,17 @@ def load_encoder(name_or_path: str, device: str | torch.device | None = None):
     try:
         from ..offline_encoder import resolve_encoder
     except ImportError:  # pragma: no cover
+
         def resolve_encoder(name):
             return name
+
     resolved = resolve_encoder(name_or_path)
     tokenizer = AutoTokenizer.from_pretrained(resolved)
     if not getattr(tokenizer, "is_fast", False):
-        raise ValueError(f"encoder {name_or_path!r} has no fast tokenizer; static vectors need character offsets "
-                         "(a tokenizer.json).")
+        raise ValueError(
+            f"encoder {name_or_path!r} has no fast tokenizer; static vectors need character offsets "
+            "(a tokenizer.json)."
+        )
     model = AutoModel.from_pretrained(resolved, dtype=torch.float32)
     from .vecmap import resolve_device
 
@@ -335,8 +369,10 @@ def compute_static_vectors(
     n_hidden = getattr(model.config, "num_hidden_layers", None)
     for l in layers:
         if l < 0 or (n_hidden is not None and l > n_hidden):
-            raise ValueError(f"layer {l} is out of range: the encoder has hidden states 0..{n_hidden} "
-                             "(0 = embeddings, i = output of layer i).")
+            raise ValueError(
+                f"layer {l} is out of range: the encoder has hidden states 0..{n_hidden} "
+                "(0 = embeddings, i = output of layer i)."
+            )
     start = time.perf_counter()
     prepared = [prepare_text(t, language) for t in texts]
     segmented = [segment(t, language) for t in prepared]
@@ -347,8 +383,11 @@ def compute_static_vectors(
     device = next(model.parameters()).device
     d = model.config.hidden_size
     if max_length is None:
-        max_length = min(int(getattr(model.config, "max_position_embeddings", 512) or 512), 512,
-                         int(getattr(tokenizer, "model_max_length", 512) or 512))
+        max_length = min(
+            int(getattr(model.config, "max_position_embeddings", 512) or 512),
+            512,
+            int(getattr(tokenizer, "model_max_length", 512) or 512),
+        )
         if getattr(model.config, "model_type", "") in ("xlm-roberta", "roberta", "camembert"):
             max_length = min(max_length, 512)
     sums = torch.zeros(len(layers), len(words), d, dtype=torch.float64)  # (L, V, d) sums, float64 for stability
@@ -360,23 +399,40 @@ def compute_static_vectors(
         from tqdm.auto import tqdm
     except ImportError:  # pragma: no cover
         tqdm = None
-    bar = tqdm(total=len(order), desc=progress_desc or f"static vectors ({language})", unit="sent",
-               disable=not show_progress) if tqdm else None
+    bar = (
+        tqdm(
+            total=len(order),
+            desc=progress_desc or f"static vectors ({language})",
+            unit="sent",
+            disable=not show_progress,
+        )
+        if tqdm
+        else None
+    )
     for b in range(0, len(order), batch_size):
         batch = order[b : b + batch_size]
         inputs = [prefix + prepared[i] for i in batch]
-        enc = tokenizer(inputs, return_offsets_mapping=True, truncation=True, max_length=max_length, padding=True,
-                        return_tensors="pt")
+        enc = tokenizer(
+            inputs,
+            return_offsets_mapping=True,
+            truncation=True,
+            max_length=max_length,
+            padding=True,
+            return_tensors="pt",
+        )
         offsets = enc.pop("offset_mapping").tolist()
-        model_inputs = {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+        model_inputs = {
+            k: v.to(device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")
+        }
         hidden = _hidden_states(model, model_inputs, layers, early_exit)
         rows, cols, vocab_ids = [], [], []
         for r, i in enumerate(batch):
             text = prepared[i]
-            tok_offsets = [(max(0, s - len(prefix)), max(0, e - len(prefix))) if e > len(prefix) else (0, 0)
-                           for s, e in offsets[r]]
-            ids, words_r = token_word_ids(text, tok_offsets, language,
-                                          segmented[i] if language == "my" else None)
+            tok_offsets = [
+                (max(0, s - len(prefix)), max(0, e - len(prefix))) if e > len(prefix) else (0, 0)
+                for s, e in offsets[r]
+            ]
+            ids, words_r = token_word_ids(text, tok_offsets, language, segmented[i] if language == "my" else None)
             mask = enc["attention_mask"][r].tolist()
             for t, wid in enumerate(ids):
                 if wid is None or not mask[t] or (offsets[r][t][1] <= len(prefix)):
@@ -398,9 +454,15 @@ def compute_static_vectors(
         bar.close()
     keep = (n_tokens > 0).nonzero().flatten()  # words whose tokens were all truncated away are dropped
     if keep.numel() < len(words):
-        logger.warning("%d of %d %s words received no token (truncation?) and are dropped.",
-                       len(words) - keep.numel(), len(words), language)
-    vectors = (sums[:, keep] / n_tokens[keep].to(torch.float64)[None, :, None]).to(torch.float32)  # eq. 1 mean, (L, V, d)
+        logger.warning(
+            "%d of %d %s words received no token (truncation?) and are dropped.",
+            len(words) - keep.numel(),
+            len(words),
+            language,
+        )
+    vectors = (sums[:, keep] / n_tokens[keep].to(torch.float64)[None, :, None]).to(
+        torch.float32
+    )  # eq. 1 mean, (L, V, d)
     kept = keep.tolist()
     meta = {
         "encoder": getattr(model.config, "_name_or_path", "") or "",
@@ -410,8 +472,15 @@ def compute_static_vectors(
         "max_length": max_length,
         "seconds": time.perf_counter() - start,
     }
-    return StaticVectors([words[i] for i in kept], [counts[i] for i in kept], vectors, layers, language,
-                         [int(n_tokens[i]) for i in kept], meta)
+    return StaticVectors(
+        [words[i] for i in kept],
+        [counts[i] for i in kept],
+        vectors,
+        layers,
+        language,
+        [int(n_tokens[i]) for i in kept],
+        meta,
+    )
 
 
 def corpus_fingerprint(specs: Sequence[str], extra: dict | None = None) -> str:
@@ -444,15 +513,27 @@ def static_vectors_cache_path(
     from ..paths import cache_dir
 
     layers_list = [int(layers)] if isinstance(layers, int) else sorted(int(l) for l in layers)
-    key = corpus_fingerprint(corpora, {"encoder": encoder, "language": language, "layers": layers_list,
-                                       "vocab": vocab_size, "max_sentences": max_sentences, "prefix": prefix,
-                                       "text_column": text_column, "dedupe": dedupe, "format": 1})
+    key = corpus_fingerprint(
+        corpora,
+        {
+            "encoder": encoder,
+            "language": language,
+            "layers": layers_list,
+            "vocab": vocab_size,
+            "max_sentences": max_sentences,
+            "prefix": prefix,
+            "text_column": text_column,
+            "dedupe": dedupe,
+            "format": 1,
+        },
+    )
     root = Path(cache) if cache is not None else cache_dir() / "static-vectors"
     return root / f"{language}-{key}"
 
 
-def _cached_superset(encoder, corpora, language, layers, vocab_size, max_sentences, prefix, text_column, dedupe,
-                     cache) -> StaticVectors | None:
+def _cached_superset(
+    encoder, corpora, language, layers, vocab_size, max_sentences, prefix, text_column, dedupe, cache
+) -> StaticVectors | None:
     """A cached file of every layer and the whole vocabulary (what the benchmarks write), cut down to the request.
 
     Exact: a word's vector does not depend on which other words are in the vocabulary, and the top-V words of the
@@ -467,8 +548,9 @@ def _cached_superset(encoder, corpora, language, layers, vocab_size, max_sentenc
     except Exception:  # no config to be had: no superset to look for
         return None
     wanted = [int(layers)] if isinstance(layers, int) else sorted(int(l) for l in layers)
-    path = static_vectors_cache_path(encoder, corpora, language, list(range(n_layers + 1)), None, max_sentences,
-                                     prefix, text_column, dedupe, cache)
+    path = static_vectors_cache_path(
+        encoder, corpora, language, list(range(n_layers + 1)), None, max_sentences, prefix, text_column, dedupe, cache
+    )
     if not (Path(str(path) + ".safetensors").is_file() and Path(str(path) + ".json").is_file()):
         return None
     logger.info("reusing cached all-layer static vectors %s", path)
@@ -507,20 +589,31 @@ def cached_static_vectors(
         model_and_tokenizer (`tuple`, *optional*): `(tokenizer, model)` already loaded, to skip loading.
         Other arguments: see :func:`compute_static_vectors` and :func:`modeling_ctam.data.corpus.read_corpus`.
     """
-    path = static_vectors_cache_path(encoder, corpora, language, layers, vocab_size, max_sentences, prefix,
-                                     text_column, dedupe, cache)
+    path = static_vectors_cache_path(
+        encoder, corpora, language, layers, vocab_size, max_sentences, prefix, text_column, dedupe, cache
+    )
     if Path(str(path) + ".safetensors").is_file() and Path(str(path) + ".json").is_file():
         logger.info("reusing cached static vectors %s", path)
         return StaticVectors.load(path)
-    superset = _cached_superset(encoder, corpora, language, layers, vocab_size, max_sentences, prefix, text_column,
-                                dedupe, cache)
+    superset = _cached_superset(
+        encoder, corpora, language, layers, vocab_size, max_sentences, prefix, text_column, dedupe, cache
+    )
     if superset is not None:
         return superset
     layers_list = [int(layers)] if isinstance(layers, int) else sorted(int(l) for l in layers)
     texts = load_corpora(corpora, language, text_column, max_sentences, dedupe)
     tokenizer, model = model_and_tokenizer if model_and_tokenizer is not None else load_encoder(encoder, device)
-    sv = compute_static_vectors(model, tokenizer, texts, language, layers_list, vocab_size, batch_size,
-                                prefix=prefix, show_progress=show_progress)
+    sv = compute_static_vectors(
+        model,
+        tokenizer,
+        texts,
+        language,
+        layers_list,
+        vocab_size,
+        batch_size,
+        prefix=prefix,
+        show_progress=show_progress,
+    )
     sv.meta.update({"encoder": encoder, "corpora": [os.path.basename(str(c)) for c in corpora], "dedupe": dedupe})
     sv.save(path)
     return sv

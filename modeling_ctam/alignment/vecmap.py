@@ -189,12 +189,15 @@ class AlignmentConfig:
                     f"AlignmentConfig.{name}={getattr(self, name)!r}: use one of {', '.join(DEWHITEN_CHOICES)}."
                 )
         if self.similarity_cache_mb < 0:
-            raise ValueError(f"AlignmentConfig.similarity_cache_mb={self.similarity_cache_mb} must be >= 0 (0 = blocks).")
+            raise ValueError(
+                f"AlignmentConfig.similarity_cache_mb={self.similarity_cache_mb} must be >= 0 (0 = blocks)."
+            )
         if self.whiten and (self.source_reweight != 0 or self.source_dewhiten != "source"):
             logger.warning(
                 "AlignmentConfig: with source_reweight=%s / source_dewhiten=%r the English side is not a pure "
                 "rotation, so W maps into a distorted English space (BLI there collapsed to ~1%% in our tests). "
-                "Keep source_reweight=0 and source_dewhiten='source' for CTAM.", self.source_reweight,
+                "Keep source_reweight=0 and source_dewhiten='source' for CTAM.",
+                self.source_reweight,
                 self.source_dewhiten,
             )
         if self.chunk_size is not None and self.chunk_size < 1:
@@ -301,7 +304,9 @@ def mean_center(m: torch.Tensor) -> torch.Tensor:
     return m - m.mean(dim=0, keepdim=True)
 
 
-def normalize_embeddings(m: torch.Tensor, actions: tuple[str, ...] | list[str] = ("unit", "center", "unit")) -> torch.Tensor:
+def normalize_embeddings(
+    m: torch.Tensor, actions: tuple[str, ...] | list[str] = ("unit", "center", "unit")
+) -> torch.Tensor:
     """Apply normalisation steps in order (VecMap's `--normalize`).
 
     Args:
@@ -398,7 +403,9 @@ def advanced_mapping(
     if xd.shape[0] < x.shape[1]:
         logger.warning(
             "whitening on %d dictionary pairs in %d dimensions: the covariance is singular and is regularised; "
-            "results may be poor. Use a larger dictionary or turn whitening off.", xd.shape[0], x.shape[1]
+            "results may be poor. Use a larger dictionary or turn whitening off.",
+            xd.shape[0],
+            x.shape[1],
         )
     wx1 = whitening_transformation(xd)  # (d, d) step 1: whitening
     wy1 = whitening_transformation(yd)  # (d, d)
@@ -484,7 +491,9 @@ def self_learning(
     end = not config.self_learning
     converged = end
     while True:
-        if config.self_learning and it - last_improvement > (config.stochastic_interval if config.stochastic else config.patience):
+        if config.self_learning and it - last_improvement > (
+            config.stochastic_interval if config.stochastic else config.patience
+        ):
             if keep_prob >= 1.0:
                 end, converged = True, True
             keep_prob = min(1.0, config.stochastic_multiplier * keep_prob)
@@ -496,7 +505,13 @@ def self_learning(
             break
         xw = xn[:cutoff_x] @ w.T  # (cutoff_x, d) mapped Burmese
         new_x, new_y, objective = induce_dictionary(
-            xw, yn[:cutoff_y], config.csls_k, config.direction, keep_prob, generator, config.chunk_size,
+            xw,
+            yn[:cutoff_y],
+            config.csls_k,
+            config.direction,
+            keep_prob,
+            generator,
+            config.chunk_size,
             config.similarity_cache_mb,
         )
         if config.keep_seed:
@@ -513,15 +528,26 @@ def self_learning(
             "seconds": time.perf_counter() - start,
         }
         history.append(entry)
-        logger.info("self-learning iteration %d: objective %.6f, dictionary %d, keep_prob %.3f",
-                    it, objective, entry["dictionary_size"], keep_prob)
+        logger.info(
+            "self-learning iteration %d: objective %.6f, dictionary %d, keep_prob %.3f",
+            it,
+            objective,
+            entry["dictionary_size"],
+            keep_prob,
+        )
         if callback is not None:
             callback(entry)
         it += 1
     if config.whiten:
         w = advanced_mapping(
-            xn, yn, x_idx, y_idx, config.source_reweight, config.target_reweight,
-            config.source_dewhiten, config.target_dewhiten,
+            xn,
+            yn,
+            x_idx,
+            y_idx,
+            config.source_reweight,
+            config.target_reweight,
+            config.source_dewhiten,
+            config.target_dewhiten,
         )
     return AlignmentResult(
         weight=w,
@@ -554,4 +580,3 @@ def mapped_views(x: torch.Tensor, y: torch.Tensor, result: AlignmentResult) -> t
     xn = normalize_embeddings(x.to(w), result.config.normalization)
     yn = normalize_embeddings(y.to(w), result.config.normalization)
     return length_normalize(xn @ w.T), length_normalize(yn)  # eq. 2 on normalised vectors
-

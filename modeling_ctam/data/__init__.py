@@ -19,7 +19,7 @@ The public names are re-exported here: ``from modeling_ctam.data import load_exa
 """
 
 from .collator import CTAMCollator, tokenize_for_eval
-from .corpus import DEDUPE_MODES, DEFAULT_CORPORA, default_corpora, dedupe_sentences, load_corpora, read_corpus
+from .corpus import DEDUPE_MODES, DEFAULT_CORPORA, dedupe_sentences, default_corpora, load_corpora, read_corpus
 from .formats import DATA_FORMATS, HUB_DATASETS, HubDatasetSpec, resolve_format
 from .labels import (
     LABEL_CHOICES,

@@ -115,17 +115,19 @@ _ALWAYS_REMOVED = "\u200b\u2060\ufeff"  # zero-width space, word joiner, BOM / z
 _ALWAYS_REMOVED_TABLE = dict.fromkeys(map(ord, _ALWAYS_REMOVED))
 # Zero-width non-joiner / joiner: removed next to Burmese, whitespace or the string ends, kept elsewhere (emoji ZWJ
 # sequences, Persian / Indic text use them legitimately).
-_JOINERS_RE = re.compile(
-    f"(?:(?<=[{_MYANMAR_CLASS}\\s])|^)[\u200c\u200d]+|[\u200c\u200d]+(?=[{_MYANMAR_CLASS}\\s]|$)"
-)
+_JOINERS_RE = re.compile(f"(?:(?<=[{_MYANMAR_CLASS}\\s])|^)[\u200c\u200d]+|[\u200c\u200d]+(?=[{_MYANMAR_CLASS}\\s]|$)")
 _SPACES_RE = re.compile(r"\s+")
 # Look-alike spellings that Unicode typists use and the Zawgyi converter never produces: sa + medial ya for the
 # letter jha (``စျေး`` for ``ဈေး``), and the digit zero for the letter wa inside a word (``၀ယ်`` for ``ဝယ်``; a zero
 # next to a digit, as in ``၁၀``, stays a digit).
 _VARIANTS = (
     (re.compile("\u1005\u103b"), "\u1008"),
-    (re.compile("(?<![\u1040-\u10490-9])\u1040(?![\u1040-\u10490-9])(?:(?<=[\u1000-\u103f]\u1040)|(?=[\u1000-\u103f]))"),
-     "\u101d"),
+    (
+        re.compile(
+            "(?<![\u1040-\u10490-9])\u1040(?![\u1040-\u10490-9])(?:(?<=[\u1000-\u103f]\u1040)|(?=[\u1000-\u103f]))"
+        ),
+        "\u101d",
+    ),
 )
 # Segmentation runs: Myanmar text, whitespace, anything else (English, digits, emoji, punctuation).
 _RUN_RE = re.compile(f"[{_MYANMAR_CLASS}]+|\\s+|[^{_MYANMAR_CLASS}\\s]+")
@@ -289,7 +291,8 @@ def _normalize_line(text: str) -> str:
     if contains_myanmar(text):
         canonical_order = _burmesenlp("Burmese normalisation").canonical_order
         text = unicodedata.normalize(
-            "NFC", _MYANMAR_RUN_RE.sub(lambda run: _fix_variants(canonical_order(_fix_variants(run.group(0)))), text))
+            "NFC", _MYANMAR_RUN_RE.sub(lambda run: _fix_variants(canonical_order(_fix_variants(run.group(0)))), text)
+        )
     return text
 
 
@@ -299,9 +302,10 @@ def normalize_burmese(text: str) -> str:
 
     Steps: remove zero-width spaces, word joiners and BOMs (and zero-width (non-)joiners next to Burmese or
     spaces), Unicode NFC, the look-alike spellings the Zawgyi converter never produces (``စျ`` -> ``ဈ``, as in
-    ``စျေး`` -> ``ဈေး``; the digit ``၀`` -> the letter ``ဝ`` inside a word, not next to a digit), reorder each syllable's combining marks into the Unicode storage order
-    (``burmesenlp.canonical_order``, e.g. ``သံုး`` -> ``သုံး``), collapse runs of spaces to one space and line
-    breaks to one ``"\\n"``, strip the ends. English, digits and emoji are left alone.
+    ``စျေး`` -> ``ဈေး``; the digit ``၀`` -> the letter ``ဝ`` inside a word, not next to a digit), reorder each
+    syllable's combining marks into the Unicode storage order (``burmesenlp.canonical_order``, e.g. ``သံုး`` ->
+    ``သုံး``), collapse runs of spaces to one space and line breaks to one ``"\\n"``, strip the ends. English, digits
+    and emoji are left alone.
 
     Apply it to **Unicode** text only: reordering Zawgyi text scrambles it. :func:`preprocess` converts Zawgyi
     first.

@@ -113,8 +113,8 @@ def tokenize_for_eval(
 ) -> dict[str, Any]:
     """Tokenises raw texts exactly as training does, for evaluation and the pipeline.
 
-    Burmese texts (``language="my"``) go through :func:`modeling_ctam.data.burmese.preprocess` (as :func:`load_examples`
-    does), then the tokenizer with dynamic padding and truncation at ``max_length``.
+    Burmese texts (``language="my"``) go through :func:`modeling_ctam.data.burmese.preprocess` (as
+    :func:`load_examples` does), then the tokenizer with dynamic padding and truncation at ``max_length``.
 
     Returns:
         `dict` of `torch.LongTensor`: ``input_ids``, ``attention_mask`` (and ``word_ids`` with ``word_ids=True``:
@@ -131,7 +131,8 @@ def tokenize_for_eval(
 
 @dataclass
 class CTAMCollator:
-    """Batches :class:`PairedDataset` items (or plain ``load_examples`` rows) into the tensors CTAM's ``forward`` takes.
+    """Batches :class:`PairedDataset` items (or plain ``load_examples`` rows) into the tensors CTAM's ``forward``
+    takes.
 
     Output keys: ``input_ids``, ``attention_mask``, ``labels`` (target labels, ``-100`` where unknown) and, when the
     items carry ``source_text``, ``source_input_ids``, ``source_attention_mask``, ``source_labels``; with

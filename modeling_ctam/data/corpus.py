@@ -34,11 +34,20 @@ from .readers import _lines, _read_csv, _read_json, _read_plain, _read_sst2, _re
 from .rows import LANGUAGES, LoadStats, _RowSink, check_choice
 
 DEFAULT_CORPORA = {
-    "en": ("en/sst2/train.tsv", "en/mr/rt-polarity.pos", "en/mr/rt-polarity.neg",
-           "en/uci_sentiment_labelled/yelp_labelled.txt", "en/uci_sentiment_labelled/amazon_cells_labelled.txt",
-           "en/uci_sentiment_labelled/imdb_labelled.txt"),
-    "my": ("my/gklmip/product_sentiment_dataset_train.json", "my/gklmip/product_sentiment_dataset_dev.json",
-           "parallel/myxnli/my.genre.dev.tsv", "parallel/talpco/data_myn.txt"),
+    "en": (
+        "en/sst2/train.tsv",
+        "en/mr/rt-polarity.pos",
+        "en/mr/rt-polarity.neg",
+        "en/uci_sentiment_labelled/yelp_labelled.txt",
+        "en/uci_sentiment_labelled/amazon_cells_labelled.txt",
+        "en/uci_sentiment_labelled/imdb_labelled.txt",
+    ),
+    "my": (
+        "my/gklmip/product_sentiment_dataset_train.json",
+        "my/gklmip/product_sentiment_dataset_dev.json",
+        "parallel/myxnli/my.genre.dev.tsv",
+        "parallel/talpco/data_myn.txt",
+    ),
 }
 """The corpora the benchmarks use, relative to the shared data folder: English SST-2 train + MR + UCI; Burmese
 GKLMIP train+dev texts, myXNLI `sentence1_my`/`sentence2_my`, TALPCo Burmese."""
@@ -84,9 +93,17 @@ def read_corpus(
         raise IsADirectoryError(f"corpus {spec} is a folder; give the corpus files one by one.")
     name = path.name.lower()
     encoding = encoding or ("latin-1" if name.startswith("rt-polarity") else "utf-8")
-    sink = _RowSink(LoadStats(source=path.name, data_format="corpus", language=language), kind=None, labels="raw",
-                    label_map=None, on_error="skip", max_chars=None, language=language, check_utf8=True,
-                    preprocess=False)
+    sink = _RowSink(
+        LoadStats(source=path.name, data_format="corpus", language=language),
+        kind=None,
+        labels="raw",
+        label_map=None,
+        on_error="skip",
+        max_chars=None,
+        language=language,
+        check_utf8=True,
+        preprocess=False,
+    )
     if name.endswith((".json", ".jsonl")):
         _read_json(path, sink, encoding, text_column or "text", None)
     elif name.startswith("rt-polarity"):
@@ -97,8 +114,10 @@ def read_corpus(
         raise ValueError(next(m for m in sink.stats.first_skipped if "invalid UTF-8" in m))
     sink.finish()
     if not sink.texts and sink.stats.skipped:
-        raise ValueError(f"{path}: no sentence could be read ({'; '.join(sink.stats.first_skipped)}); pass "
-                         "--text-column to name the text field.")
+        raise ValueError(
+            f"{path}: no sentence could be read ({'; '.join(sink.stats.first_skipped)}); pass "
+            "--text-column to name the text field."
+        )
     return sink.texts[:max_sentences] if max_sentences else sink.texts
 
 
@@ -188,11 +207,14 @@ def _read_hub(dataset_id: str, column: str, split: str, max_sentences: int | Non
     try:
         ds = datasets.load_dataset(dataset_id, split=split)
     except Exception as err:
-        raise RuntimeError(f"could not load Hub dataset {dataset_id!r} (split {split!r}): {err}. Without Hub access, "
-                           "give a local file instead.") from err
+        raise RuntimeError(
+            f"could not load Hub dataset {dataset_id!r} (split {split!r}): {err}. Without Hub access, "
+            "give a local file instead."
+        ) from err
     if column not in ds.column_names:
-        raise ValueError(f"Hub dataset {dataset_id!r} has no column {column!r}; columns: {ds.column_names}. Pass "
-                         "--text-column.")
+        raise ValueError(
+            f"Hub dataset {dataset_id!r} has no column {column!r}; columns: {ds.column_names}. Pass --text-column."
+        )
     if max_sentences:
         ds = ds.select(range(min(max_sentences, len(ds))))
     return [str(t).strip() for t in ds[column] if t is not None and str(t).strip()]

@@ -115,5 +115,3 @@ def resolve_format(path_or_id: str | os.PathLike, data_format: str | None = None
     raise ValueError(
         f"{text}: cannot tell the data format from the file name; pass data_format= one of {DATA_FORMATS}."
     )
-
-

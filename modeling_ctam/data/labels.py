@@ -13,7 +13,6 @@ such data's texts without their labels (``use_source_labels: false``).
 
 from __future__ import annotations
 
-
 LABEL_SCHEMES: dict[str, list[str]] = {
     "binary": ["negative", "positive"],
     "three-class": ["negative", "neutral", "positive"],
@@ -30,7 +29,6 @@ SOURCE_LABEL_KINDS: dict[str, tuple[int, ...]] = {
     "three-class": (0, 1, 2),  # negative, neutral, positive
 }
 """What the labels of a source mean, with the raw integer values each kind accepts."""
-
 
 
 def id2label(scheme: str) -> dict[int, str]:
@@ -114,9 +112,9 @@ def _convert_label(value: int, kind: str, labels: str) -> int | str:
         if labels == "three-class":
             return value
         if labels == "five-class":
-            raise ValueError("Three-class data (negative/neutral/positive) cannot be loaded with labels='five-class': "
-                             "it has no star ratings. Use labels='three-class' or 'binary'.")
+            raise ValueError(
+                "Three-class data (negative/neutral/positive) cannot be loaded with labels='five-class': "
+                "it has no star ratings. Use labels='three-class' or 'binary'."
+            )
         return {0: 0, 2: 1}.get(value, "neutral_in_binary")
     raise AssertionError(kind)
-
-

@@ -104,11 +104,12 @@ def few_shot_subsample(dataset, n_per_class: int, seed: int = 0, label_column: s
     counts = {c: int((labels == c).sum()) for c in classes}
     short = {c: n for c, n in counts.items() if n < n_per_class}
     if not classes or short:
-        raise ValueError(f"few_shot_subsample: need {n_per_class} examples per class, but "
-                         + ", ".join(f"class {c} has only {n}" for c, n in short.items())
-                         + f" (class counts: {counts}).")
-    chosen = [np.random.default_rng([seed, c]).permutation(np.flatnonzero(labels == c))[:n_per_class]
-              for c in classes]
+        raise ValueError(
+            f"few_shot_subsample: need {n_per_class} examples per class, but "
+            + ", ".join(f"class {c} has only {n}" for c, n in short.items())
+            + f" (class counts: {counts})."
+        )
+    chosen = [np.random.default_rng([seed, c]).permutation(np.flatnonzero(labels == c))[:n_per_class] for c in classes]
     indices = np.concatenate(chosen)
     np.random.default_rng(seed).shuffle(indices)
     return dataset.select(indices.tolist())
@@ -324,5 +325,3 @@ class PairedDataset(torch.utils.data.Dataset):
             "source_text": self._src_text[source_index],
             "source_label": self._src_label[source_index],
         }
-
-

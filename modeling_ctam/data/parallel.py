@@ -56,9 +56,9 @@ def load_parallel(
 ):
     """Reads English-Burmese translation pairs into a :class:`datasets.Dataset`.
 
-    Columns: ``source_text`` (English), ``target_text`` (Burmese, through :func:`modeling_ctam.data.burmese.preprocess`),
-    ``source_label`` and ``label`` (both ``-1``: these corpora carry no sentiment labels), ``pair_id`` and
-    ``source_line``.
+    Columns: ``source_text`` (English), ``target_text`` (Burmese, through
+    :func:`modeling_ctam.data.burmese.preprocess`), ``source_label`` and ``label`` (both ``-1``: these corpora carry no
+    sentiment labels), ``pair_id`` and ``source_line``.
 
     Args:
         path (`str` or `os.PathLike`):
@@ -81,7 +81,13 @@ def load_parallel(
     data_format = _resolve_parallel_format(path, data_format)
     stats = LoadStats(source=path.name, data_format=data_format, label_scheme=None, language="en-my")
     checker = _RowSink(
-        stats, kind=None, labels="raw", label_map=None, on_error=on_error, max_chars=max_chars, language="en",
+        stats,
+        kind=None,
+        labels="raw",
+        label_map=None,
+        on_error=on_error,
+        max_chars=max_chars,
+        language="en",
         check_utf8=True,
     )
     if data_format == "talpco":
@@ -226,5 +232,3 @@ def read_myxnli(path: Path, checker: _RowSink) -> list[tuple[str, str, str, str]
                 continue
             pairs.append((f"{number}:{which}", f"{location}:{which}", english, burmese))
     return pairs
-
-

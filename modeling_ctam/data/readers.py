@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from .formats import MR_FILES, HUB_DATASETS, HubDatasetSpec, resolve_format
+from .formats import HUB_DATASETS, MR_FILES, HubDatasetSpec, resolve_format
 from .labels import LABEL_CHOICES, LABEL_SCHEMES, SOURCE_LABEL_KINDS
 from .rows import (
     DEFAULT_MAX_CHARS,
@@ -211,11 +211,18 @@ def _refuse_single_object(name: str, text: str) -> None:
     if not isinstance(value, dict):
         return
     lists = [key for key, item in value.items() if isinstance(item, list) and item and isinstance(item[0], dict)]
-    hint = (f"; its key {lists[0]!r} holds a list of {len(value[lists[0]])} records: save that list as the file"
-            if lists else f" (keys: {', '.join(map(repr, list(value)[:8]))})")
-    raise DataFormatError(f"{name}:1", "file", "the file holds one JSON object, not a list of records "
-                          f"([{{...}}, {{...}}]) or JSON Lines (one object a line){hint}. A file of one record "
-                          "in JSON Lines form is read with --data-format jsonl")
+    hint = (
+        f"; its key {lists[0]!r} holds a list of {len(value[lists[0]])} records: save that list as the file"
+        if lists
+        else f" (keys: {', '.join(map(repr, list(value)[:8]))})"
+    )
+    raise DataFormatError(
+        f"{name}:1",
+        "file",
+        "the file holds one JSON object, not a list of records "
+        f"([{{...}}, {{...}}]) or JSON Lines (one object a line){hint}. A file of one record "
+        "in JSON Lines form is read with --data-format jsonl",
+    )
 
 
 def _read_jsonl_text(name: str, text: str, sink: _RowSink, text_column: str, label_column: str | None) -> None:
@@ -246,9 +253,11 @@ def _read_csv(
     for column in (text_column, label_column):
         if column is not None and column not in header:
             raise DataFormatError(
-                f"{name}:1", "file", f"no column {column!r} in the header ({', '.join(map(repr, header))}); "
+                f"{name}:1",
+                "file",
+                f"no column {column!r} in the header ({', '.join(map(repr, header))}); "
                 "pass --text-column / --label-column (eval.py; text_column= / label_column= in load_examples, "
-                "label_column=None for unlabelled data)"
+                "label_column=None for unlabelled data)",
             )
     text_index = header.index(text_column)
     label_index = header.index(label_column) if label_column is not None else None
@@ -261,7 +270,9 @@ def _read_csv(
             continue
         if len(row) != len(header):
             sink.stats.rows_read += 1
-            sink.bad(location, "wrong_column_count", f"expected {len(header)} columns as in the header, got {len(row)}")
+            sink.bad(
+                location, "wrong_column_count", f"expected {len(header)} columns as in the header, got {len(row)}"
+            )
             continue
         sink.add(location, row[text_index], row[label_index] if label_index is not None else None)
 
@@ -554,5 +565,3 @@ def examples_from_hf_dataset(
 def drop_labels(dataset):
     """A copy of ``dataset`` with every ``label`` set to ``-1`` (unlabelled), e.g. Burmese data for zero-shot runs."""
     return dataset.map(lambda batch: {"label": [-1] * len(batch["label"])}, batched=True, desc="drop labels")
-
-

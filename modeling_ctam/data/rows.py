@@ -85,7 +85,8 @@ class LoadStats:
     source: str = field(metadata={"help": "File, folder or Hub id that was read (file names only, no directories)."})
     data_format: str = field(metadata={"help": "Format that was used, one of DATA_FORMATS (or a parallel format)."})
     label_scheme: str | None = field(
-        default=None, metadata={"help": "'binary', 'three-class', 'five-class', 'raw' or None."})
+        default=None, metadata={"help": "'binary', 'three-class', 'five-class', 'raw' or None."}
+    )
     language: str | None = field(default=None, metadata={"help": "Language of the texts ('en' or 'my')."})
     rows_read: int = field(default=0, metadata={"help": "Records seen (header and blank lines excluded)."})
     rows_kept: int = field(default=0, metadata={"help": "Rows in the returned dataset."})
@@ -125,8 +126,11 @@ class LoadStats:
         self.rows_read += other.rows_read
         self.rows_kept += other.rows_kept
         self.blank_lines += other.blank_lines
-        for mine, theirs in ((self.dropped, other.dropped), (self.skipped, other.skipped),
-                             (self.label_counts, other.label_counts)):
+        for mine, theirs in (
+            (self.dropped, other.dropped),
+            (self.skipped, other.skipped),
+            (self.label_counts, other.label_counts),
+        ):
             for key, value in theirs.items():
                 mine[key] = mine.get(key, 0) + value
         self.first_skipped = (self.first_skipped + other.first_skipped)[:_MAX_LOGGED_BAD_ROWS]
@@ -245,8 +249,11 @@ class _RowSink:
         if self.label_map is not None:
             key = str(raw).strip() if not isinstance(raw, float) or not raw.is_integer() else str(int(raw))
             if key not in self.label_map:
-                self.bad(location, "unknown_label",
-                         f"unknown label {raw!r} (expected one of {self._expected()}){self._names_hint()}")
+                self.bad(
+                    location,
+                    "unknown_label",
+                    f"unknown label {raw!r} (expected one of {self._expected()}){self._names_hint()}",
+                )
                 return None
             value = self.label_map[key]
         parsed: int | None = None
@@ -267,8 +274,11 @@ class _RowSink:
                     f"({', '.join(map(str, SOURCE_LABEL_KINDS[self.kind]))})",
                 )
             else:
-                self.bad(location, "unknown_label",
-                         f"unknown label {raw!r} (expected one of {self._expected()}){self._names_hint()}")
+                self.bad(
+                    location,
+                    "unknown_label",
+                    f"unknown label {raw!r} (expected one of {self._expected()}){self._names_hint()}",
+                )
             return None
         return parsed
 
@@ -282,8 +292,12 @@ class _RowSink:
             return names.index(name)
         if name == "neutral" and self.labels == "binary":
             return "neutral_in_binary"
-        self.bad(location, "unknown_label", f"label {raw!r} is a class name the {self.labels!r} scheme does not have "
-                 f"(its classes: {', '.join(names) or 'none by name'})")
+        self.bad(
+            location,
+            "unknown_label",
+            f"label {raw!r} is a class name the {self.labels!r} scheme does not have "
+            f"(its classes: {', '.join(names) or 'none by name'})",
+        )
         return None
 
     # -- rows ---------------------------------------------------------------------------------------------------------
@@ -375,5 +389,3 @@ def _burmese():
             "(myanmartools, python-myanmar, burmesenlp)."
         ) from error
     return burmese
-
-

@@ -78,8 +78,12 @@ class CTAMTokenizer(TokenizersBackend):
             raise ValueError(f"CTAMTokenizer needs a fast (tokenizers) backend; got {type(tokenizer).__name__}.")
         specials = {key: str(value) for key, value in tokenizer.special_tokens_map.items() if isinstance(value, str)}
         kwargs = {"burmese_preprocess": True, **specials, **kwargs}
-        return cls(tokenizer_object=tokenizer.backend_tokenizer, model_max_length=tokenizer.model_max_length,
-                   name_or_path=tokenizer.name_or_path, **kwargs)
+        return cls(
+            tokenizer_object=tokenizer.backend_tokenizer,
+            model_max_length=tokenizer.model_max_length,
+            name_or_path=tokenizer.name_or_path,
+            **kwargs,
+        )
 
     def prepare_text(self, text):
         """`text` as the model sees it: a string preprocessed, a list of strings item by item, anything else as is."""

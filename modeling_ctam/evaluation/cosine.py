@@ -31,10 +31,43 @@ __all__ = [
 ]
 
 DEFAULT_SENTIMENT_WORDS = (
-    "good", "bad", "happy", "sad", "angry", "great", "smile", "cry", "love", "hate", "like", "nice", "beautiful",
-    "ugly", "cheap", "expensive", "delicious", "excellent", "terrible", "wonderful", "poor", "clean", "dirty",
-    "broken", "fast", "slow", "comfortable", "satisfied", "disappointed", "useful", "easy", "difficult", "new",
-    "old", "hungry", "big", "small",
+    "good",
+    "bad",
+    "happy",
+    "sad",
+    "angry",
+    "great",
+    "smile",
+    "cry",
+    "love",
+    "hate",
+    "like",
+    "nice",
+    "beautiful",
+    "ugly",
+    "cheap",
+    "expensive",
+    "delicious",
+    "excellent",
+    "terrible",
+    "wonderful",
+    "poor",
+    "clean",
+    "dirty",
+    "broken",
+    "fast",
+    "slow",
+    "comfortable",
+    "satisfied",
+    "disappointed",
+    "useful",
+    "easy",
+    "difficult",
+    "new",
+    "old",
+    "hungry",
+    "big",
+    "small",
 )
 """English sentiment words looked up in the myPar lexicon by :func:`default_word_pairs` (those it holds are used).
 "sweet" and "well" are left out on purpose: myPar translates them in their noun senses (candy, a water well)."""
@@ -112,8 +145,9 @@ def load_mapping(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 def load_word_vectors(path: str | os.PathLike, words: Iterable[str] | None = None) -> dict[str, np.ndarray]:
     """Reads static word vectors: a word2vec text file (``V d`` header, then ``word v1 ... vd``; what
-    ``python -m modeling_ctam.align --save-vectors`` writes) or a :class:`modeling_ctam.alignment.static_vectors.StaticVectors`
-    file pair (``PATH.json`` + ``PATH.safetensors``, first layer).
+    ``python -m modeling_ctam.align --save-vectors`` writes) or a
+    :class:`modeling_ctam.alignment.static_vectors.StaticVectors` file pair (``PATH.json`` + ``PATH.safetensors``,
+    first layer).
 
     Args:
         path (`str` or `os.PathLike`): the file (or the common stem of the pair).
@@ -185,8 +219,8 @@ def default_word_pairs(
 ) -> list[tuple[str, str]]:
     """A handful of sentiment word pairs from the myPar lexicon (``lexicon/English-Myanmar-one-to-one.ver0.9.txt``).
 
-    The single-word pairs are read with :func:`modeling_ctam.alignment.lexicon.read_mypar` (the same normalisation as the
-    alignment's dictionaries); the first Burmese translation of each word of ``words`` that the lexicon holds is
+    The single-word pairs are read with :func:`modeling_ctam.alignment.lexicon.read_mypar` (the same normalisation as
+    the alignment's dictionaries); the first Burmese translation of each word of ``words`` that the lexicon holds is
     kept, in the order of ``words``.
 
     Args:
@@ -201,7 +235,9 @@ def default_word_pairs(
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     path = root.joinpath(*MYPAR_FILE)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; point CTAM_DATA_DIR (or --data-dir) at the shared data folder.")
+        raise FileNotFoundError(
+            f"{path} does not exist; point CTAM_DATA_DIR (or --data-dir) at the shared data folder."
+        )
     first: dict[str, str] = {}
     for entry in read_mypar(path, duplicates="ignore"):
         first.setdefault(entry.english, entry.burmese)
@@ -251,22 +287,44 @@ def cosine_distance_table(
         y = source_vectors.get(english)
         x = target_vectors.get(burmese)
         if y is None or x is None:
-            missing.append({"english": english, "burmese": burmese,
-                            "absent": [s for s, v in (("english", y), ("burmese", x)) if v is None]})
+            missing.append(
+                {
+                    "english": english,
+                    "burmese": burmese,
+                    "absent": [s for s, v in (("english", y), ("burmese", x)) if v is None],
+                }
+            )
             rows.append({"english": english, "burmese": burmese, "before": None, "after": None, "found": False})
             continue
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         if x.shape != (d,) or y.shape != (d,):
-            raise ValueError(f"vectors of {english!r}/{burmese!r} have shapes {x.shape}/{y.shape}, the mapping needs ({d},).")
+            raise ValueError(
+                f"vectors of {english!r}/{burmese!r} have shapes {x.shape}/{y.shape}, the mapping needs ({d},)."
+            )
         mapped = weight @ (x - mu_t) + mu_s  # eq. 2
-        rows.append({"english": english, "burmese": burmese, "before": _cos_distance(x, y),
-                     "after": _cos_distance(mapped, y), "found": True})
+        rows.append(
+            {
+                "english": english,
+                "burmese": burmese,
+                "before": _cos_distance(x, y),
+                "after": _cos_distance(mapped, y),
+                "found": True,
+            }
+        )
     found = [r for r in rows if r["found"]]
     mean = lambda key: float(np.mean([r[key] for r in found])) if found else None  # noqa: E731
     if missing:
-        logger.warning("%d of %d word pairs are missing from the vectors (e.g. %s).", len(missing), len(pairs), missing[0])
-    return {"rows": rows, "mean_before": mean("before"), "mean_after": mean("after"), "n_pairs": len(pairs),
-            "n_found": len(found), "missing": missing}
+        logger.warning(
+            "%d of %d word pairs are missing from the vectors (e.g. %s).", len(missing), len(pairs), missing[0]
+        )
+    return {
+        "rows": rows,
+        "mean_before": mean("before"),
+        "mean_after": mean("after"),
+        "n_pairs": len(pairs),
+        "n_found": len(found),
+        "missing": missing,
+    }
 
 
 def cosine_markdown(table: Mapping[str, Any], title: str | None = None) -> str:
@@ -285,5 +343,8 @@ def cosine_markdown(table: Mapping[str, Any], title: str | None = None) -> str:
         else:
             lines.append(f"| {row['english']} | {row['burmese']} | missing | missing |")
     if table["n_found"]:
-        lines.append(f"| **mean** ({table['n_found']} pairs) | | **{table['mean_before']:.4f}** | **{table['mean_after']:.4f}** |")
+        lines.append(
+            f"| **mean** ({table['n_found']} pairs) | | **{table['mean_before']:.4f}** | "
+            f"**{table['mean_after']:.4f}** |"
+        )
     return "\n".join(lines) + "\n"

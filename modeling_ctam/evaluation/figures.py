@@ -84,8 +84,15 @@ def plot_confusion_matrix(
     ax.set_ylabel("true")
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, f"{int(m[i, j])}\n{share[i, j]:.0%}", ha="center", va="center",
-                    color="white" if share[i, j] > 0.5 else "black", fontsize=10)
+            ax.text(
+                j,
+                i,
+                f"{int(m[i, j])}\n{share[i, j]:.0%}",
+                ha="center",
+                va="center",
+                color="white" if share[i, j] > 0.5 else "black",
+                fontsize=10,
+            )
     ax.set_title(title or "Confusion matrix")
     return _save(fig, path, dpi)
 
@@ -125,10 +132,12 @@ def plot_per_class_f1(
     width = 0.8 / max(1, len(methods))
     x = np.arange(len(categories))
     for k, method in enumerate(methods):
-        values = np.array([
-            [r["per_class"][n]["f1"] for n in names] + ([r["macro_f1"]] if include_macro else [])
-            for r in groups[method]
-        ])  # (runs, categories)
+        values = np.array(
+            [
+                [r["per_class"][n]["f1"] for n in names] + ([r["macro_f1"]] if include_macro else [])
+                for r in groups[method]
+            ]
+        )  # (runs, categories)
         mean = values.mean(axis=0)
         err = None
         if values.shape[0] > 1:  # sample std, drawn inside the [0, 1] range F1 lives in

@@ -14,13 +14,13 @@ def is_generic_label_name(name: str) -> bool:
     return str(name).upper().startswith("LABEL_") and str(name)[6:].isdigit()
 
 
-
 class LabelSchemeMismatchError(ValueError):
     """The evaluation data's label scheme does not fit the model's classes (the message says what to do)."""
 
 
-def resolve_label_names(id2label: Mapping[Any, str] | None, num_labels: int, scheme_names: Sequence[str],
-                        scheme: str = "") -> tuple[list[str], list[int] | None]:
+def resolve_label_names(
+    id2label: Mapping[Any, str] | None, num_labels: int, scheme_names: Sequence[str], scheme: str = ""
+) -> tuple[list[str], list[int] | None]:
     """Matches a model's classes with the data's label scheme.
 
     Args:
@@ -45,8 +45,11 @@ def resolve_label_names(id2label: Mapping[Any, str] | None, num_labels: int, sch
     names = [str(n) for n in scheme_names]
     if num_labels != len(names):
         fitting = [s for s, n in LABEL_SCHEMES.items() if len(n) == num_labels]
-        hint = (f"Evaluate it with --labels {fitting[0]} (classes {LABEL_SCHEMES[fitting[0]]})"
-                if fitting else "No CTAM label scheme has that many classes")
+        hint = (
+            f"Evaluate it with --labels {fitting[0]} (classes {LABEL_SCHEMES[fitting[0]]})"
+            if fitting
+            else "No CTAM label scheme has that many classes"
+        )
         model_names = [str(id2label[k]) for k in sorted(id2label, key=int)] if id2label else []
         raise LabelSchemeMismatchError(
             f"The model has {num_labels} classes {model_names} but --labels {scheme or names} gives the data "
@@ -59,7 +62,10 @@ def resolve_label_names(id2label: Mapping[Any, str] | None, num_labels: int, sch
     if all(is_generic_label_name(n) for n in model_names):
         logging.getLogger(__name__).warning(
             "The model's config has placeholder class names %s; assuming they follow the data's order %s. Set "
-            "id2label/label2id in the model config so that its outputs are named.", model_names, names)
+            "id2label/label2id in the model config so that its outputs are named.",
+            model_names,
+            names,
+        )
         return names, None
     lowered = [n.lower() for n in model_names]
     wanted = [n.lower() for n in names]
@@ -127,8 +133,9 @@ def predict(
         for begin in range(0, len(order), batch_size):
             index = order[begin : begin + batch_size]
             batch_texts = [texts[i] for i in index]
-            encoded = tokenize_for_eval(tokenizer, batch_texts, language, max_length=max_length, word_ids=word_ids,
-                                        preprocess=preprocess)
+            encoded = tokenize_for_eval(
+                tokenizer, batch_texts, language, max_length=max_length, word_ids=word_ids, preprocess=preprocess
+            )
             lengths = [len(ids) for ids in tokenizer(batch_texts, truncation=False, verbose=False)["input_ids"]]
             num_truncated += sum(1 for n in lengths if n > max_length)
             inputs = {k: v.to(device) for k, v in encoded.items()}
@@ -136,5 +143,8 @@ def predict(
             for i, p, probs in zip(index, logits.argmax(-1).tolist(), logits.float().softmax(-1).tolist()):
                 predictions[i] = int(p)
                 probabilities[i] = [round(float(x), 6) for x in probs]
-    return predictions, {"num_truncated": num_truncated, "seconds": time.perf_counter() - start,
-                         "probabilities": probabilities}
+    return predictions, {
+        "num_truncated": num_truncated,
+        "seconds": time.perf_counter() - start,
+        "probabilities": probabilities,
+    }

@@ -53,7 +53,9 @@ def render_report(record: Mapping[str, Any], confusion_png: str | None = None) -
     if stats.get("skipped"):
         info.append(("Malformed rows skipped", ", ".join(f"{k}: {v}" for k, v in stats["skipped"].items())))
     if record.get("num_truncated"):
-        info.append(("Texts truncated to max_length", f"{record['num_truncated']} (max_length={record.get('max_length')})"))
+        info.append(
+            ("Texts truncated to max_length", f"{record['num_truncated']} (max_length={record.get('max_length')})")
+        )
     lines += ["| | |", "|---|---|"]
     lines += [f"| {k} | {_md_escape(v)} |" for k, v in info if v is not None]
     lines += [
@@ -62,8 +64,11 @@ def render_report(record: Mapping[str, Any], confusion_png: str | None = None) -
         "",
         "| macro-F1 | weighted-F1 | accuracy | macro-precision | macro-recall |",
         "|---:|---:|---:|---:|---:|",
-        "| " + " | ".join(_fmt(record.get(k)) for k in ("macro_f1", "weighted_f1", "accuracy", "macro_precision",
-                                                        "macro_recall")) + " |",
+        "| "
+        + " | ".join(
+            _fmt(record.get(k)) for k in ("macro_f1", "weighted_f1", "accuracy", "macro_precision", "macro_recall")
+        )
+        + " |",
         "",
         "Macro-F1 (the unweighted mean of the per-class F1) is the number to compare: when the classes are "
         "imbalanced (see the support column), a model that always answers the majority class gets a high accuracy "
@@ -97,8 +102,11 @@ def render_report(record: Mapping[str, Any], confusion_png: str | None = None) -
         lines += ["", f"![Confusion matrix]({confusion_png})"]
     baseline = record.get("majority_baseline")
     if isinstance(baseline, Mapping):
-        lines += ["", f"Majority class: {_md_escape(baseline['class'])} ({baseline['accuracy']:.1%} of the examples; "
-                      f"always answering it scores macro-F1 {baseline['macro_f1']:.4f})."]
+        lines += [
+            "",
+            f"Majority class: {_md_escape(baseline['class'])} ({baseline['accuracy']:.1%} of the examples; "
+            f"always answering it scores macro-F1 {baseline['macro_f1']:.4f}).",
+        ]
     if record.get("command"):
         lines += ["", "## Reproduce", "", "```bash", str(record["command"]), "```"]
     return "\n".join(lines) + "\n"

@@ -99,8 +99,9 @@ def check_comparable(groups: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[
             key = (data, record.get("split"), record.get("label_scheme"), record.get("n_examples"))
             seen_data.setdefault(key, str(where))
     if len(seen_data) > 1:
-        listing = "; ".join(f"data={k[0]!r} split={k[1]!r} labels={k[2]!r} n={k[3]} (e.g. {v})"
-                            for k, v in seen_data.items())
+        listing = "; ".join(
+            f"data={k[0]!r} split={k[1]!r} labels={k[2]!r} n={k[3]} (e.g. {v})" for k, v in seen_data.items()
+        )
         raise ValueError(
             "The metrics files were computed on different evaluation data, so their numbers are not comparable: "
             f"{listing}. Evaluate every run on the same file."
@@ -219,6 +220,9 @@ def ablation_markdown(table: Mapping[str, Any], title: str | None = None) -> str
             if method == table["baseline"]:
                 cells += ["-", "-"]
             else:
-                cells += [f"{row['delta_macro_f1']:+.4f}", "yes" if row["beats_baseline_by_more_than_spread"] else "no"]
+                cells += [
+                    f"{row['delta_macro_f1']:+.4f}",
+                    "yes" if row["beats_baseline_by_more_than_spread"] else "no",
+                ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

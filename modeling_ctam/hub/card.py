@@ -91,12 +91,22 @@ def widget_from_predictions(examples: Sequence[dict], predictions: Sequence[dict
     """`widget:` entries with the pipeline's outputs (all labels, best first, scores to 4 decimals)."""
     widget = []
     for example, row in zip(examples, predictions):
-        widget.append({"text": example["text"], "example_title": example["example_title"],
-                       "output": _rounded(row["text"]["scores"])})
+        widget.append(
+            {
+                "text": example["text"],
+                "example_title": example["example_title"],
+                "output": _rounded(row["text"]["scores"]),
+            }
+        )
     if 0 <= ZAWGYI_WIDGET_INDEX < len(predictions) and "zawgyi" in predictions[ZAWGYI_WIDGET_INDEX]:
         example = examples[ZAWGYI_WIDGET_INDEX]
-        widget.append({"text": example["zawgyi"], "example_title": f"{example['example_title']}, Zawgyi-encoded",
-                       "output": _rounded(predictions[ZAWGYI_WIDGET_INDEX]["zawgyi"]["scores"])})
+        widget.append(
+            {
+                "text": example["zawgyi"],
+                "example_title": f"{example['example_title']}, Zawgyi-encoded",
+                "output": _rounded(predictions[ZAWGYI_WIDGET_INDEX]["zawgyi"]["scores"]),
+            }
+        )
     return widget
 
 
@@ -160,8 +170,14 @@ def eval_dataset(record) -> dict:
     split = metrics.get("split")
     if not split and isinstance(name, str):
         base = Path(name).name.lower()
-        split = next((s for key, s in (("dev", "validation"), ("valid", "validation"), ("test", "test"),
-                                       ("train", "train")) if key in base), None)
+        split = next(
+            (
+                s
+                for key, s in (("dev", "validation"), ("valid", "validation"), ("test", "test"), ("train", "train"))
+                if key in base
+            ),
+            None,
+        )
     if not split and record.metrics_source == "dev_metrics.json":
         split = "validation"
     split = {"dev": "validation", "valid": "validation"}.get(str(split), split) if split else None
@@ -171,10 +187,14 @@ def eval_dataset(record) -> dict:
         readable += f", {scheme} labels"
     size = metrics.get("n_examples")
     max_length = metrics.get("max_length")
-    return {"max_length": max_length if isinstance(max_length, int) else None,
-            "type": hub_id, "name": readable, "split": split,
-            "file": Path(name).name if isinstance(name, str) else None,
-            "n_examples": size if isinstance(size, int) else None}
+    return {
+        "max_length": max_length if isinstance(max_length, int) else None,
+        "type": hub_id,
+        "name": readable,
+        "split": split,
+        "file": Path(name).name if isinstance(name, str) else None,
+        "n_examples": size if isinstance(size, int) else None,
+    }
 
 
 def _dataset_hub_id(name: str) -> str | None:
@@ -205,11 +225,19 @@ def eval_results(record, task_name: str = "Sentiment analysis") -> list[EvalResu
         value = metric(record.metrics, key)
         if value is None:
             continue
-        results.append(EvalResult(
-            task_type="text-classification", task_name=task_name, dataset_type=dataset["type"],
-            dataset_name=dataset["name"], dataset_split=dataset["split"], metric_type=metric_type,
-            metric_value=round(value, 4), metric_name=name, metric_args=args,
-        ))
+        results.append(
+            EvalResult(
+                task_type="text-classification",
+                task_name=task_name,
+                dataset_type=dataset["type"],
+                dataset_name=dataset["name"],
+                dataset_split=dataset["split"],
+                metric_type=metric_type,
+                metric_value=round(value, 4),
+                metric_name=name,
+                metric_args=args,
+            )
+        )
     return results
 
 
@@ -233,30 +261,66 @@ def _short(value: Any) -> str:
 TRAINING_KEYS = (
     # (label, keys looked up in train_config.json, breadth-first; the first key is the current name, later ones
     # are the names older runs recorded, e.g. `warmup` before the config took TrainingArguments' `warmup_steps`)
-    ("encoder", ("encoder",)), ("preset", ("preset",)), ("setting", ("setting",)), ("label scheme", ("labels",)),
-    ("English data", ("source_data",)), ("English examples", ("source_examples", "max_source_examples")),
-    ("English labels", ("source_labels",)), ("Burmese training data", ("target_train",)),
-    ("Burmese training examples", ("target_train_examples",)), ("Burmese training labels", ("target_train_labels",)),
-    ("Burmese dev data", ("target_dev",)), ("Burmese dev labels", ("dev_labels",)), ("pairing", ("pairing",)),
-    ("parallel data", ("parallel_data",)), ("VecMap alignment", ("alignment",)), ("max_length", ("max_length",)),
-    ("word_ids", ("word_ids",)), ("frozen word embeddings", ("freeze_embeddings",)),
-    ("frozen layers", ("freeze_layers",)), ("LoRA", ("lora",)), ("epochs", ("num_train_epochs",)),
-    ("max_steps", ("max_steps",)), ("batch size (per device)", ("per_device_train_batch_size",)),
-    ("gradient accumulation", ("gradient_accumulation_steps",)), ("learning rate", ("learning_rate",)),
-    ("warmup", ("warmup_steps", "warmup")), ("weight decay", ("weight_decay",)), ("scheduler", ("lr_scheduler_type",)),
-    ("seed", ("seed",)), ("class imbalance", ("imbalance_summary", "imbalance")), ("recipe", ("recipe",)),
-    ("stage-1 steps", ("stage1_steps",)), ("stage-2 steps", ("stage2_steps",)),
-    ("parallel share of stage 2", ("parallel_share",)), ("self-training", ("self_training",)),
-    ("prior's held-out English", ("heldout_data",)), ("decision at the target prior", ("match_prior",)),
-    ("model selection", ("metric_for_best_model",)), ("parameters", ("parameters",)),
-    ("device", ("device",)), ("processes", ("world_size",)), ("mixed precision", ("mixed_precision",)),
+    ("encoder", ("encoder",)),
+    ("preset", ("preset",)),
+    ("setting", ("setting",)),
+    ("label scheme", ("labels",)),
+    ("English data", ("source_data",)),
+    ("English examples", ("source_examples", "max_source_examples")),
+    ("English labels", ("source_labels",)),
+    ("Burmese training data", ("target_train",)),
+    ("Burmese training examples", ("target_train_examples",)),
+    ("Burmese training labels", ("target_train_labels",)),
+    ("Burmese dev data", ("target_dev",)),
+    ("Burmese dev labels", ("dev_labels",)),
+    ("pairing", ("pairing",)),
+    ("parallel data", ("parallel_data",)),
+    ("VecMap alignment", ("alignment",)),
+    ("max_length", ("max_length",)),
+    ("word_ids", ("word_ids",)),
+    ("frozen word embeddings", ("freeze_embeddings",)),
+    ("frozen layers", ("freeze_layers",)),
+    ("LoRA", ("lora",)),
+    ("epochs", ("num_train_epochs",)),
+    ("max_steps", ("max_steps",)),
+    ("batch size (per device)", ("per_device_train_batch_size",)),
+    ("gradient accumulation", ("gradient_accumulation_steps",)),
+    ("learning rate", ("learning_rate",)),
+    ("warmup", ("warmup_steps", "warmup")),
+    ("weight decay", ("weight_decay",)),
+    ("scheduler", ("lr_scheduler_type",)),
+    ("seed", ("seed",)),
+    ("class imbalance", ("imbalance_summary", "imbalance")),
+    ("recipe", ("recipe",)),
+    ("stage-1 steps", ("stage1_steps",)),
+    ("stage-2 steps", ("stage2_steps",)),
+    ("parallel share of stage 2", ("parallel_share",)),
+    ("self-training", ("self_training",)),
+    ("prior's held-out English", ("heldout_data",)),
+    ("decision at the target prior", ("match_prior",)),
+    ("model selection", ("metric_for_best_model",)),
+    ("parameters", ("parameters",)),
+    ("device", ("device",)),
+    ("processes", ("world_size",)),
+    ("mixed precision", ("mixed_precision",)),
     ("versions", ("versions",)),
 )
 # keys of the joint recipe's one Trainer run that the two-stage recipe replaces by its stage budgets (no checkpoint
 # is chosen in either stage, and the stage-2 streams do their own pairing)
 TWO_STAGE_UNUSED = ("epochs", "max_steps", "pairing", "model selection")
-CONFIG_KEYS = ("use_vxlm", "vecmap_integrations", "static_layer", "lambda_cls", "lambda_align", "lambda_domain",
-               "pooling", "gate_type", "align_weighting", "grl_schedule", "share_encoder")
+CONFIG_KEYS = (
+    "use_vxlm",
+    "vecmap_integrations",
+    "static_layer",
+    "lambda_cls",
+    "lambda_align",
+    "lambda_domain",
+    "pooling",
+    "gate_type",
+    "align_weighting",
+    "grl_schedule",
+    "share_encoder",
+)
 
 
 def training_rows(train_config: dict | None, config: dict, metrics: dict | None = None) -> list[tuple[str, str]]:
@@ -331,6 +395,7 @@ def build_model_card(
         eval_results=results or None,
     )
     from ..data.burmese import ZAWGYI_THRESHOLD
+
     settings = config.get("ctam_inference") or {}
     if not config.get("use_vxlm", True):
         variant = "xlmr-base"
@@ -415,8 +480,10 @@ def check_card(path: str | os.PathLike, config: dict | None = None) -> list[str]
     if not isinstance(base_model, str) or not is_hub_id(base_model):
         problems.append(f"base_model {base_model!r} is not a Hub model id")
     datasets = data.get("datasets")
-    if not isinstance(datasets, list) or not datasets or not all(
-        isinstance(d, str) and is_hub_id(d) for d in datasets
+    if (
+        not isinstance(datasets, list)
+        or not datasets
+        or not all(isinstance(d, str) and is_hub_id(d) for d in datasets)
     ):
         problems.append(f"datasets {datasets!r} must be a list of Hub dataset ids")
     if not isinstance(data.get("tags"), list):
@@ -433,9 +500,16 @@ def check_card(path: str | os.PathLike, config: dict | None = None) -> list[str]
         if not re.search("[\u1000-\u109f]", example["text"]):
             problems.append(f"widget[{i}] is not Burmese text")
         output = example.get("output")
-        if not isinstance(output, list) or not output or not all(
-            isinstance(o, dict) and isinstance(o.get("label"), str) and _number(o.get("score")) is not None
-            and 0.0 <= o["score"] <= 1.0 for o in output
+        if (
+            not isinstance(output, list)
+            or not output
+            or not all(
+                isinstance(o, dict)
+                and isinstance(o.get("label"), str)
+                and _number(o.get("score")) is not None
+                and 0.0 <= o["score"] <= 1.0
+                for o in output
+            )
         ):
             problems.append(f"widget[{i}].output must be a list of {{label, score in [0, 1]}}")
             continue

@@ -4,10 +4,10 @@
 detection and the eq. 3 gate per word), classify an uploaded CSV, and the HTML the page shows for each.
 
 ``hub/space/app.py`` (the Gradio app) is a thin layer over :class:`DemoModel`; everything here runs and is tested
-without Gradio. Texts go through the package's one Burmese preprocessing (:func:`modeling_ctam.data.burmese.preprocess`)
-and tokenisation (:func:`modeling_ctam.data.tokenize_for_eval`), CSV files through eval.py's reader
-(:func:`modeling_ctam.data.load_examples`, with its label names and its bad-row handling), so the page gives what
-``pipeline("text-classification", ...)`` and eval.py give.
+without Gradio. Texts go through the package's one Burmese preprocessing
+(:func:`modeling_ctam.data.burmese.preprocess`) and tokenisation (:func:`modeling_ctam.data.tokenize_for_eval`), CSV
+files through eval.py's reader (:func:`modeling_ctam.data.load_examples`, with its label names and its bad-row
+handling), so the page gives what ``pipeline("text-classification", ...)`` and eval.py give.
 
 The gate view (eq. 3, ``g = sigmoid(W_g [h_xlm; h_vec] + b_g)``, ``h = g h_xlm + (1 - g) h_vec``): the gate module's
 output is read with a forward hook during the ordinary forward pass, so the probabilities shown are those of the
@@ -83,8 +83,13 @@ class DemoModel:
         except ImportError:  # pragma: no cover
             pass
         self.name, self.revision = str(model), revision
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            self.name, revision=revision, trust_remote_code=True, dtype=torch.float32).to(device).eval()
+        self.model = (
+            AutoModelForSequenceClassification.from_pretrained(
+                self.name, revision=revision, trust_remote_code=True, dtype=torch.float32
+            )
+            .to(device)
+            .eval()
+        )
         self.tokenizer = AutoTokenizer.from_pretrained(self.name, revision=revision, trust_remote_code=True)
         config = self.model.config
         settings = dict(getattr(config, "ctam_inference", None) or {})  # written by hub/push.py
@@ -108,16 +113,22 @@ class DemoModel:
         from ..data import burmese
 
         if not isinstance(text, str) or not text.strip():
-            raise DemoInputError("The text box is empty: type or paste a Burmese review (Unicode or Zawgyi), or "
-                                 "click one of the examples.")
+            raise DemoInputError(
+                "The text box is empty: type or paste a Burmese review (Unicode or Zawgyi), or "
+                "click one of the examples."
+            )
         text = text.strip()
         if len(text) > self.max_chars:
-            raise DemoInputError(f"The text is too long: {len(text):,} characters, and the demo takes at most "
-                                 f"{self.max_chars:,} (the limit eval.py's readers apply to a row). The model reads "
-                                 f"only its first {self.max_length} tokens anyway: paste one review.")
+            raise DemoInputError(
+                f"The text is too long: {len(text):,} characters, and the demo takes at most "
+                f"{self.max_chars:,} (the limit eval.py's readers apply to a row). The model reads "
+                f"only its first {self.max_length} tokens anyway: paste one review."
+            )
         if not burmese.contains_myanmar(text):
-            raise DemoInputError("No Burmese characters in this text. This model classifies Burmese reviews "
-                                 "(Unicode or Zawgyi); it was not trained to classify other languages.")
+            raise DemoInputError(
+                "No Burmese characters in this text. This model classifies Burmese reviews "
+                "(Unicode or Zawgyi); it was not trained to classify other languages."
+            )
         return text
 
     def _forward(self, texts: list[str]):
@@ -126,8 +137,9 @@ class DemoModel:
 
         from ..data import tokenize_for_eval
 
-        encoded = tokenize_for_eval(self.tokenizer, texts, "my", max_length=self.max_length, word_ids=self.word_ids,
-                                    preprocess=False)
+        encoded = tokenize_for_eval(
+            self.tokenizer, texts, "my", max_length=self.max_length, word_ids=self.word_ids, preprocess=False
+        )
         captured = {}
         hook = None
         if self.gate_module is not None:
@@ -157,8 +169,14 @@ class DemoModel:
         analysis = Analysis(
             label=self.label_names[int(logits[0].argmax())],
             probabilities={name: float(p) for name, p in zip(self.label_names, probs)},
-            encoding="Zawgyi" if converted else "Unicode", zawgyi_probability=probability, converted=converted,
-            text=clean, num_tokens=len(full), max_length=self.max_length, truncated=len(full) > self.max_length, has_gate=gate is not None,
+            encoding="Zawgyi" if converted else "Unicode",
+            zawgyi_probability=probability,
+            converted=converted,
+            text=clean,
+            num_tokens=len(full),
+            max_length=self.max_length,
+            truncated=len(full) > self.max_length,
+            has_gate=gate is not None,
         )
         if gate is not None:
             analysis.words = self._word_gates(clean, encoded["input_ids"][0], gate[0])
@@ -170,8 +188,9 @@ class DemoModel:
         """Per segmenter word, ``1 - mean(g)`` over the tokens overlapping it (`None` when truncation cut it off)."""
         from ..data import burmese
 
-        enc = self.tokenizer(text, truncation=True, max_length=self.max_length, return_offsets_mapping=True,
-                             return_token_type_ids=False)
+        enc = self.tokenizer(
+            text, truncation=True, max_length=self.max_length, return_offsets_mapping=True, return_token_type_ids=False
+        )
         if list(enc["input_ids"]) != [int(i) for i in input_ids]:
             raise RuntimeError("the tokenizer's offsets do not belong to the model's input")
         static = (1.0 - gate.float().mean(-1)).tolist()  # (T,) share of h_vec per token
@@ -182,8 +201,15 @@ class DemoModel:
         return words
 
     # ------------------------------------------------------------------ batch
-    def predict_csv(self, path: str | os.PathLike, *, skip_bad_rows: bool = True, text_column: str = "text",
-                    label_column: str = "label", output_dir: str | os.PathLike | None = None) -> tuple[Path, str]:
+    def predict_csv(
+        self,
+        path: str | os.PathLike,
+        *,
+        skip_bad_rows: bool = True,
+        text_column: str = "text",
+        label_column: str = "label",
+        output_dir: str | os.PathLike | None = None,
+    ) -> tuple[Path, str]:
         """Classify every row of a CSV, read by eval.py's reader; returns the predictions CSV and a summary.
 
         The file is read by :func:`modeling_ctam.data.load_examples` as eval.py reads it: the same label names, the
@@ -201,30 +227,39 @@ class DemoModel:
             raise DemoInputError(f"{path.name} is not a CSV file: upload a .csv with a {text_column!r} column.")
         try:
             with path.open(encoding="utf-8-sig", newline="") as handle:
-                header = [h.strip() for h in next(csv.reader(handle, delimiter="\t" if path.suffix == ".tsv" else ","),
-                                                  [])]
+                header = [
+                    h.strip() for h in next(csv.reader(handle, delimiter="\t" if path.suffix == ".tsv" else ","), [])
+                ]
         except (UnicodeDecodeError, OSError) as err:
             raise DemoInputError(f"{path.name} cannot be read as UTF-8 text ({err.__class__.__name__}).") from err
         has_labels = label_column in header
         try:
             dataset, stats = load_examples(
-                path, "csv", labels=self.scheme or "raw", text_column=text_column,
-                label_column=label_column if has_labels else None, on_error="skip" if skip_bad_rows else "raise",
-                source_labels=SOURCE_LABELS.get(self.scheme) if has_labels else None, language="my",
-                return_stats=True)
+                path,
+                "csv",
+                labels=self.scheme or "raw",
+                text_column=text_column,
+                label_column=label_column if has_labels else None,
+                on_error="skip" if skip_bad_rows else "raise",
+                source_labels=SOURCE_LABELS.get(self.scheme) if has_labels else None,
+                language="my",
+                return_stats=True,
+            )
         except DataFormatError as err:
-            hint = "" if skip_bad_rows else " Tick \"Skip bad rows\" to classify the other rows."
+            hint = "" if skip_bad_rows else ' Tick "Skip bad rows" to classify the other rows.'
             raise DemoInputError(f"{str(err).rstrip('.')}.{hint}") from err
         except (ValueError, FileNotFoundError) as err:
             raise DemoInputError(f"{path.name}: {err}") from err
         if len(dataset) > MAX_BATCH_ROWS:
-            raise DemoInputError(f"{path.name} has {len(dataset):,} rows; the demo classifies at most "
-                                 f"{MAX_BATCH_ROWS:,} at once (use eval.py for more).")
+            raise DemoInputError(
+                f"{path.name} has {len(dataset):,} rows; the demo classifies at most "
+                f"{MAX_BATCH_ROWS:,} at once (use eval.py for more)."
+            )
         texts = list(dataset["text"])
         probabilities: list[list[float]] = [[] for _ in texts]
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for begin in range(0, len(order), BATCH_SIZE):
-            index = order[begin:begin + BATCH_SIZE]
+            index = order[begin : begin + BATCH_SIZE]
             _, logits, _ = self._forward([texts[i] for i in index])
             for i, row in zip(index, torch.softmax(logits, dim=-1).tolist()):
                 probabilities[i] = row
@@ -235,12 +270,16 @@ class DemoModel:
         scheme_names = LABEL_SCHEMES.get(self.scheme, names)  # the data's label ids are the scheme's
         with out.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["source_line", "text"] + (["label"] if has_labels else []) + ["prediction"]
-                            + [f"p_{n}" for n in names])
+            writer.writerow(
+                ["source_line", "text"]
+                + (["label"] if has_labels else [])
+                + ["prediction"]
+                + [f"p_{n}" for n in names]
+            )
             labels = list(dataset["label"])
             for where, text, label, probs in zip(dataset["source_line"], texts, labels, probabilities):
                 best = max(range(len(probs)), key=probs.__getitem__) if probs else 0
-                gold = ([scheme_names[label] if 0 <= label < len(scheme_names) else label] if has_labels else [])
+                gold = [scheme_names[label] if 0 <= label < len(scheme_names) else label] if has_labels else []
                 writer.writerow([where, text] + gold + [names[best]] + [f"{p:.4f}" for p in probs])
         return out, self._batch_summary(path.name, len(texts), stats, has_labels, label_column)
 
@@ -250,8 +289,9 @@ class DemoModel:
         if stats.num_skipped:
             reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(stats.skipped.items()))
             first = "; ".join(stats.first_skipped[:3])
-            parts.append(f"Skipped {stats.num_skipped} bad row{'s' if stats.num_skipped != 1 else ''} ({reasons}): "
-                         f"{first}.")
+            parts.append(
+                f"Skipped {stats.num_skipped} bad row{'s' if stats.num_skipped != 1 else ''} ({reasons}): {first}."
+            )
         if stats.num_dropped:
             reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(stats.dropped.items()))
             parts.append(f"Left out by the label scheme: {reasons}.")
@@ -279,53 +319,72 @@ def message_html(text: str, kind: str = "error") -> str:
 def result_html(analysis: Analysis) -> str:
     rows = []
     for name, p in sorted(analysis.probabilities.items(), key=lambda kv: -kv[1]):
-        rows.append(f'<div class="ctam-prob" data-label="{html.escape(name)}" data-p="{p:.4f}">'
-                    f'<span class="ctam-prob-name">{html.escape(name)}</span>'
-                    f'<span class="ctam-bar"><span style="width:{100 * p:.1f}%"></span></span>'
-                    f'<span class="ctam-prob-value">{p:.4f}</span></div>')
-    return (f'<div class="ctam-result" data-label="{html.escape(analysis.label)}">'
-            f'<div class="ctam-label">{html.escape(analysis.label)}</div>{"".join(rows)}</div>')
+        rows.append(
+            f'<div class="ctam-prob" data-label="{html.escape(name)}" data-p="{p:.4f}">'
+            f'<span class="ctam-prob-name">{html.escape(name)}</span>'
+            f'<span class="ctam-bar"><span style="width:{100 * p:.1f}%"></span></span>'
+            f'<span class="ctam-prob-value">{p:.4f}</span></div>'
+        )
+    return (
+        f'<div class="ctam-result" data-label="{html.escape(analysis.label)}">'
+        f'<div class="ctam-label">{html.escape(analysis.label)}</div>{"".join(rows)}</div>'
+    )
 
 
 def detection_html(analysis: Analysis) -> str:
     if analysis.converted:
-        head = (f"Detected <b>Zawgyi</b> (Zawgyi probability {analysis.zawgyi_probability:.2f}): converted to "
-                "Unicode before the model read it:")
+        head = (
+            f"Detected <b>Zawgyi</b> (Zawgyi probability {analysis.zawgyi_probability:.2f}): converted to "
+            "Unicode before the model read it:"
+        )
         body = f'<div class="ctam-converted" lang="my">{html.escape(analysis.text)}</div>'
     else:
-        head = (f"Detected <b>Unicode</b> (Zawgyi probability {analysis.zawgyi_probability:.2f}): read as it is, "
-                "after normalisation.")
+        head = (
+            f"Detected <b>Unicode</b> (Zawgyi probability {analysis.zawgyi_probability:.2f}): read as it is, "
+            "after normalisation."
+        )
         body = ""
     note = ""
     if analysis.truncated:
-        note = (f'<div class="ctam-note">The text has {analysis.num_tokens} tokens and the model reads the first '
-                f"{analysis.max_length} (its training length): the grey words in the gate view were not read.</div>")
+        note = (
+            f'<div class="ctam-note">The text has {analysis.num_tokens} tokens and the model reads the first '
+            f"{analysis.max_length} (its training length): the grey words in the gate view were not read.</div>"
+        )
     return f'<div class="ctam-detection" data-encoding="{analysis.encoding}">{head}{body}{note}</div>'
 
 
 def gate_html(analysis: Analysis) -> str:
     if not analysis.has_gate:
-        return ('<div class="ctam-gate ctam-no-gate">This model has no VXLM gate (eq. 3): it is a plain encoder '
-                "classifier, so there is no static-vector share to show.</div>")
+        return (
+            '<div class="ctam-gate ctam-no-gate">This model has no VXLM gate (eq. 3): it is a plain encoder '
+            "classifier, so there is no static-vector share to show.</div>"
+        )
     values = [v for _, v in analysis.words if v is not None]
     lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
     spans = []
     for word, value in analysis.words:
         word_html = html.escape(word)
         if value is None:
-            spans.append(f'<span class="ctam-word ctam-unread" title="not read (after the truncation)">{word_html}'
-                         "</span>")
+            spans.append(
+                f'<span class="ctam-word ctam-unread" title="not read (after the truncation)">{word_html}</span>'
+            )
             continue
         t = 0.5 if hi - lo < 1e-6 else (value - lo) / (hi - lo)
-        spans.append(f'<span class="ctam-word" data-static="{value:.4f}" style="background:{_mix(t)}" '
-                     f'title="static h_vec {100 * value:.1f}% / contextual h_xlm {100 * (1 - value):.1f}%">'
-                     f"{word_html}</span>")
-    legend = ('<div class="ctam-legend"><span>contextual h<sub>xlm</sub></span><span class="ctam-scale"></span>'
-              f'<span>static h<sub>vec</sub></span><span class="ctam-range">share of h<sub>vec</sub> here: '
-              f"{100 * lo:.1f}% to {100 * hi:.1f}%</span></div>")
-    return ('<div class="ctam-gate"><div class="ctam-gate-title">What the model leant on, word by word: VXLM\'s gate '
-            f'(eq. 3)</div><div class="ctam-gate-words" lang="my">{" ".join(spans)}</div>{legend}'
-            '<div class="ctam-gate-note">g = σ(W<sub>g</sub>[h<sub>xlm</sub>; h<sub>vec</sub>] + b<sub>g</sub>), '
-            "h = g·h<sub>xlm</sub> + (1−g)·h<sub>vec</sub>. Each word of the Burmese segmenter is coloured by "
-            "1 − mean(g) over its tokens: how much the model leant on the aligned static word vector rather than "
-            "the contextual state. Colours span this text's range; hover a word for its value.</div></div>")
+        spans.append(
+            f'<span class="ctam-word" data-static="{value:.4f}" style="background:{_mix(t)}" '
+            f'title="static h_vec {100 * value:.1f}% / contextual h_xlm {100 * (1 - value):.1f}%">'
+            f"{word_html}</span>"
+        )
+    legend = (
+        '<div class="ctam-legend"><span>contextual h<sub>xlm</sub></span><span class="ctam-scale"></span>'
+        f'<span>static h<sub>vec</sub></span><span class="ctam-range">share of h<sub>vec</sub> here: '
+        f"{100 * lo:.1f}% to {100 * hi:.1f}%</span></div>"
+    )
+    return (
+        '<div class="ctam-gate"><div class="ctam-gate-title">What the model leant on, word by word: VXLM\'s gate '
+        f'(eq. 3)</div><div class="ctam-gate-words" lang="my">{" ".join(spans)}</div>{legend}'
+        '<div class="ctam-gate-note">g = σ(W<sub>g</sub>[h<sub>xlm</sub>; h<sub>vec</sub>] + b<sub>g</sub>), '
+        "h = g·h<sub>xlm</sub> + (1−g)·h<sub>vec</sub>. Each word of the Burmese segmenter is coloured by "
+        "1 − mean(g) over its tokens: how much the model leant on the aligned static word vector rather than "
+        "the contextual state. Colours span this text's range; hover a word for its value.</div></div>"
+    )

@@ -68,8 +68,11 @@ def main(folder: str, request_path: str, result_path: str) -> int:
 
     def config_info():
         config = AutoConfig.from_pretrained(folder, trust_remote_code=True)
-        return {"class": type(config).__name__, "module": type(config).__module__,
-                "id2label": {str(k): v for k, v in config.id2label.items()}}
+        return {
+            "class": type(config).__name__,
+            "module": type(config).__module__,
+            "id2label": {str(k): v for k, v in config.id2label.items()},
+        }
 
     step("config", config_info)
 
@@ -78,8 +81,12 @@ def main(folder: str, request_path: str, result_path: str) -> int:
     def pipeline_info():
         pipe = pipeline("text-classification", model=folder, trust_remote_code=True, device=-1)
         pipes["pipe"] = pipe
-        return {"class": type(pipe).__name__, "module": type(pipe).__module__,
-                "model_class": type(pipe.model).__name__, "model_module": type(pipe.model).__module__}
+        return {
+            "class": type(pipe).__name__,
+            "module": type(pipe).__module__,
+            "model_class": type(pipe.model).__name__,
+            "model_module": type(pipe.model).__module__,
+        }
 
     def model_info():
         # The pipeline's model (AutoModelForSequenceClassification, remote code) against the weight files: the same
@@ -95,11 +102,14 @@ def main(folder: str, request_path: str, result_path: str) -> int:
             with safe_open(path, framework="pt") as f:
                 for key in f.keys():
                     shapes[key] = tuple(f.get_slice(key).get_shape())
-        return {"class": type(model).__name__, "module": type(model).__module__,
-                "missing_keys": sorted(set(state) - set(shapes)),
-                "unexpected_keys": sorted(set(shapes) - set(state)),
-                "mismatched_keys": sorted(k for k in set(state) & set(shapes) if tuple(state[k].shape) != shapes[k]),
-                "dtype": str(next(model.parameters()).dtype)}
+        return {
+            "class": type(model).__name__,
+            "module": type(model).__module__,
+            "missing_keys": sorted(set(state) - set(shapes)),
+            "unexpected_keys": sorted(set(shapes) - set(state)),
+            "mismatched_keys": sorted(k for k in set(state) & set(shapes) if tuple(state[k].shape) != shapes[k]),
+            "dtype": str(next(model.parameters()).dtype),
+        }
 
     step("pipeline", pipeline_info)
     pipe = pipes.get("pipe")
@@ -119,8 +129,10 @@ def main(folder: str, request_path: str, result_path: str) -> int:
                 row[key] = {
                     "preprocessed": preprocess(text),
                     "scores": pipe(text, top_k=None),
-                    "logits": [s["score"] for s in sorted(pipe(text, top_k=None, function_to_apply="none"),
-                                                         key=lambda s: s["label"])],
+                    "logits": [
+                        s["score"]
+                        for s in sorted(pipe(text, top_k=None, function_to_apply="none"), key=lambda s: s["label"])
+                    ],
                 }
             out.append(row)
         return out
@@ -136,9 +148,13 @@ def main(folder: str, request_path: str, result_path: str) -> int:
         texts = [e["text"] for e in examples] + [e["zawgyi"] for e in examples if e.get("zawgyi")]
         single = handler({"inputs": texts[0]}) if texts else None
         batch = handler({"inputs": texts, "parameters": {"top_k": None}}) if texts else None
-        return {"pipeline_class": type(handler.pipeline).__name__,
-                "single": single, "single_pipeline": pipe(texts[0]) if texts else None,
-                "batch": batch, "batch_pipeline": pipe(texts, top_k=None) if texts else None}
+        return {
+            "pipeline_class": type(handler.pipeline).__name__,
+            "single": single,
+            "single_pipeline": pipe(texts[0]) if texts else None,
+            "batch": batch,
+            "batch_pipeline": pipe(texts, top_k=None) if texts else None,
+        }
 
     if pipe is not None:
         step("handler", handler_info)

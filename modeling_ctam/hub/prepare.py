@@ -7,8 +7,8 @@ The Hub folder holds:
   and ``ctam_inference`` (``max_length``, ``word_ids``, ``preprocess``: how the pipeline tokenises, copied from the
   training run);
 - the flat modeling files (``modeling_ctam.py``, ``configuration_ctam.py``, ``outputs_ctam.py``, ``loss_ctam.py``,
-  ``vxlm.py``, ``dual_path.py``, ``domain.py``) and ``model.safetensors``, written by ``save_pretrained`` of the model loaded strictly from the
-  trained folder (no missing, unexpected or mismatched weights allowed);
+  ``vxlm.py``, ``dual_path.py``, ``domain.py``) and ``model.safetensors``, written by ``save_pretrained`` of the model
+  loaded strictly from the trained folder (no missing, unexpected or mismatched weights allowed);
 - the tokenizer files, as a ``CTAMTokenizer`` (``tokenization_ctam.py``, loaded through ``auto_map``): the Burmese
   preprocessing runs inside the tokenizer, so the stock pipeline and a user's own ``tokenizer(text)`` convert Zawgyi;
 - ``burmese.py`` (the package's own Burmese preprocessing, :mod:`modeling_ctam.data.burmese`, copied flat: the same
@@ -77,8 +77,16 @@ OFFLINE_BASE_MODEL_NOTE = (
 # Data-pipeline defaults at training time (modeling_ctam.data: max_length=128, word_ids=False, preprocess=True).
 DEFAULT_INFERENCE = {"max_length": 128, "word_ids": False, "preprocess": True}
 REQUIRED_FILES = (
-    "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "README.md", "handler.py",
-    "pipeline_ctam.py", "burmese.py", "tokenization_ctam.py", "requirements.txt",
+    "config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "README.md",
+    "handler.py",
+    "pipeline_ctam.py",
+    "burmese.py",
+    "tokenization_ctam.py",
+    "requirements.txt",
 )
 # Pickle-based or training-only files that must never reach the Hub repository.
 FORBIDDEN_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".h5", ".msgpack", ".npy", ".npz")
@@ -107,7 +115,9 @@ def resolve_base_model(encoder_name_or_path: str | None, override: str | None = 
     if override:
         if not is_hub_id(override):
             raise HubBuildError(f"--base-model {override!r} is not a Hub id (owner/name)")
-        note = OFFLINE_BASE_MODEL_NOTE if override == OFFLINE_BASE_MODEL and _is_offline(encoder_name_or_path) else None
+        note = (
+            OFFLINE_BASE_MODEL_NOTE if override == OFFLINE_BASE_MODEL and _is_offline(encoder_name_or_path) else None
+        )
         return override, note
     if _is_offline(encoder_name_or_path):
         return OFFLINE_BASE_MODEL, OFFLINE_BASE_MODEL_NOTE
@@ -145,8 +155,10 @@ def module_imports(path: str | os.PathLike) -> tuple[set[str], set[str]]:
             elif node.level == 1 and node.module:
                 relative.add(node.module.split(".")[0])
             elif node.level:
-                raise HubBuildError(f"{Path(path).name}: `from {'.' * node.level}{node.module or ''} import ...` "
-                                    "reaches outside the flat folder")
+                raise HubBuildError(
+                    f"{Path(path).name}: `from {'.' * node.level}{node.module or ''} import ...` "
+                    "reaches outside the flat folder"
+                )
     return absolute, relative
 
 
@@ -363,7 +375,9 @@ def build_hub_folder(
     requirements = requirements_for(third_party_modules(py_files))
     (output_dir / "requirements.txt").write_text(
         "# Installed by Inference Endpoints from the repository; for local use: pip install -r requirements.txt\n"
-        + "\n".join(requirements) + "\n", encoding="utf-8"
+        + "\n".join(requirements)
+        + "\n",
+        encoding="utf-8",
     )
 
     # 5. Run the folder as a Hub user would (no CTAM package): widget outputs, Zawgyi = Unicode, handler = pipeline.
@@ -374,16 +388,29 @@ def build_hub_folder(
 
     # 6. The model card.
     card_inputs = dict(
-        repo_id=repo_id, config=config, record=record, widget=widget, base_model=base_model_id,
-        base_model_note=base_model_note, license=license, revision=revision, requirements=requirements,
+        repo_id=repo_id,
+        config=config,
+        record=record,
+        widget=widget,
+        base_model=base_model_id,
+        base_model_note=base_model_note,
+        license=license,
+        revision=revision,
+        requirements=requirements,
         space_id=space_id,
     )
     card_lib.build_model_card(**card_inputs).save(output_dir / "README.md")
 
     problems += check_hub_folder(output_dir, forbidden_strings=_machine_strings(model_dir, output_dir))
-    report = BuildReport(folder=output_dir, files=sorted(p.name for p in output_dir.iterdir()),
-                         base_model=base_model_id, widget=widget, checks=checks, problems=problems,
-                         card_inputs=card_inputs)
+    report = BuildReport(
+        folder=output_dir,
+        files=sorted(p.name for p in output_dir.iterdir()),
+        base_model=base_model_id,
+        widget=widget,
+        checks=checks,
+        problems=problems,
+        card_inputs=card_inputs,
+    )
     if problems:
         raise HubBuildError(f"{output_dir} failed {len(problems)} check(s):\n- " + "\n- ".join(problems))
     return report
@@ -402,7 +429,11 @@ def run_isolated_checks(folder: str | os.PathLike, examples: Sequence[dict], tim
         env.update(HF_MODULES_CACHE=str(Path(tmp) / "modules"), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
         proc = subprocess.run(
             [sys.executable, str(ISOLATED_CHECK_SCRIPT), str(folder), str(request), str(result)],
-            cwd=tmp, env=env, capture_output=True, text=True, timeout=timeout,
+            cwd=tmp,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         if proc.returncode != 0 or not result.is_file():
             raise HubBuildError(
@@ -413,8 +444,9 @@ def run_isolated_checks(folder: str | os.PathLike, examples: Sequence[dict], tim
 
 def isolated_check_problems(checks: dict, examples: Sequence[dict], id2label: dict[str, str]) -> list[str]:
     """What the isolated load says is wrong (empty when the folder works for a Hub user)."""
-    problems = [f"{step} failed in a process without the CTAM package:\n{err}"
-                for step, err in checks["errors"].items()]
+    problems = [
+        f"{step} failed in a process without the CTAM package:\n{err}" for step, err in checks["errors"].items()
+    ]
     if checks.get("package_blocked") is not True:
         problems.append("the isolated check could import the CTAM package: its results prove nothing")
     for step, cls in (("config", "CTAMConfig"), ("model", "CTAMForSequenceClassification")):
@@ -446,7 +478,10 @@ def isolated_check_problems(checks: dict, examples: Sequence[dict], id2label: di
                 problems.append(f"pipeline gives different outputs for {example['text']!r} in Unicode and in Zawgyi")
     handler = checks.get("handler") or {}
     if handler:
-        if (handler.get("single"), handler.get("batch")) != (handler.get("single_pipeline"), handler.get("batch_pipeline")):
+        if (handler.get("single"), handler.get("batch")) != (
+            handler.get("single_pipeline"),
+            handler.get("batch_pipeline"),
+        ):
             problems.append("handler.py's EndpointHandler answers differently from the pipeline")
         if handler.get("pipeline_class") != PIPELINE_CLASS:
             problems.append(f"handler.py runs {handler.get('pipeline_class')}, not {PIPELINE_CLASS}")
@@ -476,12 +511,19 @@ def check_hub_folder(folder: str | os.PathLike, forbidden_strings: Sequence[str]
     folder = Path(folder)
     problems = []
     names = {p.name for p in folder.iterdir()}
-    problems += [f"missing {name}" for name in REQUIRED_FILES if name not in names
-                 and not (name == "model.safetensors" and "model.safetensors.index.json" in names)]
-    problems += [f"{name} is not a safe file format for the Hub repository" for name in sorted(names)
-                 if name.endswith(FORBIDDEN_SUFFIXES)]
-    problems += [f"{name} is a folder; the Hub repository is flat"
-                 for name in sorted(names) if (folder / name).is_dir()]
+    problems += [
+        f"missing {name}"
+        for name in REQUIRED_FILES
+        if name not in names and not (name == "model.safetensors" and "model.safetensors.index.json" in names)
+    ]
+    problems += [
+        f"{name} is not a safe file format for the Hub repository"
+        for name in sorted(names)
+        if name.endswith(FORBIDDEN_SUFFIXES)
+    ]
+    problems += [
+        f"{name} is a folder; the Hub repository is flat" for name in sorted(names) if (folder / name).is_dir()
+    ]
     weights = sorted(folder.glob("*.safetensors"))
     for path in weights:
         try:
@@ -516,9 +558,11 @@ def check_hub_folder(folder: str | os.PathLike, forbidden_strings: Sequence[str]
         except HubBuildError as err:
             problems.append(str(err))
     if "requirements.txt" in names:
-        listed = {re.split(r"[<>=!~;\[ ]", line.strip())[0].lower()
-                  for line in (folder / "requirements.txt").read_text(encoding="utf-8").splitlines()
-                  if line.strip() and not line.startswith("#")}
+        listed = {
+            re.split(r"[<>=!~;\[ ]", line.strip())[0].lower()
+            for line in (folder / "requirements.txt").read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")
+        }
         needed = {re.split(r"[<>=!~]", r)[0].lower() for r in requirements_for(third_party_modules(py_files))}
         if needed - listed:
             problems.append(f"requirements.txt lacks {sorted(needed - listed)}, imported by the flat files")

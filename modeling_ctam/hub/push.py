@@ -41,36 +41,56 @@ logger = logging.getLogger("ctam.hub")
 
 def parse_args(argv=None, prog: str = "python -m modeling_ctam.hub.push") -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog=prog, description=__doc__.split("\n\n")[0],
+        prog=prog,
+        description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--model", required=True, help="trained model folder (train.py output, save_pretrained)")
     parser.add_argument("--repo-id", required=True, help="Hub repository id, OWNER/NAME")
     parser.add_argument("--private", action="store_true", help="create the repository as private")
-    parser.add_argument("--revision", default=None,
-                        help="branch to push to (created from main if missing); default: the default branch")
+    parser.add_argument(
+        "--revision",
+        default=None,
+        help="branch to push to (created from main if missing); default: the default branch",
+    )
     parser.add_argument("--commit-message", default=None, help="message of the upload commit")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="build and check the folder in --output-dir, upload nothing")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="build and check the folder in --output-dir, upload nothing"
+    )
     parser.add_argument("--output-dir", default=None, help="where --dry-run writes the repository folder")
     parser.add_argument("--overwrite", action="store_true", help="replace the contents of a non-empty --output-dir")
     parser.add_argument("--license", default="apache-2.0", help="licence identifier for the card (default apache-2.0)")
-    parser.add_argument("--base-model", default=None,
-                        help="Hub id of the encoder, when config.encoder_name_or_path is not one")
-    parser.add_argument("--labels", default=None,
-                        help="comma-separated class names in index order, when config.json only has LABEL_i")
-    parser.add_argument("--metrics", default=None,
-                        help="metrics JSON to report (default: metrics.json, else dev_metrics.json, in --model)")
-    parser.add_argument("--widget-file", default=None,
-                        help='JSON list of widget examples {"text": ..., "example_title": ...} (Burmese, Unicode)')
-    parser.add_argument("--space-dir", default=None,
-                        help="also write the folder of a demo Space (Gradio app) for this model here; a real push "
-                             "pins it to the uploaded model commit")
-    parser.add_argument("--space-id", default=None,
-                        help="the demo Space's id, linked from the model card (default: REPO_ID-demo when "
-                             "--space-dir or --push-space is given)")
-    parser.add_argument("--push-space", action="store_true",
-                        help="after the model, create and upload the demo Space (real push only)")
+    parser.add_argument(
+        "--base-model", default=None, help="Hub id of the encoder, when config.encoder_name_or_path is not one"
+    )
+    parser.add_argument(
+        "--labels", default=None, help="comma-separated class names in index order, when config.json only has LABEL_i"
+    )
+    parser.add_argument(
+        "--metrics",
+        default=None,
+        help="metrics JSON to report (default: metrics.json, else dev_metrics.json, in --model)",
+    )
+    parser.add_argument(
+        "--widget-file",
+        default=None,
+        help='JSON list of widget examples {"text": ..., "example_title": ...} (Burmese, Unicode)',
+    )
+    parser.add_argument(
+        "--space-dir",
+        default=None,
+        help="also write the folder of a demo Space (Gradio app) for this model here; a real push "
+        "pins it to the uploaded model commit",
+    )
+    parser.add_argument(
+        "--space-id",
+        default=None,
+        help="the demo Space's id, linked from the model card (default: REPO_ID-demo when "
+        "--space-dir or --push-space is given)",
+    )
+    parser.add_argument(
+        "--push-space", action="store_true", help="after the model, create and upload the demo Space (real push only)"
+    )
     args = parser.parse_args(argv)
     if args.dry_run and not args.output_dir:
         parser.error("--dry-run needs --output-dir")
@@ -88,16 +108,29 @@ def parse_args(argv=None, prog: str = "python -m modeling_ctam.hub.push") -> arg
 def build(args, output_dir: Path):
     widget = json.loads(Path(args.widget_file).read_text(encoding="utf-8")) if args.widget_file else None
     return build_hub_folder(
-        args.model, output_dir, repo_id=args.repo_id, revision=None, license=args.license,
-        base_model=args.base_model, labels=args.labels.split(",") if args.labels else None, widget_texts=widget,
-        metrics_file=args.metrics, overwrite=args.overwrite, space_id=args.space_id,
+        args.model,
+        output_dir,
+        repo_id=args.repo_id,
+        revision=None,
+        license=args.license,
+        base_model=args.base_model,
+        labels=args.labels.split(",") if args.labels else None,
+        widget_texts=widget,
+        metrics_file=args.metrics,
+        overwrite=args.overwrite,
+        space_id=args.space_id,
     )
 
 
 def write_space(args, revision: str | None, folder: Path | None = None) -> Path:
     """The demo Space's folder in --space-dir (or `folder`), loading the model at `revision`."""
-    out = write_space_folder(folder or args.space_dir, repo_id=args.repo_id, revision=revision,
-                             space_id=args.space_id, overwrite=args.overwrite)
+    out = write_space_folder(
+        folder or args.space_dir,
+        repo_id=args.repo_id,
+        revision=revision,
+        space_id=args.space_id,
+        overwrite=args.overwrite,
+    )
     pinned = f"pinned to {revision}" if revision else "not pinned (dry run: a real push pins the model commit)"
     print(f"Space folder for {args.space_id}: {out} (model {args.repo_id}, revision {pinned})")
     return out
@@ -113,15 +146,21 @@ def pinned_card(report, sha: str, path: Path) -> Path:
 
 
 def summarize(report) -> str:
-    lines = [f"Hub folder: {report.folder}", f"files: {', '.join(report.files)}", f"base_model: {report.base_model}",
-             "widget outputs (built folder's pipeline, package not importable):"]
+    lines = [
+        f"Hub folder: {report.folder}",
+        f"files: {', '.join(report.files)}",
+        f"base_model: {report.base_model}",
+        "widget outputs (built folder's pipeline, package not importable):",
+    ]
     for example in report.widget:
         best = example["output"][0]
         lines.append(f"  {example['example_title']}: {best['label']} {best['score']:.4f}")
     checks = report.checks
-    lines.append(f"checks: pipeline={checks['pipeline']['class']}, model={checks['model']['class']} "
-                 f"(remote code), Zawgyi = Unicode on {sum('zawgyi' in r for r in checks['predictions'])} examples, "
-                 "handler = pipeline, card metadata valid")
+    lines.append(
+        f"checks: pipeline={checks['pipeline']['class']}, model={checks['model']['class']} "
+        f"(remote code), Zawgyi = Unicode on {sum('zawgyi' in r for r in checks['predictions'])} examples, "
+        "handler = pipeline, card metadata valid"
+    )
     return "\n".join(lines)
 
 
@@ -134,7 +173,9 @@ def push(args) -> str:
     try:
         user = api.whoami()
     except Exception as err:  # noqa: BLE001
-        raise SystemExit(f"Not authenticated with the Hub ({type(err).__name__}); run `hf auth login` or set HF_TOKEN.")
+        raise SystemExit(
+            f"Not authenticated with the Hub ({type(err).__name__}); run `hf auth login` or set HF_TOKEN."
+        )
     logger.info("authenticated as %s", user.get("name", "?"))
     with tempfile.TemporaryDirectory(prefix="ctam-hub-") as tmp:
         folder = Path(tmp) / "repo"
@@ -148,7 +189,10 @@ def push(args) -> str:
             except HfHubHTTPError as err:
                 raise SystemExit(f"could not create branch {args.revision!r}: {err}")
         commit = api.upload_folder(
-            repo_id=args.repo_id, folder_path=str(folder), repo_type="model", revision=args.revision,
+            repo_id=args.repo_id,
+            folder_path=str(folder),
+            repo_type="model",
+            revision=args.revision,
             commit_message=args.commit_message or "Upload CTAM model, code and card",
             delete_patterns=["*"],  # the repository mirrors the folder (.gitattributes is always kept)
         )
@@ -156,8 +200,12 @@ def push(args) -> str:
         # The card's snippets pin the commit that holds the model and its code; upload only README.md again.
         card_path = pinned_card(report, sha, Path(tmp) / "README.md")
         api.upload_file(
-            path_or_fileobj=str(card_path), path_in_repo="README.md", repo_id=args.repo_id,
-            repo_type="model", revision=args.revision, commit_message=f"Model card: pin revision {sha[:10]}",
+            path_or_fileobj=str(card_path),
+            path_in_repo="README.md",
+            repo_id=args.repo_id,
+            repo_type="model",
+            revision=args.revision,
+            commit_message=f"Model card: pin revision {sha[:10]}",
         )
         print(f"Uploaded to {repo.url if hasattr(repo, 'url') else args.repo_id} (model commit {sha})")
         if args.space_dir or args.push_space:
@@ -178,8 +226,10 @@ def main(argv=None, prog: str = "python -m modeling_ctam.hub.push") -> int:
             print(summarize(report))
             if args.space_dir:
                 write_space(args, None)
-            print(f"Dry run: nothing uploaded. Upload with: {prog} --model {args.model} "
-                  f"--repo-id {args.repo_id}" + (" --space-dir DIR --push-space" if args.space_dir else ""))
+            print(
+                f"Dry run: nothing uploaded. Upload with: {prog} --model {args.model} "
+                f"--repo-id {args.repo_id}" + (" --space-dir DIR --push-space" if args.space_dir else "")
+            )
         else:
             push(args)
     except HubBuildError as err:

@@ -54,7 +54,9 @@ def read_json(path: Path) -> Any:
         raise HubBuildError(f"{path.name} is not valid JSON: {err}") from err
 
 
-def read_training_record(model_dir: str | os.PathLike, metrics_file: str | os.PathLike | None = None) -> TrainingRecord:
+def read_training_record(
+    model_dir: str | os.PathLike, metrics_file: str | os.PathLike | None = None
+) -> TrainingRecord:
     """Read ``train_config.json`` and the evaluation metrics of a trained model folder.
 
     Metrics: `metrics_file` when given; else eval.py's ``metrics.json`` in the folder, or in exactly one of its

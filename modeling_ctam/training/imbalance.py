@@ -45,20 +45,34 @@ IMBALANCE_CHOICES = ("logit-adjustment", "class-weights", "balanced-sampler", "n
 class ImbalanceArguments:
     """How the supervised and few-shot settings handle the Burmese labels' class imbalance (module docstring)."""
 
-    imbalance: str = field(default="logit-adjustment", metadata={"help": (
-        "Class imbalance of the Burmese labels (supervised, few-shot): 'logit-adjustment' (Menon et al. 2021 "
-        "logit-adjusted cross-entropy, the default), 'class-weights' (inverse class frequency), 'balanced-sampler' "
-        "(classes drawn equally often; needs pairing_driver: target) or 'none'. Recorded in train_config.json and "
-        "the model card.")})
-    logit_adjustment_tau: float = field(default=1.0, metadata={"help": (
-        "tau of the logit adjustment (Menon et al. 2021: 1.0 is Fisher-consistent for the balanced error).")})
+    imbalance: str = field(
+        default="logit-adjustment",
+        metadata={
+            "help": (
+                "Class imbalance of the Burmese labels (supervised, few-shot): 'logit-adjustment' (Menon et al. 2021 "
+                "logit-adjusted cross-entropy, the default), 'class-weights' (inverse class frequency), "
+                "'balanced-sampler' (classes drawn equally often; needs pairing_driver: target) or 'none'. Recorded "
+                "in train_config.json and the model card."
+            )
+        },
+    )
+    logit_adjustment_tau: float = field(
+        default=1.0,
+        metadata={
+            "help": (
+                "tau of the logit adjustment (Menon et al. 2021: 1.0 is Fisher-consistent for the balanced error)."
+            )
+        },
+    )
 
     def __post_init__(self):
         if self.imbalance not in IMBALANCE_CHOICES:
             raise ValueError(f"imbalance={self.imbalance!r} is not supported; use one of {list(IMBALANCE_CHOICES)}.")
         if not (isinstance(self.logit_adjustment_tau, (int, float)) and self.logit_adjustment_tau >= 0):
-            raise ValueError(f"logit_adjustment_tau={self.logit_adjustment_tau!r} must be a number >= 0 (1.0 is "
-                             "Menon et al.'s choice; 0 turns the adjustment off).")
+            raise ValueError(
+                f"logit_adjustment_tau={self.logit_adjustment_tau!r} must be a number >= 0 (1.0 is "
+                "Menon et al.'s choice; 0 turns the adjustment off)."
+            )
 
 
 def class_prior(labels: Sequence[int], num_classes: int) -> np.ndarray:
@@ -105,9 +119,15 @@ class ImbalancePlan:
         return f"{record['method']} ({extra}Burmese label prior {prior})"
 
 
-def plan_imbalance(args: ImbalanceArguments, setting: str, recipe: str, target_labels: Sequence[int],
-                   class_names: Sequence[str], pairing_driver: str = "target",
-                   source_labels: Optional[Sequence[int]] = None) -> ImbalancePlan:
+def plan_imbalance(
+    args: ImbalanceArguments,
+    setting: str,
+    recipe: str,
+    target_labels: Sequence[int],
+    class_names: Sequence[str],
+    pairing_driver: str = "target",
+    source_labels: Optional[Sequence[int]] = None,
+) -> ImbalancePlan:
     """The plan for one run from its Burmese training labels (-1/-100 = unlabelled), setting and recipe.
 
     `source_labels`: the English labels as the training items carry them. Balanced English data has a uniform prior and
@@ -123,22 +143,30 @@ def plan_imbalance(args: ImbalanceArguments, setting: str, recipe: str, target_l
         record["reason"] = "zero-shot: no Burmese label, nothing to balance"
         return ImbalancePlan(record)
     if recipe == "two-stage" and method == "balanced-sampler":
-        raise ValueError("imbalance='balanced-sampler' draws the joint recipe's paired items; the two-stage recipe "
-                         "draws its own streams. Use 'logit-adjustment' or 'class-weights' with recipe: two-stage.")
+        raise ValueError(
+            "imbalance='balanced-sampler' draws the joint recipe's paired items; the two-stage recipe "
+            "draws its own streams. Use 'logit-adjustment' or 'class-weights' with recipe: two-stage."
+        )
     k = len(class_names)
     labels = [int(v) for v in target_labels]
     prior = class_prior(labels, k)
     counts = np.bincount([v for v in labels if v >= 0], minlength=k)[:k]
-    record.update(applied=True, labelled_rows={n: int(c) for n, c in zip(class_names, counts)},
-                  prior={n: round(float(p), 4) for n, p in zip(class_names, prior)})
+    record.update(
+        applied=True,
+        labelled_rows={n: int(c) for n, c in zip(class_names, counts)},
+        prior={n: round(float(p), 4) for n, p in zip(class_names, prior)},
+    )
     source_prior = None
     if source_labels is not None and any(int(v) >= 0 for v in source_labels):
         source_prior = class_prior(source_labels, k)
         record["source_prior"] = {n: round(float(p), 4) for n, p in zip(class_names, source_prior)}
     if method == "logit-adjustment":
         offsets = [args.logit_adjustment_tau * math.log(p) for p in prior]
-        record.update(tau=args.logit_adjustment_tau, logit_offsets={n: round(o, 4) for n, o in zip(class_names, offsets)},
-                      reference="Menon et al. 2021, logit-adjusted loss: -log softmax(f(x) + tau log pi)_y")
+        record.update(
+            tau=args.logit_adjustment_tau,
+            logit_offsets={n: round(o, 4) for n, o in zip(class_names, offsets)},
+            reference="Menon et al. 2021, logit-adjusted loss: -log softmax(f(x) + tau log pi)_y",
+        )
         plan = ImbalancePlan(record, label_loss=LabelLoss(offsets=offsets))
         if source_prior is not None:
             source_offsets = [args.logit_adjustment_tau * math.log(p) for p in source_prior]
@@ -156,8 +184,10 @@ def plan_imbalance(args: ImbalanceArguments, setting: str, recipe: str, target_l
         return plan
     # balanced-sampler
     if pairing_driver != "target":
-        raise ValueError("imbalance='balanced-sampler' draws Burmese rows by class, so a training item must be a "
-                         "Burmese row: set pairing_driver: target (or choose imbalance 'logit-adjustment').")
+        raise ValueError(
+            "imbalance='balanced-sampler' draws Burmese rows by class, so a training item must be a "
+            "Burmese row: set pairing_driver: target (or choose imbalance 'logit-adjustment')."
+        )
     weights = balanced_sample_weights(labels, k)
     record["draws_per_class"] = "equal (with replacement), unlabelled rows keep their share"
     return ImbalancePlan(record, sample_weights=weights)
@@ -221,10 +251,22 @@ def target_item_labels(dataset) -> list[int]:
     """The Burmese label of each training item of a `PairedDataset` driven by the target side (-100 = none)."""
     labels = getattr(dataset, "_tgt_label", None)
     if labels is None or getattr(getattr(dataset, "config", None), "driver", None) != "target":
-        raise ValueError("imbalance='balanced-sampler' needs a PairedDataset with pairing_driver: target (and "
-                         "pairing 'random' or 'label', not 'parallel').")
+        raise ValueError(
+            "imbalance='balanced-sampler' needs a PairedDataset with pairing_driver: target (and "
+            "pairing 'random' or 'label', not 'parallel')."
+        )
     return [int(v) for v in labels]
 
 
-__all__ = ["IMBALANCE_CHOICES", "ImbalanceArguments", "ImbalancePlan", "LabelLoss", "ClassBalancedSampler",
-           "class_prior", "plan_imbalance", "balanced_sample_weights", "target_item_labels", "label_loss_for"]
+__all__ = [
+    "IMBALANCE_CHOICES",
+    "ImbalanceArguments",
+    "ImbalancePlan",
+    "LabelLoss",
+    "ClassBalancedSampler",
+    "class_prior",
+    "plan_imbalance",
+    "balanced_sample_weights",
+    "target_item_labels",
+    "label_loss_for",
+]

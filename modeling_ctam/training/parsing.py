@@ -68,7 +68,8 @@ def _unknown_key_error(key: str, where: str) -> ValueError:
     return ValueError(
         f"{where}: unknown key {key!r}{suggest(key, list(key_groups()) + list(GROUPS))}. Valid keys: {ctam_keys}, "
         f"and every transformers.TrainingArguments field (optionally grouped under {', '.join(GROUPS)}; CTAMConfig "
-        "fields go under 'ctam.').")
+        "fields go under 'ctam.')."
+    )
 
 
 def resolve_key(key: str, where: str) -> tuple[str, Optional[str]]:
@@ -99,14 +100,19 @@ def resolve_key(key: str, where: str) -> tuple[str, Optional[str]]:
         raise _unknown_key_error(key, where)
     name = parts[0]
     if name in FIXED_TRAINING_ARGS:
-        raise ValueError(f"{where}: {name} is set by train.py (always {FIXED_TRAINING_ARGS[name]!r}); CTAM's paired "
-                         "batches need it.")
+        raise ValueError(
+            f"{where}: {name} is set by train.py (always {FIXED_TRAINING_ARGS[name]!r}); CTAM's paired "
+            "batches need it."
+        )
     if name not in groups:
         raise _unknown_key_error(name, where)
     if name in DEPRECATED_KEYS:
         new = DEPRECATED_KEYS[name]
-        warnings.warn(f"{where}: '{name}' is deprecated; use '{new}' (the TrainingArguments field, same meaning).",
-                      FutureWarning, stacklevel=3)
+        warnings.warn(
+            f"{where}: '{name}' is deprecated; use '{new}' (the TrainingArguments field, same meaning).",
+            FutureWarning,
+            stacklevel=3,
+        )
         name = new
     return name, None
 
@@ -200,16 +206,29 @@ class CTAMArgumentParser(HfArgumentParser):
     `null` for optional fields, and errors raised as ValueError."""
 
     def __init__(self, prog: str = "train.py"):
-        super().__init__(_dataclasses(), prog=prog, allow_abbrev=False, epilog=HELP_EPILOG,
-                         usage=USAGE.replace("train.py", prog, 1),
-                         description="Train CTAM (English -> Burmese cross-lingual sentiment).",
-                         formatter_class=_HelpFormatter)
+        super().__init__(
+            _dataclasses(),
+            prog=prog,
+            allow_abbrev=False,
+            epilog=HELP_EPILOG,
+            usage=USAGE.replace("train.py", prog, 1),
+            description="Train CTAM (English -> Burmese cross-lingual sentiment).",
+            formatter_class=_HelpFormatter,
+        )
         self.add_argument("--config", help="YAML or JSON config file (e.g. configs/zero-shot-ctam.yaml).")
-        self.add_argument("--print-config", "--print_config", action="store_true",
-                          help="Print the resolved configuration as JSON and exit.")
+        self.add_argument(
+            "--print-config",
+            "--print_config",
+            action="store_true",
+            help="Print the resolved configuration as JSON and exit.",
+        )
         self.set_defaults(**TRAINING_DEFAULTS)
-        optional = {name for dtype in _dataclasses() for name, hint in typing.get_type_hints(dtype).items()
-                    if type(None) in typing.get_args(hint)}
+        optional = {
+            name
+            for dtype in _dataclasses()
+            for name, hint in typing.get_type_hints(dtype).items()
+            if type(None) in typing.get_args(hint)
+        }
         for action in self._actions:
             if action.type in (int, float, str) or getattr(action.type, "__name__", "") == "string_to_bool":
                 action.type = _friendly_type(action.type, action.dest in optional)
@@ -251,9 +270,13 @@ boolean flag (true), a bare --resume_from_checkpoint (latest), null for optional
 --print-config prints the resolved configuration and exits. See docs/training.md."""
 
 
-def load_config(config_file: str | os.PathLike | None = None,
-                overrides: Union[Sequence[str], dict, None] = None, *, require_output_dir: bool = False,
-                **kwargs) -> TrainConfig:
+def load_config(
+    config_file: str | os.PathLike | None = None,
+    overrides: Union[Sequence[str], dict, None] = None,
+    *,
+    require_output_dir: bool = False,
+    **kwargs,
+) -> TrainConfig:
     """The resolved [`TrainConfig`]: CTAM's defaults, the file's keys, then `overrides` (a mapping, or command-line
     tokens such as `["--max_steps", "50"]`) and `kwargs` (keys, or dotted keys as mappings).
 
@@ -276,8 +299,9 @@ def load_config(config_file: str | os.PathLike | None = None,
     del values["config"], values["print_config"]
     if require_output_dir and not values["output_dir"]:
         raise ValueError("no output directory: pass --output-dir DIR.")
-    model, data, run = (dtype(**{f.name: values.pop(f.name) for f in dataclasses.fields(dtype)})
-                        for dtype in _dataclasses()[:3])
+    model, data, run = (
+        dtype(**{f.name: values.pop(f.name) for f in dataclasses.fields(dtype)}) for dtype in _dataclasses()[:3]
+    )
     resolve_training(values)
     check_training(values, data)
     check_recipe(run, data, values)

@@ -18,8 +18,9 @@ ALIGNMENT_DEFAULTS: dict[str, Any] = {"identical": True, "numerals": True, "max_
 """Alignment options that run_alignment adds unless `alignment_args` sets them."""
 
 
-def alignment_options(model_args: ModelArguments, data_args: DataArguments, folder: Path,
-                      static_layer: int) -> dict[str, Any]:
+def alignment_options(
+    model_args: ModelArguments, data_args: DataArguments, folder: Path, static_layer: int
+) -> dict[str, Any]:
     """Keyword arguments of `modeling_ctam.alignment.cli.run_alignment` for this run.
 
     Defaults: this run's English source data and Burmese train texts as the corpora, the seed part of the shared
@@ -31,10 +32,12 @@ def alignment_options(model_args: ModelArguments, data_args: DataArguments, fold
     from modeling_ctam.alignment.lexicon import write_default_split
 
     options: dict[str, Any] = {
-        "encoder": model_args.encoder, "output_dir": str(folder),
+        "encoder": model_args.encoder,
+        "output_dir": str(folder),
         "source_corpus": [resolve_data(s, "source_data", data_args.data_dir) for s in data_args.source_data],
         "target_corpus": [resolve_data(data_args.target_train, "target_train", data_args.data_dir)],
-        "layer": static_layer, **ALIGNMENT_DEFAULTS,
+        "layer": static_layer,
+        **ALIGNMENT_DEFAULTS,
     }
     user = {str(k).replace("-", "_"): v for k, v in model_args.alignment_args.items()}
     if "seed_dict" not in user:
@@ -45,8 +48,9 @@ def alignment_options(model_args: ModelArguments, data_args: DataArguments, fold
     return {key: value for key, value in options.items() if value is not None}
 
 
-def run_alignment(model_args: ModelArguments, data_args: DataArguments, output_dir: str | Path,
-                  static_layer: int) -> str:
+def run_alignment(
+    model_args: ModelArguments, data_args: DataArguments, output_dir: str | Path, static_layer: int
+) -> str:
     """Run the alignment in process into OUTPUT_DIR/alignment (reused when its mapping exists); returns the folder."""
     from modeling_ctam.alignment.cli import run_alignment as align
 
@@ -61,8 +65,10 @@ def run_alignment(model_args: ModelArguments, data_args: DataArguments, output_d
     try:
         align(**options)
     except (SystemExit, TypeError, ValueError, FileNotFoundError) as err:
-        raise RuntimeError(f"run_alignment failed ({err!r}; its output is above). Fix alignment_args, or run "
-                           "`python -m modeling_ctam.align` yourself and pass --alignment DIR.") from err
+        raise RuntimeError(
+            f"run_alignment failed ({err!r}; its output is above). Fix alignment_args, or run "
+            "`python -m modeling_ctam.align` yourself and pass --alignment DIR."
+        ) from err
     if not (folder / "mapping.safetensors").is_file():
         raise RuntimeError(f"run_alignment: the alignment wrote no {folder / 'mapping.safetensors'}.")
     logger.info("run_alignment: done in %.0f s", time.perf_counter() - start)

@@ -19,8 +19,9 @@ def model_config_kwargs(model_args, data_args) -> dict[str, Any]:
     pairing and the label names."""
     names = data_args.class_names
     kwargs = {**PRESETS[model_args.preset], **model_args.ctam}
-    kwargs.update(pairing=data_args.pairing, id2label=dict(enumerate(names)),
-                  label2id={name: i for i, name in enumerate(names)})
+    kwargs.update(
+        pairing=data_args.pairing, id2label=dict(enumerate(names)), label2id={name: i for i, name in enumerate(names)}
+    )
     return kwargs
 
 
@@ -36,8 +37,10 @@ def _encoder_layers(encoder):
 
 
 def parameter_counts(model) -> dict[str, int]:
-    return {"total": sum(p.numel() for p in model.parameters()),
-            "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad)}
+    return {
+        "total": sum(p.numel() for p in model.parameters()),
+        "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
+    }
 
 
 def freeze_parameters(model, freeze_embeddings: bool, freeze_layers: int) -> dict[str, int]:
@@ -66,5 +69,9 @@ def apply_lora(model, model_args):
 
     from modeling_ctam.peft_utils import ctam_lora_config
 
-    return get_peft_model(model, ctam_lora_config(model, r=model_args.lora_r, lora_alpha=model_args.lora_alpha,
-                                                   lora_dropout=model_args.lora_dropout))
+    return get_peft_model(
+        model,
+        ctam_lora_config(
+            model, r=model_args.lora_r, lora_alpha=model_args.lora_alpha, lora_dropout=model_args.lora_dropout
+        ),
+    )

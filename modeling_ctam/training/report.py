@@ -36,13 +36,16 @@ def make_compute_metrics(names: list[str]):
 
 def format_metrics(report: dict[str, Any]) -> str:
     """The dev record as train.py prints it: headline, per-class table, confusion matrix."""
-    lines = [f"dev macro-F1 {report['macro_f1']:.4f}  accuracy {report['accuracy']:.4f}  "
-             f"({report['n_examples']} examples; majority-class baseline macro-F1 "
-             f"{report['majority_baseline']['macro_f1']:.4f})",
-             f"  {'class':<10} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}"]
+    lines = [
+        f"dev macro-F1 {report['macro_f1']:.4f}  accuracy {report['accuracy']:.4f}  "
+        f"({report['n_examples']} examples; majority-class baseline macro-F1 "
+        f"{report['majority_baseline']['macro_f1']:.4f})",
+        f"  {'class':<10} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}",
+    ]
     for name, row in report["per_class"].items():
-        lines.append(f"  {name:<10} {row['precision']:>9.4f} {row['recall']:>7.4f} {row['f1']:>7.4f} "
-                     f"{row['support']:>8d}")
+        lines.append(
+            f"  {name:<10} {row['precision']:>9.4f} {row['recall']:>7.4f} {row['f1']:>7.4f} {row['support']:>8d}"
+        )
     matrix = report["confusion_matrix"]
     lines.append(f"  confusion matrix (rows true, columns predicted, {matrix['labels']}): {matrix['matrix']}")
     return "\n".join(lines)
@@ -61,7 +64,8 @@ def check_hub_access() -> None:
     except Exception as err:  # no token, no network
         raise RuntimeError(
             f"push_to_hub: cannot reach the Hub as a logged-in user ({err}). Run `hf auth login` (or set HF_TOKEN), "
-            "or drop push_to_hub; checked before training so that no run is lost.") from err
+            "or drop push_to_hub; checked before training so that no run is lost."
+        ) from err
 
 
 def push_output(output_dir: Path, repo_id: str, private: Optional[bool]) -> None:
@@ -71,5 +75,7 @@ def push_output(output_dir: Path, repo_id: str, private: Optional[bool]) -> None
 
     argv = ["--model", str(output_dir), "--repo-id", repo_id] + (["--private"] if private else [])
     if push(argv) != 0:
-        raise RuntimeError(f"push_to_hub failed (see above); the trained model is in {output_dir}: push it again with "
-                           f"`python -m modeling_ctam.hub.push {' '.join(argv)}`.")
+        raise RuntimeError(
+            f"push_to_hub failed (see above); the trained model is in {output_dir}: push it again with "
+            f"`python -m modeling_ctam.hub.push {' '.join(argv)}`."
+        )

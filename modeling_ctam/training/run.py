@@ -15,7 +15,13 @@ from typing import Any, Optional
 
 from .arguments import DataArguments, ModelArguments, TrainConfig
 from .assembly import build_datasets, build_transfer_data, resolve_data
-from .checkpoints import check_output_dir, drop_previous_run, find_last_checkpoint, resolve_resume, set_aside_previous_run
+from .checkpoints import (
+    check_output_dir,
+    drop_previous_run,
+    find_last_checkpoint,
+    resolve_resume,
+    set_aside_previous_run,
+)
 from .prealign import run_alignment
 from .presets import apply_lora, freeze_parameters, model_config_kwargs, parameter_counts
 from .report import (
@@ -64,11 +70,17 @@ def build_model(model_args: ModelArguments, data_args: DataArguments, alignment:
         try:  # no tokenizer.json (e.g. only a SentencePiece model): convert through the encoder's own class
             tokenizer = CTAMTokenizer.from_tokenizer(AutoTokenizer.from_pretrained(path, **revision))
         except (OSError, ValueError) as err:
-            raise OSError(f"encoder={model_args.encoder!r}: cannot load its tokenizer ({err}). Give a Hub id, a "
-                          "local folder with tokenizer files, or 'ctam/e5-small-offline'.") from err
+            raise OSError(
+                f"encoder={model_args.encoder!r}: cannot load its tokenizer ({err}). Give a Hub id, a "
+                "local folder with tokenizer files, or 'ctam/e5-small-offline'."
+            ) from err
     model = CTAMForSequenceClassification.from_encoder_pretrained(
-        model_args.encoder, tokenizer=tokenizer, alignment=alignment, encoder_kwargs=revision,
-        **model_config_kwargs(model_args, data_args))
+        model_args.encoder,
+        tokenizer=tokenizer,
+        alignment=alignment,
+        encoder_kwargs=revision,
+        **model_config_kwargs(model_args, data_args),
+    )
     counts = freeze_parameters(model, model_args.freeze_embeddings, model_args.freeze_layers)
     if model_args.lora:
         model = apply_lora(model, model_args)
@@ -102,8 +114,15 @@ def _imbalance_plan(cfg: TrainConfig, train_dataset, model, transfer_data=None):
         pairs = getattr(train_dataset, "parts", [train_dataset])[0]
         labels = [int(v) for v in getattr(pairs, "_tgt_label", [])]
         source_labels = [int(pairs[i]["source_label"]) for i in range(len(pairs))]  # as the items carry them
-    plan = plan_imbalance(cfg.run, data_args.setting, cfg.run.recipe, labels, data_args.class_names,
-                          data_args.pairing_driver, source_labels=source_labels)
+    plan = plan_imbalance(
+        cfg.run,
+        data_args.setting,
+        cfg.run.recipe,
+        labels,
+        data_args.class_names,
+        data_args.pairing_driver,
+        source_labels=source_labels,
+    )
     if plan.label_loss is not None:  # read by the model's eq. 12, per path, in training
         _unwrap(model).label_loss = plan.label_loss
         _unwrap(model).source_label_loss = plan.source_label_loss
@@ -155,8 +174,12 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
 
     model_args, data_args, args = cfg.model, cfg.data, cfg.training
     start = time.perf_counter()
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S",
-                        level=logging.INFO if args.process_index == 0 else logging.WARNING, force=True)
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        level=logging.INFO if args.process_index == 0 else logging.WARNING,
+        force=True,
+    )
     # the two-stage recipe resumes inside its stage folders (modeling_ctam.transfer.recipe)
     two_stage = cfg.run.recipe == "two-stage"
     resuming = args.resume_from_checkpoint is not None
@@ -172,7 +195,8 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
     with args.main_process_first(desc="data and alignment"):
         if two_stage:
             transfer_data, dev_dataset, summary = build_transfer_data(
-                data_args, args.seed, cfg.run.parallel_share > 0 or cfg.run.cross_lingual_prior, cfg.run.heldout_data)
+                data_args, args.seed, cfg.run.parallel_share > 0 or cfg.run.cross_lingual_prior, cfg.run.heldout_data
+            )
             train_dataset = None
         else:
             train_dataset, dev_dataset, summary = build_datasets(data_args, args.seed)
@@ -195,10 +219,17 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
 
     def make_trainer(model, trainer_args, train_dataset, data_collator, train_sampler=None):
         return CTAMTrainer(
-            model=model, args=trainer_args, train_dataset=train_dataset,
-            eval_dataset=dev_dataset if trainer_args.eval_strategy != "no" else None, data_collator=data_collator,
-            processing_class=tokenizer, compute_metrics=make_compute_metrics(data_args.class_names),
-            callbacks=callbacks, path_by_path=cfg.run.path_by_path_backward, train_sampler=train_sampler)
+            model=model,
+            args=trainer_args,
+            train_dataset=train_dataset,
+            eval_dataset=dev_dataset if trainer_args.eval_strategy != "no" else None,
+            data_collator=data_collator,
+            processing_class=tokenizer,
+            compute_metrics=make_compute_metrics(data_args.class_names),
+            callbacks=callbacks,
+            path_by_path=cfg.run.path_by_path_backward,
+            train_sampler=train_sampler,
+        )
 
     # the two-stage recipe trains in its own stage folders; this trainer then only scores the final model
     sampler = None
@@ -209,11 +240,19 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
     trainer = make_trainer(model, trainer_args, train_dataset, collator, sampler)
     if not two_stage:
         trainer.add_callback(_pairing_epoch_callback(train_dataset))
-    resolved = {"config": cfg.to_dict(), "model_config": model_config_kwargs(model_args, data_args), "data": summary,
-                "imbalance_handling": imbalance.record, "imbalance_summary": imbalance.summary(),
-                "alignment": alignment, "world_size": args.world_size, "device": str(args.device),
-                "mixed_precision": _mixed_precision(trainer, args),
-                "versions": _versions(), "resumed_from": resume}
+    resolved = {
+        "config": cfg.to_dict(),
+        "model_config": model_config_kwargs(model_args, data_args),
+        "data": summary,
+        "imbalance_handling": imbalance.record,
+        "imbalance_summary": imbalance.summary(),
+        "alignment": alignment,
+        "world_size": args.world_size,
+        "device": str(args.device),
+        "mixed_precision": _mixed_precision(trainer, args),
+        "versions": _versions(),
+        "resumed_from": resume,
+    }
     if trainer.is_world_process_zero():
         write_json(output_dir / "train_config.json", resolved)
 
@@ -222,10 +261,19 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
 
         from .imbalance import label_loss_for
 
-        record = run_two_stage(model, tokenizer, transfer_data, cfg.run, trainer_args, collator, make_trainer,
-                               output_dir, resume=args.resume_from_checkpoint is not None,
-                               find_checkpoint=find_last_checkpoint,
-                               label_loss_for=label_loss_for(cfg.run, len(data_args.class_names)))
+        record = run_two_stage(
+            model,
+            tokenizer,
+            transfer_data,
+            cfg.run,
+            trainer_args,
+            collator,
+            make_trainer,
+            output_dir,
+            resume=args.resume_from_checkpoint is not None,
+            find_checkpoint=find_last_checkpoint,
+            label_loss_for=label_loss_for(cfg.run, len(data_args.class_names)),
+        )
         resolved["transfer"] = record
         if trainer.is_world_process_zero():
             write_json(output_dir / "train_config.json", resolved)
@@ -241,12 +289,23 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
     # final dev evaluation with the model the run ends on (the best checkpoint when load_best_model_at_end)
     prediction = trainer.predict(dev_dataset, metric_key_prefix="dev")
     report = metrics_record(
-        prediction.label_ids, predicted_ids(prediction.predictions), data_args.class_names,
-        dev_loss=prediction.metrics.get("dev_loss"), target_dev=data_args.target_dev, preset=model_args.preset,
-        setting=data_args.setting, encoder=model_args.encoder, global_step=global_step, recipe=cfg.run.recipe,
-        best_model_checkpoint=trainer.state.best_model_checkpoint, best_metric=trainer.state.best_metric,
-        metric_for_best_model=args.metric_for_best_model, train_runtime_s=train_runtime,
-        wall_time_s=round(time.perf_counter() - start, 1), world_size=args.world_size)
+        prediction.label_ids,
+        predicted_ids(prediction.predictions),
+        data_args.class_names,
+        dev_loss=prediction.metrics.get("dev_loss"),
+        target_dev=data_args.target_dev,
+        preset=model_args.preset,
+        setting=data_args.setting,
+        encoder=model_args.encoder,
+        global_step=global_step,
+        recipe=cfg.run.recipe,
+        best_model_checkpoint=trainer.state.best_model_checkpoint,
+        best_metric=trainer.state.best_metric,
+        metric_for_best_model=args.metric_for_best_model,
+        train_runtime_s=train_runtime,
+        wall_time_s=round(time.perf_counter() - start, 1),
+        world_size=args.world_size,
+    )
 
     if trainer.is_world_process_zero():
         final = trainer.model
@@ -259,8 +318,10 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
         drop_previous_run(output_dir)  # --overwrite_output_dir: the new model replaces the earlier run now
         write_metrics(report, output_dir / "dev_metrics.json")
         print(format_metrics(report), flush=True)
-        print(f"model, tokenizer and dev_metrics.json saved to {output_dir} "
-              f"({report['wall_time_s']:.0f} s in all)", flush=True)
+        print(
+            f"model, tokenizer and dev_metrics.json saved to {output_dir} ({report['wall_time_s']:.0f} s in all)",
+            flush=True,
+        )
         if args.push_to_hub:
             push_output(output_dir, args.hub_model_id, args.hub_private_repo)
     if torch.distributed.is_available() and torch.distributed.is_initialized():

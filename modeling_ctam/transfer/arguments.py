@@ -18,76 +18,207 @@ RECIPES = ("joint", "two-stage")
 class TransferArguments:
     """How CTAM is trained: the paper's one joint stage, or the two-stage recipe of method.md section 3."""
 
-    recipe: str = field(default="joint", metadata={"help": (
-        "'joint': one stage, every eq. 13 term from the first step (the paper's letter). 'two-stage': stage 1 trains "
-        "the English teacher, stage 2 trains the student against the frozen teacher (method.md section 3).")})
-    stage1_steps: int = field(default=60, metadata={"help": "two-stage: optimisation steps of stage 1 (English only)."})
+    recipe: str = field(
+        default="joint",
+        metadata={
+            "help": (
+                "'joint': one stage, every eq. 13 term from the first step (the paper's letter). 'two-stage': stage 1 "
+                "trains the English teacher, stage 2 trains the student against the frozen teacher (method.md section "
+                "3)."
+            )
+        },
+    )
+    stage1_steps: int = field(
+        default=60, metadata={"help": "two-stage: optimisation steps of stage 1 (English only)."}
+    )
     stage2_steps: int = field(default=60, metadata={"help": "two-stage: optimisation steps of each stage-2 round."})
-    stage2_learning_rate: Optional[float] = field(default=None, metadata={"help": (
-        "two-stage: peak learning rate of stage 2 (default: the run's learning_rate).")})
-    parallel_share: float = field(default=0.3, metadata={"help": (
-        "two-stage: share of stage-2 Burmese rows that are parallel sentences (L_R against their English side); "
-        "0 switches the parallel stream off. Needs parallel_data.")})
-    unlabelled_pairing: str = field(default="pseudo-label", metadata={"help": (
-        "two-stage: eq. 10 pair of an unlabelled Burmese review: 'pseudo-label' (an English review of the class the "
-        "teacher predicts), 'random' (any English review: a control) or 'none'.")})
-    shuffle_parallel: bool = field(default=False, metadata={"help": (
-        "two-stage control: keep the parallel sentences but break the translation link (a permutation).")})
-    parallel_distillation: float = field(default=0.0, metadata={"help": (
-        "two-stage: weight of cross-lingual distillation on the parallel stream: a parallel Burmese sentence's "
-        "L_T target is the frozen teacher's posterior on its English side (Xu and Yang 2017; beyond the paper). "
-        "0 switches it off; 1 weighs a sentence like a gold row.")})
-    self_training: bool = field(default=True, metadata={"help": (
-        "two-stage: the teacher's pseudo-labels on unlabelled Burmese reviews join L_T (beyond the paper).")})
-    pseudo_fraction: float = field(default=0.6, metadata={"help": (
-        "Share of the unlabelled reviews that may be pseudo-labelled; class quotas follow the EM target prior.")})
-    pseudo_threshold: float = field(default=0.0, metadata={"help": "Minimum prior-adjusted confidence of a pseudo-label."})
-    soft_labels: bool = field(default=True, metadata={"help": (
-        "Pseudo-labels as the teacher's prior-adjusted posteriors (sharpened by soft_temperature) rather than one-hot.")})
+    stage2_learning_rate: Optional[float] = field(
+        default=None,
+        metadata={"help": ("two-stage: peak learning rate of stage 2 (default: the run's learning_rate).")},
+    )
+    parallel_share: float = field(
+        default=0.3,
+        metadata={
+            "help": (
+                "two-stage: share of stage-2 Burmese rows that are parallel sentences (L_R against their English "
+                "side); 0 switches the parallel stream off. Needs parallel_data."
+            )
+        },
+    )
+    unlabelled_pairing: str = field(
+        default="pseudo-label",
+        metadata={
+            "help": (
+                "two-stage: eq. 10 pair of an unlabelled Burmese review: 'pseudo-label' (an English review of the "
+                "class the teacher predicts), 'random' (any English review: a control) or 'none'."
+            )
+        },
+    )
+    shuffle_parallel: bool = field(
+        default=False,
+        metadata={
+            "help": ("two-stage control: keep the parallel sentences but break the translation link (a permutation).")
+        },
+    )
+    parallel_distillation: float = field(
+        default=0.0,
+        metadata={
+            "help": (
+                "two-stage: weight of cross-lingual distillation on the parallel stream: a parallel Burmese "
+                "sentence's L_T target is the frozen teacher's posterior on its English side (Xu and Yang 2017; "
+                "beyond the paper). 0 switches it off; 1 weighs a sentence like a gold row."
+            )
+        },
+    )
+    self_training: bool = field(
+        default=True,
+        metadata={
+            "help": (
+                "two-stage: the teacher's pseudo-labels on unlabelled Burmese reviews join L_T (beyond the paper)."
+            )
+        },
+    )
+    pseudo_fraction: float = field(
+        default=0.6,
+        metadata={
+            "help": (
+                "Share of the unlabelled reviews that may be pseudo-labelled; class quotas follow the EM target prior."
+            )
+        },
+    )
+    pseudo_threshold: float = field(
+        default=0.0, metadata={"help": "Minimum prior-adjusted confidence of a pseudo-label."}
+    )
+    soft_labels: bool = field(
+        default=True,
+        metadata={
+            "help": (
+                "Pseudo-labels as the teacher's prior-adjusted posteriors (sharpened by soft_temperature) rather than "
+                "one-hot."
+            )
+        },
+    )
     soft_temperature: float = field(default=0.5, metadata={"help": "Sharpening temperature of soft pseudo-labels."})
-    pseudo_weight: float = field(default=1.0, metadata={"help": "Weight of a pseudo-labelled row in L_T (1 = a gold row)."})
-    self_training_rounds: int = field(default=1, metadata={"help": (
-        "Stage-2 rounds; each later round relabels the reviews with the current student.")})
-    heldout_fraction: float = field(default=0.1, metadata={"help": (
-        "Share of the English rows held out of training (stratified): the teacher's confusion matrix on them corrects "
-        "the target-prior estimate when EM degenerates (BBSE). 0 = none (classify-and-count fallback).")})
-    heldout_data: Optional[str] = field(default=None, metadata={"help": (
-        "Labelled English rows that no stage trains on, from another domain than the training rows (e.g. "
-        "en/uci_sentiment_labelled/imdb_labelled.txt): BBSE's held-out set in place of the heldout_fraction split, "
-        "which then stays in training. A teacher errs more off its training domain, as it does on Burmese "
-        "(bench/results/prior_estimates.md).")})
-    cross_lingual_prior: bool = field(default=False, metadata={"help": (
-        "When EM degenerates, correct the BBSE prior estimate for reading Burmese too: the teacher's change of decision "
-        "between the two sides of the translation pairs (parallel_data) joins its confusion on held-out English rows "
-        "(docs/transfer.md). Needs parallel_data and heldout_fraction > 0.")})
-    min_prior: float = field(default=0.02, metadata={"help": (
-        "Clamp of the EM target-prior estimate: no class below this share (a degenerate estimate is logged).")})
-    domain_importance_weights: bool = field(default=True, metadata={"help": (
-        "Weight English rows in L_S by pi_target(y) / pi_source(y) (EM prior), so L_S does not erase sentiment.")})
-    stage2_lambda_align: Optional[float] = field(default=None, metadata={"help": (
-        "two-stage: l2 (L_R weight) in stage 2; default: the model's lambda_align. 0 switches L_R off (ablation).")})
-    stage2_lambda_domain: Optional[float] = field(default=None, metadata={"help": (
-        "two-stage: l3 (L_S weight) in stage 2; default: the model's lambda_domain. 0 switches L_S off (ablation).")})
-    stage1_target_labels: bool = field(default=True, metadata={"help": (
-        "Few-shot and supervised settings: the teacher also learns from the labelled Burmese reviews in stage 1 "
-        "(through the teacher path, beside the English rows; docs/transfer.md).")})
-    labelled_share: float = field(default=0.5, metadata={"help": (
-        "Few-shot and supervised settings: share of the non-parallel stage-2 Burmese rows drawn from the labelled "
-        "reviews when unlabelled ones are there too (all of them otherwise).")})
-    match_prior: bool = field(default=False, metadata={"help": (
-        "After stage 2, shift the classifier's output bias so that the student predicts each class on the target "
-        "prior's share of the unlabelled Burmese reviews (zero-shot, few-shot: the first round's estimate; no Burmese "
-        "label) or, in the supervised setting, of the labelled reviews (their label prior). A decision rule for a "
-        "student that over-predicts the minority (beyond the paper; docs/transfer.md).")})
-    teacher_from: Optional[str] = field(default=None, metadata={"help": (
-        "two-stage: reuse a finished stage 1 (a run folder or its stage1/teacher.safetensors) instead of training it; "
-        "it must come from the same preset, encoder and seed.")})
+    pseudo_weight: float = field(
+        default=1.0, metadata={"help": "Weight of a pseudo-labelled row in L_T (1 = a gold row)."}
+    )
+    self_training_rounds: int = field(
+        default=1,
+        metadata={"help": ("Stage-2 rounds; each later round relabels the reviews with the current student.")},
+    )
+    heldout_fraction: float = field(
+        default=0.1,
+        metadata={
+            "help": (
+                "Share of the English rows held out of training (stratified): the teacher's confusion matrix on them "
+                "corrects the target-prior estimate when EM degenerates (BBSE). 0 = none (classify-and-count "
+                "fallback)."
+            )
+        },
+    )
+    heldout_data: Optional[str] = field(
+        default=None,
+        metadata={
+            "help": (
+                "Labelled English rows that no stage trains on, from another domain than the training rows (e.g. "
+                "en/uci_sentiment_labelled/imdb_labelled.txt): BBSE's held-out set in place of the heldout_fraction "
+                "split, which then stays in training. A teacher errs more off its training domain, as it does on "
+                "Burmese (bench/results/prior_estimates.md)."
+            )
+        },
+    )
+    cross_lingual_prior: bool = field(
+        default=False,
+        metadata={
+            "help": (
+                "When EM degenerates, correct the BBSE prior estimate for reading Burmese too: the teacher's change "
+                "of decision between the two sides of the translation pairs (parallel_data) joins its confusion on "
+                "held-out English rows (docs/transfer.md). Needs parallel_data and heldout_fraction > 0."
+            )
+        },
+    )
+    min_prior: float = field(
+        default=0.02,
+        metadata={
+            "help": (
+                "Clamp of the EM target-prior estimate: no class below this share (a degenerate estimate is logged)."
+            )
+        },
+    )
+    domain_importance_weights: bool = field(
+        default=True,
+        metadata={
+            "help": (
+                "Weight English rows in L_S by pi_target(y) / pi_source(y) (EM prior), so L_S does not erase "
+                "sentiment."
+            )
+        },
+    )
+    stage2_lambda_align: Optional[float] = field(
+        default=None,
+        metadata={
+            "help": (
+                "two-stage: l2 (L_R weight) in stage 2; default: the model's lambda_align. 0 switches L_R off "
+                "(ablation)."
+            )
+        },
+    )
+    stage2_lambda_domain: Optional[float] = field(
+        default=None,
+        metadata={
+            "help": (
+                "two-stage: l3 (L_S weight) in stage 2; default: the model's lambda_domain. 0 switches L_S off "
+                "(ablation)."
+            )
+        },
+    )
+    stage1_target_labels: bool = field(
+        default=True,
+        metadata={
+            "help": (
+                "Few-shot and supervised settings: the teacher also learns from the labelled Burmese reviews in stage "
+                "1 (through the teacher path, beside the English rows; docs/transfer.md)."
+            )
+        },
+    )
+    labelled_share: float = field(
+        default=0.5,
+        metadata={
+            "help": (
+                "Few-shot and supervised settings: share of the non-parallel stage-2 Burmese rows drawn from the "
+                "labelled reviews when unlabelled ones are there too (all of them otherwise)."
+            )
+        },
+    )
+    match_prior: bool = field(
+        default=False,
+        metadata={
+            "help": (
+                "After stage 2, shift the classifier's output bias so that the student predicts each class on the "
+                "target prior's share of the unlabelled Burmese reviews (zero-shot, few-shot: the first round's "
+                "estimate; no Burmese label) or, in the supervised setting, of the labelled reviews (their label "
+                "prior). A decision rule for a student that over-predicts the minority (beyond the paper; "
+                "docs/transfer.md)."
+            )
+        },
+    )
+    teacher_from: Optional[str] = field(
+        default=None,
+        metadata={
+            "help": (
+                "two-stage: reuse a finished stage 1 (a run folder or its stage1/teacher.safetensors) instead of "
+                "training it; it must come from the same preset, encoder and seed."
+            )
+        },
+    )
 
     def __post_init__(self):
         if self.recipe not in RECIPES:
             raise ValueError(f"recipe={self.recipe!r} is not supported; use one of {list(RECIPES)}.")
         if self.unlabelled_pairing not in UNLABELLED_PAIRINGS:
-            raise ValueError(f"unlabelled_pairing={self.unlabelled_pairing!r}: use one of {list(UNLABELLED_PAIRINGS)}.")
+            raise ValueError(
+                f"unlabelled_pairing={self.unlabelled_pairing!r}: use one of {list(UNLABELLED_PAIRINGS)}."
+            )
         for name in ("stage1_steps", "stage2_steps", "self_training_rounds"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be at least 1.")
@@ -108,13 +239,16 @@ class TransferArguments:
             if value is not None and value < 0:
                 raise ValueError(f"{name}={value} must be non-negative (or null for the model's own weight).")
         if self.cross_lingual_prior and self.heldout_fraction == 0 and not self.heldout_data:
-            raise ValueError("cross_lingual_prior corrects BBSE on held-out English rows; set heldout_fraction > 0 "
-                             "(e.g. 0.1) or cross_lingual_prior: false.")
+            raise ValueError(
+                "cross_lingual_prior corrects BBSE on held-out English rows; set heldout_fraction > 0 "
+                "(e.g. 0.1) or cross_lingual_prior: false."
+            )
         if self.parallel_distillation < 0:
             raise ValueError(f"parallel_distillation={self.parallel_distillation} must be non-negative (0 = off).")
         if self.parallel_distillation > 0 and self.parallel_share == 0:
-            raise ValueError("parallel_distillation distils on the parallel stream; it needs parallel_share > 0 and "
-                             "parallel_data.")
+            raise ValueError(
+                "parallel_distillation distils on the parallel stream; it needs parallel_share > 0 and parallel_data."
+            )
         if not 0.0 <= self.labelled_share <= 1.0:
             raise ValueError(f"labelled_share={self.labelled_share} must lie in [0, 1].")
         if self.shuffle_parallel and self.parallel_share == 0:
@@ -144,8 +278,9 @@ class TransferData:
 
     def __post_init__(self):
         if len(self.target_texts) != len(self.target_labels):
-            raise ValueError(f"TransferData: {len(self.target_texts)} labelled Burmese texts but "
-                             f"{len(self.target_labels)} labels.")
+            raise ValueError(
+                f"TransferData: {len(self.target_texts)} labelled Burmese texts but {len(self.target_labels)} labels."
+            )
 
     def hold_out(self, fraction: float, seed: int) -> "TransferData":
         """A copy whose English rows lose a stratified `fraction` to `heldout_*` (never trained on); itself when it
@@ -160,5 +295,9 @@ class TransferData:
             held[rows[: int(round(fraction * len(rows)))]] = True
         pick = lambda values, mask: [v for v, m in zip(values, mask) if m]  # noqa: E731
         return dataclasses.replace(
-            self, english_texts=pick(self.english_texts, ~held), english_labels=pick(self.english_labels, ~held),
-            heldout_texts=pick(self.english_texts, held), heldout_labels=pick(self.english_labels, held))
+            self,
+            english_texts=pick(self.english_texts, ~held),
+            english_labels=pick(self.english_labels, ~held),
+            heldout_texts=pick(self.english_texts, held),
+            heldout_labels=pick(self.english_labels, held),
+        )

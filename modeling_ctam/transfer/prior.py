@@ -49,7 +49,8 @@ class PriorEstimate:
         converged (`bool`): whether EM met its tolerance.
         clamped (`bool`): whether a class fell below `min_prior` and was raised to it.
         fallback (`str`, *optional*): what replaced EM's estimate: `"bbse-cross-lingual"`, `"bbse"` or
-            `"classify-and-count"` (a degenerate estimate) or `"source-prior"` (no convergence); None when EM's estimate was used.
+            `"classify-and-count"` (a degenerate estimate) or `"source-prior"` (no convergence); None when EM's
+            estimate was used.
         predicted_share (`list[float]`): the share of each class among the classifier's predictions.
     """
 
@@ -66,8 +67,9 @@ class PriorEstimate:
         return asdict(self)
 
 
-def em_prior(probs: np.ndarray, source_prior: np.ndarray, max_iterations: int = 1000,
-             tolerance: float = 1e-8) -> tuple[np.ndarray, np.ndarray, int, bool]:
+def em_prior(
+    probs: np.ndarray, source_prior: np.ndarray, max_iterations: int = 1000, tolerance: float = 1e-8
+) -> tuple[np.ndarray, np.ndarray, int, bool]:
     """Saerens et al.'s EM: the target prior and the posteriors re-weighted to it.
 
     Args:
@@ -119,8 +121,9 @@ def language_confusion(target_side: np.ndarray, source_side: np.ndarray) -> np.n
     return confusion
 
 
-def bbse_prior(target_probs: np.ndarray, heldout_probs: np.ndarray, heldout_labels: np.ndarray,
-               shift: np.ndarray | None = None) -> np.ndarray:
+def bbse_prior(
+    target_probs: np.ndarray, heldout_probs: np.ndarray, heldout_labels: np.ndarray, shift: np.ndarray | None = None
+) -> np.ndarray:
     """Black-box shift estimation: `q = C^-1 mu`, with `C[i, j] = P(predicted i | true j)` on held-out source rows
     and `mu` the predicted-class shares on the target. Negative entries are cut to 0 and the result renormalised.
 
@@ -149,9 +152,13 @@ def bbse_prior(target_probs: np.ndarray, heldout_probs: np.ndarray, heldout_labe
     return q / q.sum() if q.sum() > 0 else mu
 
 
-def estimate_target_prior(probs: np.ndarray, source_prior: np.ndarray, min_prior: float = 0.02,
-                          heldout: tuple[np.ndarray, np.ndarray] | None = None,
-                          parallel: tuple[np.ndarray, np.ndarray] | None = None) -> PriorEstimate:
+def estimate_target_prior(
+    probs: np.ndarray,
+    source_prior: np.ndarray,
+    min_prior: float = 0.02,
+    heldout: tuple[np.ndarray, np.ndarray] | None = None,
+    parallel: tuple[np.ndarray, np.ndarray] | None = None,
+) -> PriorEstimate:
     """EM's target prior, guarded: a degenerate estimate falls back to BBSE on `heldout` (posteriors and labels of
     held-out source rows), through the language shift measured on `parallel` (posteriors on the target and source
     sides of translation pairs) when given, else to classify-and-count; the fallback is clamped so that no class falls
@@ -169,11 +176,21 @@ def estimate_target_prior(probs: np.ndarray, source_prior: np.ndarray, min_prior
     source_prior = np.asarray(source_prior, dtype=np.float64)
     prior, _, iterations, converged = em_prior(probs, source_prior)
     share = np.bincount(probs.argmax(axis=1), minlength=num_classes) / len(probs)
-    estimate = PriorEstimate(prior=prior.tolist(), em_prior=prior.tolist(), source_prior=source_prior.tolist(),
-                             iterations=iterations, converged=converged, predicted_share=share.tolist())
+    estimate = PriorEstimate(
+        prior=prior.tolist(),
+        em_prior=prior.tolist(),
+        source_prior=source_prior.tolist(),
+        iterations=iterations,
+        converged=converged,
+        predicted_share=share.tolist(),
+    )
     if not converged:
-        logger.warning("EM class-prior estimate did not converge in %d iterations (%s); using the source prior %s.",
-                       iterations, np.round(prior, 4).tolist(), np.round(source_prior, 4).tolist())
+        logger.warning(
+            "EM class-prior estimate did not converge in %d iterations (%s); using the source prior %s.",
+            iterations,
+            np.round(prior, 4).tolist(),
+            np.round(source_prior, 4).tolist(),
+        )
         estimate.prior, estimate.fallback = source_prior.tolist(), "source-prior"
         return estimate
     if prior.min() < min_prior:
@@ -184,9 +201,14 @@ def estimate_target_prior(probs: np.ndarray, source_prior: np.ndarray, min_prior
         else:
             name, raw = "classify-and-count", share
         fallback = _clamp(raw, min_prior)
-        logger.warning("EM class-prior estimate %s puts a class below min_prior=%s (a degenerate estimate: the "
-                       "classifier's posteriors are over-confident on this data); using %s %s instead.",
-                       np.round(prior, 4).tolist(), min_prior, name, np.round(fallback, 4).tolist())
+        logger.warning(
+            "EM class-prior estimate %s puts a class below min_prior=%s (a degenerate estimate: the "
+            "classifier's posteriors are over-confident on this data); using %s %s instead.",
+            np.round(prior, 4).tolist(),
+            min_prior,
+            name,
+            np.round(fallback, 4).tolist(),
+        )
         estimate.prior, estimate.fallback = fallback.tolist(), name
         estimate.clamped = bool(raw.min() < min_prior)
     return estimate
@@ -205,8 +227,10 @@ def prior_matching_bias(log_probs: np.ndarray, prior: np.ndarray, iterations: in
     log_probs = np.asarray(log_probs, dtype=np.float64)
     prior = np.asarray(prior, dtype=np.float64)
     if log_probs.ndim != 2 or len(log_probs) == 0 or log_probs.shape[1] != prior.shape[0] or prior.shape[0] < 2:
-        raise ValueError(f"prior_matching_bias needs (N, C) log-posteriors and a (C,) prior; got {log_probs.shape} "
-                         f"and {prior.shape}.")
+        raise ValueError(
+            f"prior_matching_bias needs (N, C) log-posteriors and a (C,) prior; got {log_probs.shape} "
+            f"and {prior.shape}."
+        )
     if (prior < 0).any() or abs(prior.sum() - 1.0) > 1e-6:
         raise ValueError(f"prior {prior.tolist()} is not a distribution (non-negative, summing to 1).")
     n, num_classes = log_probs.shape

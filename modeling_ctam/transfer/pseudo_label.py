@@ -39,8 +39,12 @@ class PseudoLabels:
     quotas: list[int]
 
     def summary(self) -> dict:
-        return {"selected": int(len(self.indices)), "counts": self.counts, "quotas": self.quotas,
-                "mean_confidence": float(self.confidence.mean()) if len(self.confidence) else None}
+        return {
+            "selected": int(len(self.indices)),
+            "counts": self.counts,
+            "quotas": self.quotas,
+            "mean_confidence": float(self.confidence.mean()) if len(self.confidence) else None,
+        }
 
 
 def sharpen(probs: np.ndarray, temperature: float) -> np.ndarray:
@@ -51,8 +55,14 @@ def sharpen(probs: np.ndarray, temperature: float) -> np.ndarray:
     return powered / powered.sum(axis=1, keepdims=True)
 
 
-def select_pseudo_labels(adjusted_probs: np.ndarray, prior, fraction: float = 0.6, threshold: float = 0.0,
-                         soft: bool = False, temperature: float = 1.0) -> PseudoLabels:
+def select_pseudo_labels(
+    adjusted_probs: np.ndarray,
+    prior,
+    fraction: float = 0.6,
+    threshold: float = 0.0,
+    soft: bool = False,
+    temperature: float = 1.0,
+) -> PseudoLabels:
     """Pick pseudo-labels: per class `c`, the `round(fraction * N * prior[c])` rows ranked highest by `p(c | x)` that
     reach `threshold`.
 
@@ -89,5 +99,11 @@ def select_pseudo_labels(adjusted_probs: np.ndarray, prior, fraction: float = 0.
         agree = sharpened.argmax(axis=1) == labels
         targets[agree] = sharpened[agree]
     counts = [int((labels == c).sum()) for c in range(num_classes)]
-    return PseudoLabels(indices=indices, labels=labels, targets=targets, confidence=probs[indices, labels],
-                        counts=counts, quotas=quotas)
+    return PseudoLabels(
+        indices=indices,
+        labels=labels,
+        targets=targets,
+        confidence=probs[indices, labels],
+        counts=counts,
+        quotas=quotas,
+    )

@@ -47,9 +47,14 @@ STAGE1_DIR, STAGE2_DIR, STAGE1_MODEL = "stage1", "stage2", "teacher.safetensors"
 def _stage_args(base, output_dir: Path, max_steps: int, learning_rate: float | None = None):
     """The run's TrainingArguments for one stage: its own folder and budget, no evaluation (the strict protocol picks
     no checkpoint by Burmese dev), checkpoints as the run asked."""
-    changes = dict(output_dir=str(output_dir), max_steps=max_steps, eval_strategy="no", load_best_model_at_end=False,
-                   remove_unused_columns=False,  # the items carry the streams' own keys
-                   metric_for_best_model=None)
+    changes = dict(
+        output_dir=str(output_dir),
+        max_steps=max_steps,
+        eval_strategy="no",
+        load_best_model_at_end=False,
+        remove_unused_columns=False,  # the items carry the streams' own keys
+        metric_for_best_model=None,
+    )
     if learning_rate is not None:
         changes["learning_rate"] = learning_rate
     if getattr(base.save_strategy, "value", base.save_strategy) in ("best", "epoch"):  # neither fits a step budget
@@ -65,8 +70,10 @@ def _load_weights(model, path: Path) -> None:
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if "word_start_table" not in k]
     if missing or unexpected:
-        raise ValueError(f"{path}: the stage-1 teacher does not fit this model (missing {missing[:5]}, unexpected "
-                         f"{unexpected[:5]}); it must come from the same preset and encoder.")
+        raise ValueError(
+            f"{path}: the stage-1 teacher does not fit this model (missing {missing[:5]}, unexpected "
+            f"{unexpected[:5]}); it must come from the same preset and encoder."
+        )
 
 
 def _save_weights(model, path: Path) -> None:
@@ -106,17 +113,29 @@ def stage1_items(data: TransferData, args: TransferArguments) -> list[dict]:
     return items
 
 
-def run_stage1(model, tokenizer, data: TransferData, args: TransferArguments, training_args, collator: CTAMCollator,
-               make_trainer: Callable, output_dir: Path, resume: bool = False,
-               find_checkpoint: Callable | None = None, label_loss_for: Callable | None = None) -> dict:
+def run_stage1(
+    model,
+    tokenizer,
+    data: TransferData,
+    args: TransferArguments,
+    training_args,
+    collator: CTAMCollator,
+    make_trainer: Callable,
+    output_dir: Path,
+    resume: bool = False,
+    find_checkpoint: Callable | None = None,
+    label_loss_for: Callable | None = None,
+) -> dict:
     """Stage 1 (or its reuse): the model ends as the trained teacher, saved as `stage1/teacher.safetensors`.
     With `resume`, a finished stage 1 is read back and an interrupted one continues from its last checkpoint.
     `label_loss_for(labels)` gives the teacher path's imbalance handling for stage 1's labels (or None)."""
     final = teacher_file(args, output_dir)
     if args.teacher_from:
         if not final.is_file():
-            raise FileNotFoundError(f"teacher_from={args.teacher_from!r}: no {STAGE1_DIR}/{STAGE1_MODEL} there; give a "
-                                    "two-stage run folder whose stage 1 finished, or the teacher file itself.")
+            raise FileNotFoundError(
+                f"teacher_from={args.teacher_from!r}: no {STAGE1_DIR}/{STAGE1_MODEL} there; give a "
+                "two-stage run folder whose stage 1 finished, or the teacher file itself."
+            )
         _load_weights(model, final)
         return {"stage1": "reused", "teacher_from": str(args.teacher_from), "stage1_steps": args.stage1_steps}
     if resume and final.is_file():
@@ -131,13 +150,18 @@ def run_stage1(model, tokenizer, data: TransferData, args: TransferArguments, tr
     trainer.train(resume_from_checkpoint=_resume_point(output_dir / STAGE1_DIR, resume, find_checkpoint))
     if trainer.is_world_process_zero():
         _save_weights(model, final)
-    return {"stage1": "trained", "stage1_seconds": round(time.perf_counter() - start, 1),
-            "stage1_steps": trainer.state.global_step, "stage1_rows": len(items),
-            "stage1_burmese_rows": len(items) - len(data.english_texts)}
+    return {
+        "stage1": "trained",
+        "stage1_seconds": round(time.perf_counter() - start, 1),
+        "stage1_steps": trainer.state.global_step,
+        "stage1_rows": len(items),
+        "stage1_burmese_rows": len(items) - len(data.english_texts),
+    }
 
 
-def _posteriors(model, tokenizer, texts: list[str], max_length: int, batch_size: int,
-                cache_dir: Path | None, language: str = "my") -> np.ndarray:
+def _posteriors(
+    model, tokenizer, texts: list[str], max_length: int, batch_size: int, cache_dir: Path | None, language: str = "my"
+) -> np.ndarray:
     """The teacher's posteriors on `texts` (the unlabelled reviews; the sides of the translation pairs), stored beside
     the stage-1 teacher (safetensors) and read back by any later run that reuses the same teacher on the same texts
     (the bench's ablation rows)."""
@@ -152,8 +176,9 @@ def _posteriors(model, tokenizer, texts: list[str], max_length: int, batch_size:
         path = cache_dir / f"posteriors-{digest}.safetensors"
         if path.is_file():
             return load_file(str(path))["posteriors"]
-    probs = teacher_posteriors(model, tokenizer, texts, language=language, max_length=max_length,
-                               batch_size=batch_size)
+    probs = teacher_posteriors(
+        model, tokenizer, texts, language=language, max_length=max_length, batch_size=batch_size
+    )
     if path is not None and os.access(cache_dir, os.W_OK):
         tmp = path.with_suffix(".tmp")
         save_file({"posteriors": probs}, str(tmp))
@@ -161,35 +186,74 @@ def _posteriors(model, tokenizer, texts: list[str], max_length: int, batch_size:
     return probs
 
 
-def _estimate_prior(model, tokenizer, data: TransferData, args: TransferArguments, record: dict,
-                    source_prior: np.ndarray, max_length: int, eval_batch_size: int,
-                    posteriors_cache_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:
+def _estimate_prior(
+    model,
+    tokenizer,
+    data: TransferData,
+    args: TransferArguments,
+    record: dict,
+    source_prior: np.ndarray,
+    max_length: int,
+    eval_batch_size: int,
+    posteriors_cache_dir: Path | None,
+) -> tuple[np.ndarray, np.ndarray]:
     """`(prior, posteriors)`: the target class prior from the frozen teacher's posteriors `(N, C)` on the unlabelled
     reviews (EM, guarded by BBSE on the held-out English rows; :mod:`.prior`), and those posteriors. Writes the
     estimate into `record`."""
     probs = _posteriors(model, tokenizer, data.unlabelled, max_length, eval_batch_size, posteriors_cache_dir)
     heldout = None
     if data.heldout_texts:
-        heldout = (teacher_posteriors(model, tokenizer, data.heldout_texts, language="en", max_length=max_length,
-                                      batch_size=eval_batch_size), np.asarray(data.heldout_labels))
+        heldout = (
+            teacher_posteriors(
+                model, tokenizer, data.heldout_texts, language="en", max_length=max_length, batch_size=eval_batch_size
+            ),
+            np.asarray(data.heldout_labels),
+        )
         record["heldout_accuracy"] = round(float((heldout[0].argmax(1) == heldout[1]).mean()), 4)
     parallel = None
     if args.cross_lingual_prior and data.parallel:  # both sides of every pair, as the frozen model reads them
-        parallel = (_posteriors(model, tokenizer, [m for m, _ in data.parallel], max_length, eval_batch_size,
-                                posteriors_cache_dir, "my"),
-                    _posteriors(model, tokenizer, [e for _, e in data.parallel], max_length, eval_batch_size,
-                                posteriors_cache_dir, "en"))
+        parallel = (
+            _posteriors(
+                model,
+                tokenizer,
+                [m for m, _ in data.parallel],
+                max_length,
+                eval_batch_size,
+                posteriors_cache_dir,
+                "my",
+            ),
+            _posteriors(
+                model,
+                tokenizer,
+                [e for _, e in data.parallel],
+                max_length,
+                eval_batch_size,
+                posteriors_cache_dir,
+                "en",
+            ),
+        )
     estimate = estimate_target_prior(probs, source_prior, args.min_prior, heldout, parallel)
     record["target_prior"] = estimate.to_dict()
-    record["teacher_predicted_share"] = (np.bincount(probs.argmax(1), minlength=probs.shape[1])
-                                         / len(probs)).round(4).tolist()
+    record["teacher_predicted_share"] = (
+        (np.bincount(probs.argmax(1), minlength=probs.shape[1]) / len(probs)).round(4).tolist()
+    )
     return np.asarray(estimate.prior), probs
 
 
-def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments, *, num_items: int, max_length: int,
-                   seed: int, states_cache: dict | None = None, eval_batch_size: int = 64,
-                   posteriors_cache_dir: Path | None = None,
-                   distill_cache: dict | None = None) -> tuple[list[dict], dict]:
+def prepare_stage2(
+    model,
+    tokenizer,
+    data: TransferData,
+    args: TransferArguments,
+    *,
+    num_items: int,
+    max_length: int,
+    seed: int,
+    states_cache: dict | None = None,
+    eval_batch_size: int = 64,
+    posteriors_cache_dir: Path | None = None,
+    distill_cache: dict | None = None,
+) -> tuple[list[dict], dict]:
     """Everything the frozen teacher (the model as it is now) gives stage 2, computed once, and the stage-2 items.
 
     `posteriors_cache_dir` (the stage-1 teacher's folder) keeps the teacher's posteriors for reuse; give it only
@@ -206,12 +270,14 @@ def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments
     start = time.perf_counter()
     pseudo_targets, pseudo_labels = {}, {}
     if data.unlabelled:
-        prior, probs = _estimate_prior(model, tokenizer, data, args, record, source_prior, max_length,
-                                       eval_batch_size, posteriors_cache_dir)
+        prior, probs = _estimate_prior(
+            model, tokenizer, data, args, record, source_prior, max_length, eval_batch_size, posteriors_cache_dir
+        )
         adjusted = adjust_posteriors(probs, source_prior, prior)
         if args.self_training or args.unlabelled_pairing == "pseudo-label":
-            pseudo = select_pseudo_labels(adjusted, prior, args.pseudo_fraction, args.pseudo_threshold,
-                                          args.soft_labels, args.soft_temperature)
+            pseudo = select_pseudo_labels(
+                adjusted, prior, args.pseudo_fraction, args.pseudo_threshold, args.soft_labels, args.soft_temperature
+            )
             record["pseudo_labels"] = pseudo.summary()
             pseudo_labels = {int(i): int(y) for i, y in zip(pseudo.indices, pseudo.labels)}
             if args.self_training:
@@ -226,15 +292,29 @@ def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments
         ratio = prior / np.maximum(source_prior, 1e-6)  # pi_t(y) / pi_s(y)
         source_weights = ratio / float((ratio * source_prior).sum())  # mean weight 1 over the English rows
         record["source_domain_weights"] = source_weights.round(4).tolist()
-    streams = Stage2Streams(english_texts=data.english_texts, english_labels=data.english_labels,
-                            parallel=data.parallel if args.parallel_share > 0 else [], unlabelled=data.unlabelled,
-                            pseudo_targets=pseudo_targets, pseudo_labels=pseudo_labels, source_weights=source_weights,
-                            labelled=list(zip(data.target_texts, data.target_labels)))
-    items = build_stage2_items(streams, num_items, parallel_share=args.parallel_share, pairing=args.unlabelled_pairing,
-                               shuffle_parallel=args.shuffle_parallel, seed=seed, labelled_share=args.labelled_share)
+    streams = Stage2Streams(
+        english_texts=data.english_texts,
+        english_labels=data.english_labels,
+        parallel=data.parallel if args.parallel_share > 0 else [],
+        unlabelled=data.unlabelled,
+        pseudo_targets=pseudo_targets,
+        pseudo_labels=pseudo_labels,
+        source_weights=source_weights,
+        labelled=list(zip(data.target_texts, data.target_labels)),
+    )
+    items = build_stage2_items(
+        streams,
+        num_items,
+        parallel_share=args.parallel_share,
+        pairing=args.unlabelled_pairing,
+        shuffle_parallel=args.shuffle_parallel,
+        seed=seed,
+        labelled_share=args.labelled_share,
+    )
     if args.parallel_distillation > 0:
-        record["distilled"] = _attach_distillation_targets(model, tokenizer, items, args.parallel_distillation,
-                                                           distill_cache, max_length, eval_batch_size)
+        record["distilled"] = _attach_distillation_targets(
+            model, tokenizer, items, args.parallel_distillation, distill_cache, max_length, eval_batch_size
+        )
     wanted = sorted({it["teacher_text"] for it in items if it["teacher_text"] is not None})
     cache = states_cache if states_cache is not None else {}
     missing = [t for t in wanted if t not in cache]
@@ -256,8 +336,9 @@ def prepare_stage2(model, tokenizer, data: TransferData, args: TransferArguments
     return items, record
 
 
-def _attach_distillation_targets(model, tokenizer, items: list[dict], weight: float, cache: dict | None,
-                                 max_length: int, batch_size: int) -> int:
+def _attach_distillation_targets(
+    model, tokenizer, items: list[dict], weight: float, cache: dict | None, max_length: int, batch_size: int
+) -> int:
     """Cross-lingual distillation (beyond the paper): every parallel item's `soft_label` becomes the frozen teacher's
     posterior on its English side (the teacher path, as English is read in stage 1), times `weight`. With
     `shuffle_parallel` the English side is the shuffled partner, so the control breaks this link too.
@@ -268,8 +349,9 @@ def _attach_distillation_targets(model, tokenizer, items: list[dict], weight: fl
     parallel = [it for it in items if it["stream"] == "parallel" and it["teacher_text"] is not None]
     missing = sorted({it["teacher_text"] for it in parallel} - set(cache))
     if missing:
-        probs = teacher_posteriors(model, tokenizer, missing, language="en", max_length=max_length,
-                                   batch_size=batch_size)  # (N, C)
+        probs = teacher_posteriors(
+            model, tokenizer, missing, language="en", max_length=max_length, batch_size=batch_size
+        )  # (N, C)
         cache.update(zip(missing, probs))
     for it in parallel:
         it["soft_label"] = np.asarray(cache[it["teacher_text"]], dtype=np.float64) * weight  # (C,), mass = weight
@@ -293,15 +375,30 @@ def match_decision_to_prior(model, tokenizer, texts: list[str], prior, max_lengt
     num_labels = probs.shape[1]
     before = np.bincount(log_probs.argmax(1), minlength=num_labels) / len(probs)
     after = np.bincount((log_probs + bias).argmax(1), minlength=num_labels) / len(probs)
-    record = {"prior": np.round(prior, 4).tolist(), "bias": np.round(bias, 4).tolist(), "rows": len(texts),
-              "predicted_share_before": before.round(4).tolist(), "predicted_share_after": after.round(4).tolist()}
+    record = {
+        "prior": np.round(prior, 4).tolist(),
+        "bias": np.round(bias, 4).tolist(),
+        "rows": len(texts),
+        "predicted_share_before": before.round(4).tolist(),
+        "predicted_share_after": after.round(4).tolist(),
+    }
     logger.info("prior matching: %s", record)
     return record
 
 
-def run_two_stage(model, tokenizer, data: TransferData, args: TransferArguments, training_args,
-                  collator: CTAMCollator, make_trainer: Callable, output_dir: str | os.PathLike, resume: bool = False,
-                  find_checkpoint: Callable | None = None, label_loss_for: Callable | None = None) -> dict:
+def run_two_stage(
+    model,
+    tokenizer,
+    data: TransferData,
+    args: TransferArguments,
+    training_args,
+    collator: CTAMCollator,
+    make_trainer: Callable,
+    output_dir: str | os.PathLike,
+    resume: bool = False,
+    find_checkpoint: Callable | None = None,
+    label_loss_for: Callable | None = None,
+) -> dict:
     """Stage 1, then `self_training_rounds` rounds of stage 2; resumable in either stage.
 
     With `resume`, a finished stage 1 is read back from `stage1/teacher.safetensors` (the frozen teacher's outputs are
@@ -321,11 +418,28 @@ def run_two_stage(model, tokenizer, data: TransferData, args: TransferArguments,
     """
     output_dir = Path(output_dir)
     data = data.hold_out(args.heldout_fraction, training_args.seed)
-    record: dict[str, Any] = {"recipe": "two-stage", "arguments": dataclasses.asdict(args),
-                              "english_rows": len(data.english_texts), "english_heldout": len(data.heldout_texts)}
+    record: dict[str, Any] = {
+        "recipe": "two-stage",
+        "arguments": dataclasses.asdict(args),
+        "english_rows": len(data.english_texts),
+        "english_heldout": len(data.heldout_texts),
+    }
     run_start = time.perf_counter()
-    record.update(run_stage1(model, tokenizer, data, args, training_args, collator, make_trainer, output_dir, resume,
-                             find_checkpoint, label_loss_for if data.target_labels else None))
+    record.update(
+        run_stage1(
+            model,
+            tokenizer,
+            data,
+            args,
+            training_args,
+            collator,
+            make_trainer,
+            output_dir,
+            resume,
+            find_checkpoint,
+            label_loss_for if data.target_labels else None,
+        )
+    )
     if label_loss_for is not None and data.target_labels:  # stage 2: the English stream is the English rows alone
         model.source_label_loss = label_loss_for(data.english_labels)
     cfg = model.config
@@ -335,19 +449,31 @@ def run_two_stage(model, tokenizer, data: TransferData, args: TransferArguments,
         cfg.lambda_domain = args.stage2_lambda_domain
     if model.dual_path is not None:
         model.dual_path.student_starts_as_teacher()  # the student BiGRU starts as the trained teacher BiGRU
-    per_step = (training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps
-                * max(1, training_args.world_size))
+    per_step = (
+        training_args.per_device_train_batch_size
+        * training_args.gradient_accumulation_steps
+        * max(1, training_args.world_size)
+    )
     states_cache: dict = {}
     distill_cache: dict = {}
     rounds = []
     for round_index in range(args.self_training_rounds):
-        round_dir = output_dir / STAGE2_DIR if round_index == 0 else output_dir / f"{STAGE2_DIR}-round{round_index + 1}"
+        round_dir = (
+            output_dir / STAGE2_DIR if round_index == 0 else output_dir / f"{STAGE2_DIR}-round{round_index + 1}"
+        )
         items, round_record = prepare_stage2(
-            model, tokenizer, data, args, num_items=args.stage2_steps * per_step, max_length=collator.max_length,
-            seed=training_args.seed + round_index, states_cache=states_cache,
+            model,
+            tokenizer,
+            data,
+            args,
+            num_items=args.stage2_steps * per_step,
+            max_length=collator.max_length,
+            seed=training_args.seed + round_index,
+            states_cache=states_cache,
             eval_batch_size=training_args.per_device_eval_batch_size,
             posteriors_cache_dir=teacher_file(args, output_dir).parent if round_index == 0 else None,
-            distill_cache=distill_cache)
+            distill_cache=distill_cache,
+        )
         stage_args = _stage_args(training_args, round_dir, args.stage2_steps, args.stage2_learning_rate)
         trainer = make_trainer(model, stage_args, ItemDataset(items), Stage2Collator(collator, cfg.num_labels))
         stage_start = time.perf_counter()
@@ -355,13 +481,21 @@ def run_two_stage(model, tokenizer, data: TransferData, args: TransferArguments,
         round_record["stage2_seconds"] = round(time.perf_counter() - stage_start, 1)
         round_record["log_history"] = [h for h in trainer.state.log_history if "loss" in h][-3:]
         rounds.append(round_record)
-        logger.info("stage 2 round %d: %s", round_index + 1, json.dumps({k: v for k, v in round_record.items()
-                                                                          if k != "log_history"}))
+        logger.info(
+            "stage 2 round %d: %s",
+            round_index + 1,
+            json.dumps({k: v for k, v in round_record.items() if k != "log_history"}),
+        )
     record["stage2_rounds"] = rounds
     if args.match_prior:  # on the unlabelled reviews; supervised (none unlabelled): the labelled ones, their prior
         record["prior_matching"] = match_decision_to_prior(
-            model, tokenizer, data.unlabelled or data.target_texts, rounds[0]["target_prior"]["prior"],
-            collator.max_length, training_args.per_device_eval_batch_size)
+            model,
+            tokenizer,
+            data.unlabelled or data.target_texts,
+            rounds[0]["target_prior"]["prior"],
+            collator.max_length,
+            training_args.per_device_eval_batch_size,
+        )
     record["global_step"] = record["stage1_steps"] + args.stage2_steps * args.self_training_rounds
     record["train_runtime_s"] = round(time.perf_counter() - run_start, 1)
     return record

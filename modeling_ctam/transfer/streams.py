@@ -58,9 +58,16 @@ class Stage2Streams:
     labelled: list[tuple[str, int]] = field(default_factory=list)
 
 
-def build_stage2_items(streams: Stage2Streams, num_items: int, *, parallel_share: float, pairing: str,
-                       shuffle_parallel: bool = False, seed: int = 0,
-                       labelled_share: float = 0.5) -> list[dict[str, Any]]:
+def build_stage2_items(
+    streams: Stage2Streams,
+    num_items: int,
+    *,
+    parallel_share: float,
+    pairing: str,
+    shuffle_parallel: bool = False,
+    seed: int = 0,
+    labelled_share: float = 0.5,
+) -> list[dict[str, Any]]:
     """Draw `num_items` stage-2 items (see the module docstring). Deterministic for a seed.
 
     Args:
@@ -75,7 +82,9 @@ def build_stage2_items(streams: Stage2Streams, num_items: int, *, parallel_share
     None), `teacher_text` (the English sentence whose teacher states are its eq. 10 target, or None), `stream`.
     """
     if pairing not in UNLABELLED_PAIRINGS:
-        raise ValueError(f"pairing={pairing!r} is not supported for unlabelled reviews; use one of {UNLABELLED_PAIRINGS}.")
+        raise ValueError(
+            f"pairing={pairing!r} is not supported for unlabelled reviews; use one of {UNLABELLED_PAIRINGS}."
+        )
     if not 0.0 <= parallel_share <= 1.0:
         raise ValueError(f"parallel_share={parallel_share} must lie in [0, 1].")
     if parallel_share > 0 and not streams.parallel:
@@ -98,9 +107,17 @@ def build_stage2_items(streams: Stage2Streams, num_items: int, *, parallel_share
     items = []
     for k in range(num_items):
         e = int(english_rows[k])
-        item = {"label": -100, "source_text": streams.english_texts[e], "source_label": int(english_labels[e]),
-                "source_weight": 1.0 if streams.source_weights is None else float(streams.source_weights[english_labels[e]]),
-                "soft_label": None, "teacher_text": None, "stream": "unlabelled"}
+        item = {
+            "label": -100,
+            "source_text": streams.english_texts[e],
+            "source_label": int(english_labels[e]),
+            "source_weight": 1.0
+            if streams.source_weights is None
+            else float(streams.source_weights[english_labels[e]]),
+            "soft_label": None,
+            "teacher_text": None,
+            "stream": "unlabelled",
+        }
         if k < n_parallel:
             p = int(parallel_rows[k])
             item["text"] = streams.parallel[p][0]
@@ -196,5 +213,8 @@ class SourceOnlyCollator:
     def __call__(self, features: list[Mapping[str, Any]]) -> dict[str, Any]:
         texts = [f["source_text"] for f in features]
         side = self.base._side(texts, self.base.source_language)
-        return {"source_input_ids": side["input_ids"], "source_attention_mask": side["attention_mask"],
-                "source_labels": torch.tensor([int(f["source_label"]) for f in features], dtype=torch.long)}
+        return {
+            "source_input_ids": side["input_ids"],
+            "source_attention_mask": side["attention_mask"],
+            "source_labels": torch.tensor([int(f["source_label"]) for f in features], dtype=torch.long),
+        }

@@ -19,12 +19,13 @@ from ..dual_path import layer_summaries
 
 def _batches(texts: Sequence[str], batch_size: int):
     for start in range(0, len(texts), batch_size):
-        yield start, list(texts[start:start + batch_size])
+        yield start, list(texts[start : start + batch_size])
 
 
 @torch.no_grad()
-def teacher_posteriors(model, tokenizer, texts: Sequence[str], *, language: str = "my", max_length: int = 128,
-                       batch_size: int = 64) -> np.ndarray:
+def teacher_posteriors(
+    model, tokenizer, texts: Sequence[str], *, language: str = "my", max_length: int = 128, batch_size: int = 64
+) -> np.ndarray:
     """Class posteriors of `model` on `texts`, `(N, C)` float64: Burmese (`language="my"`) through the student path
     with the eq. 2 mapping, English (`"en"`) through the teacher path without it.
 
@@ -43,15 +44,16 @@ def teacher_posteriors(model, tokenizer, texts: Sequence[str], *, language: str 
                 logits = model(input_ids=ids, attention_mask=mask).logits
             else:
                 logits = model(source_input_ids=ids, source_attention_mask=mask).logits
-            out[start:start + len(chunk)] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+            out[start : start + len(chunk)] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
     finally:
         model.train(was_training)
     return out
 
 
 @torch.no_grad()
-def teacher_states(model, tokenizer, texts: Sequence[str], *, max_length: int = 128,
-                   batch_size: int = 64) -> torch.Tensor:
+def teacher_states(
+    model, tokenizer, texts: Sequence[str], *, max_length: int = 128, batch_size: int = 64
+) -> torch.Tensor:
     """The teacher BiGRU's states `h'_1..h'_M` (eqs. 4-10) for English `texts`: `(N, M, k)` float32 on the CPU.
 
     English rows take the teacher path: the encoder without the eq. 2 mapping, the masked mean of each layer in

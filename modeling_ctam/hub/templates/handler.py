@@ -53,8 +53,10 @@ class EndpointHandler:
             raise ValueError('"inputs" must be a non-empty string or a non-empty list of strings.')
         empty = [i for i, text in enumerate([inputs] if isinstance(inputs, str) else inputs) if not text.strip()]
         if empty:
-            raise ValueError(f'"inputs" holds empty or whitespace-only text (position {empty[:5]}); an empty text has '
-                             "no sentiment: send text to classify.")
+            raise ValueError(
+                f'"inputs" holds empty or whitespace-only text (position {empty[:5]}); an empty text has '
+                "no sentiment: send text to classify."
+            )
         parameters = dict(data.get("parameters") or {})
         unknown = sorted(set(parameters) - set(ALLOWED_PARAMETERS))
         if unknown:
@@ -63,8 +65,10 @@ class EndpointHandler:
             limit = self.max_length_limit
             value = parameters["max_length"]
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
-                raise ValueError(f'"parameters.max_length" must be an integer from 1 to {limit} (this model\'s '
-                                 f"limit), got {value!r}.")
+                raise ValueError(
+                    f'"parameters.max_length" must be an integer from 1 to {limit} (this model\'s '
+                    f"limit), got {value!r}."
+                )
         return self.pipeline(inputs, **parameters)
 
     @property

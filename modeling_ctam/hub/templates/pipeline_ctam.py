@@ -60,8 +60,10 @@ class CTAMTextClassificationPipeline(TextClassificationPipeline):
     def _prepare_text(self, text):
         if isinstance(text, str) and not text.strip():
             # An empty text has no sentiment: refuse it rather than score the bare special tokens.
-            raise ValueError("CTAM pipeline: a text is empty or whitespace only; give text to classify (no "
-                             "sentiment is returned for no text).")
+            raise ValueError(
+                "CTAM pipeline: a text is empty or whitespace only; give text to classify (no "
+                "sentiment is returned for no text)."
+            )
         if isinstance(text, str) and self.inference_settings["preprocess"]:
             text = burmese_preprocess(text)
             if not text:
@@ -74,8 +76,10 @@ class CTAMTextClassificationPipeline(TextClassificationPipeline):
         kwargs = {"truncation": True, "max_length": settings["max_length"], "return_token_type_ids": False}
         kwargs.update(tokenizer_kwargs)
         if isinstance(inputs, dict):
-            inputs = {key: self._prepare_text(value) if key in ("text", "text_pair") else value
-                      for key, value in inputs.items()}
+            inputs = {
+                key: self._prepare_text(value) if key in ("text", "text_pair") else value
+                for key, value in inputs.items()
+            }
         elif isinstance(inputs, list) and len(inputs) == 1 and isinstance(inputs[0], list) and len(inputs[0]) == 2:
             inputs = [[self._prepare_text(inputs[0][0]), self._prepare_text(inputs[0][1])]]
         else:
@@ -93,7 +97,9 @@ class CTAMTextClassificationPipeline(TextClassificationPipeline):
 
         row = [int(w) for w in batch_word_ids(self.tokenizer, [text], max_length=max_length)["word_ids"][0]]
         if len(row) != length:
-            raise ValueError(f"word_ids have {len(row)} positions for {length} tokens: segmenter and tokenizer disagree.")
+            raise ValueError(
+                f"word_ids have {len(row)} positions for {length} tokens: segmenter and tokenizer disagree."
+            )
         return torch.tensor([row], dtype=torch.long)
 
     def _forward(self, model_inputs):
