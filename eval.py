@@ -204,7 +204,7 @@ def run_evaluate(args: argparse.Namespace, argv: list[str] | None = None) -> dic
     from modeling_ctam.evaluation.metrics import metrics_record, write_metrics
     from modeling_ctam.evaluation.predict import predict, resolve_label_names
     from modeling_ctam.evaluation.report import render_report
-    from modeling_ctam.paths import sha256_file
+    from modeling_ctam.utils.paths import sha256_file
 
     out = Path(args.output_dir)
     if out.exists() and not out.is_dir():  # before any scoring, not after it
@@ -407,7 +407,8 @@ def run_cosine_table(args: argparse.Namespace) -> dict:
             if not (vectors_dir / name).is_file():
                 raise SystemExit(
                     f"error: no --{attr.replace('_', '-')} and no {vectors_dir / name}; pass the word2vec files, or "
-                    "--vectors-dir with an alignment folder written by `python -m modeling_ctam.align --save-vectors`."
+                    f"--vectors-dir with an alignment folder written by `python -m modeling_ctam.alignment "
+                    f"--save-vectors`."
                 )
             setattr(args, attr, str(vectors_dir / name))
     source = load_word_vectors(args.source_vectors, [e for e, _ in pairs])
@@ -463,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--vectors-dir",
         default=None,
-        help="Alignment folder written with `python -m modeling_ctam.align --save-vectors` (holds "
+        help="Alignment folder written with `python -m modeling_ctam.alignment --save-vectors` (holds "
         "vectors.en.txt / vectors.my.txt); default: --mapping when it holds them.",
     )
     p.add_argument(

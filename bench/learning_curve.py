@@ -316,7 +316,7 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if args.work_dir is None:
-        from modeling_ctam.paths import cache_dir
+        from modeling_ctam.utils.paths import cache_dir
 
         args.work_dir = str(cache_dir() / "bench-work")
     results = Path(args.results_dir)

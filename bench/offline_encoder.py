@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from modeling_ctam import offline_encoder as oe
-from modeling_ctam.paths import cache_dir, data_path
+from modeling_ctam.utils.paths import cache_dir, data_path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

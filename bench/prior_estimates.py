@@ -90,13 +90,13 @@ def main(argv=None) -> int:
     import torch
 
     from modeling_ctam.data import load_examples
-    from modeling_ctam.paths import cache_dir, data_dir
     from modeling_ctam.training import load_config
     from modeling_ctam.training.assembly import build_transfer_data
     from modeling_ctam.training.run import build_model
     from modeling_ctam.transfer.prior import bbse_prior, em_prior, language_confusion
     from modeling_ctam.transfer.recipe import STAGE1_MODEL, _load_weights, _posteriors
     from modeling_ctam.transfer.teacher import teacher_posteriors
+    from modeling_ctam.utils.paths import cache_dir, data_dir
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -5,7 +5,7 @@ Usage::
     python bench/quality.py                      # zero-shot + supervised, xlmr-base / vxlm / ctam, seeds 1 2 3
     python bench/quality.py --settings zero-shot --seeds 1 2 3
     python bench/quality.py --quick              # 1 seed, 4 steps, 200 English examples: a smoke check (~minutes)
-    python bench/quality.py --alignment DIR      # initialise vxlm / ctam mappings from a `modeling_ctam.align` folder
+    python bench/quality.py --alignment DIR      # vxlm / ctam mappings from a `python -m modeling_ctam.alignment` run
 
 Every run goes through ``modeling_ctam.training.train()`` (the code path of ``python train.py``) with one shared
 budget (:data:`BUDGET`, overridable by flags): the offline encoder (multilingual-e5-small), word embeddings and the
@@ -179,7 +179,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--alignment",
         default=None,
-        help="Alignment folder (python -m modeling_ctam.align) for the vxlm / ctam mappings; default "
+        help="Alignment folder (python -m modeling_ctam.alignment) for the vxlm / ctam mappings; default "
         "identity mappings.",
     )
     p.add_argument("--data-dir", default=None, help="Shared data folder (default CTAM_DATA_DIR or ../shared/data).")
@@ -382,7 +382,7 @@ def main(argv=None) -> int:
     from modeling_ctam.evaluation.figures import plot_per_class_f1
     from modeling_ctam.evaluation.metrics import read_metrics, write_metrics
     from modeling_ctam.evaluation.tables import ablation_markdown, ablation_table, group_metrics
-    from modeling_ctam.paths import cache_dir, data_dir
+    from modeling_ctam.utils.paths import cache_dir, data_dir
 
     if args.threads:
         torch.set_num_threads(args.threads)

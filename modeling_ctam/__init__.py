@@ -4,6 +4,13 @@ Importing the package registers CTAM with the Auto classes (`AutoConfig`, `AutoM
 `AutoModelForSequenceClassification`, and `AutoTokenizer` with [`CTAMTokenizer`], which applies the Burmese
 preprocessing to every text) for local use, and marks the classes for the Hub so that `save_pretrained` writes
 `auto_map` and the flat modeling (and tokenizer) files for `trust_remote_code=True` loading.
+
+The package root holds the model and nothing else: `configuration_ctam.py`, `modeling_ctam.py`, `outputs_ctam.py`,
+`loss_ctam.py`, `vxlm.py`, `dual_path.py` and `domain.py` are the files `save_pretrained` copies next to the weights.
+Everything else sits in one folder per concept (`data/`, `alignment/`, `training/`, `transfer/`, `evaluation/`,
+`hub/`, `offline_encoder/`, `utils/`). The old import paths of moved modules (`modeling_ctam.trainer`, `.peft_utils`,
+`.paths`, `.metrics`, `.figures`, `.lexicon`, `python -m modeling_ctam.align`) still work until 0.3.0, with a
+`DeprecationWarning` naming the new place (`utils/deprecation.py`).
 """
 
 from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer
@@ -17,6 +24,7 @@ from .modeling_ctam import (
     CTAMPreTrainedModel,
     CTAMSequenceClassifierOutput,
 )
+from .utils import deprecation
 
 AutoConfig.register("ctam", CTAMConfig, exist_ok=True)
 AutoModel.register(CTAMConfig, CTAMModel, exist_ok=True)
@@ -26,6 +34,7 @@ CTAMModel.register_for_auto_class("AutoModel")
 CTAMForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
 AutoTokenizer.register(CTAMConfig, CTAMTokenizer, exist_ok=True)
 CTAMTokenizer.register_for_auto_class("AutoTokenizer")
+deprecation.install()  # the old import paths, with a warning (utils/deprecation.py)
 
 
 def offline_encoder_path(cache_dir=None) -> str:
@@ -37,7 +46,7 @@ def offline_encoder_path(cache_dir=None) -> str:
 
 def __getattr__(name):  # lazy: the trainer pulls in accelerate and datasets
     if name == "CTAMTrainer":
-        from .trainer import CTAMTrainer
+        from .training.trainer import CTAMTrainer
 
         return CTAMTrainer
     raise AttributeError(f"module 'modeling_ctam' has no attribute {name!r}")

@@ -183,7 +183,7 @@ class CTAMModel(CTAMPreTrainedModel):
 
     def load_alignment(self, alignment) -> None:
         """Initialise the eq. 2 mapping from a VecMap result: a folder or `mapping.safetensors` file written by
-        `python -m modeling_ctam.align`, or a dict with `weight`, `target_mean`, `source_mean` (and optionally
+        `python -m modeling_ctam.alignment`, or a dict with `weight`, `target_mean`, `source_mean` (and optionally
         `dictionary_target_vectors` / `dictionary_source_vectors` for the auxiliary loss)."""
         if self.mapping is None:
             raise ValueError("this model has use_vxlm=False, so it has no mapping to initialise.")
@@ -208,7 +208,8 @@ class CTAMModel(CTAMPreTrainedModel):
             if self.aux_target_vectors.numel() == 0:
                 raise ValueError(
                     "vecmap_integrations has 'aux_loss' but no dictionary vectors are loaded: call "
-                    "model.load_alignment(...) with an alignment folder written by `python -m modeling_ctam.align`."
+                    "model.load_alignment(...) with an alignment folder written by `python -m "
+                    "modeling_ctam.alignment`."
                 )
             mapped = self.mapping(self.aux_target_vectors.unsqueeze(0), is_target=True).squeeze(0)  # (P, d)
             aux = ((mapped - self.aux_source_vectors) ** 2).sum(-1).mean()  # ||W h_static(my) - h_static(en)||^2

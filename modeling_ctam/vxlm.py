@@ -183,7 +183,7 @@ class VecMapMapping(nn.Module):
     def load_alignment(
         self, weight: torch.Tensor, target_mean: torch.Tensor | None = None, source_mean: torch.Tensor | None = None
     ) -> None:
-        """Set `W`, `mu_tgt`, `mu_src` from a VecMap alignment result (`modeling_ctam.align` writes them)."""
+        """Set `W`, `mu_tgt`, `mu_src` from a VecMap alignment result (`modeling_ctam.alignment` writes them)."""
         d = self.weight.shape[0]
         if tuple(weight.shape) != (d, d):
             raise ValueError(
@@ -231,7 +231,9 @@ def load_mapping_file(path, expected_layer: int | None = None) -> tuple[dict[str
     if os.path.isdir(path):
         path = os.path.join(path, MAPPING_FILE)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: no alignment mapping here; write one with `python -m modeling_ctam.align`.")
+        raise FileNotFoundError(
+            f"{path}: no alignment mapping here; write one with `python -m modeling_ctam.alignment`."
+        )
     try:
         with safe_open(path, framework="pt") as f:
             meta = dict(f.metadata() or {})
@@ -240,7 +242,7 @@ def load_mapping_file(path, expected_layer: int | None = None) -> tuple[dict[str
         raise ValueError(f"{path}: not a readable safetensors mapping ({err}).") from err
     missing = [k for k in MAPPING_TENSORS if k not in tensors]
     if missing:
-        raise ValueError(f"{path} lacks tensors {missing}; it was not written by `python -m modeling_ctam.align`.")
+        raise ValueError(f"{path} lacks tensors {missing}; it was not written by `python -m modeling_ctam.alignment`.")
     layer = meta.get("layer")
     if expected_layer is not None and layer not in (None, "") and int(layer) != int(expected_layer):
         raise ValueError(

@@ -1,4 +1,4 @@
-"""End-to-end tests of `python -m modeling_ctam.align`, of the static-vector builder
+"""End-to-end tests of `python -m modeling_ctam.alignment`, of the static-vector builder
 (modeling_ctam.alignment.static_vectors) and of the alignment corpora (modeling_ctam.data.corpus).
 
 A tiny random BERT with a WordPiece tokenizer is saved to a temporary folder, so no download and no big encoder is
@@ -214,7 +214,7 @@ def test_cli_writes_mapping_and_report(tiny_encoder, corpora):
 def test_cli_as_a_subprocess(tiny_encoder, corpora):
     out = corpora["dir"] / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "modeling_ctam.align", *base_args(tiny_encoder, corpora, "--whiten")],
+        [sys.executable, "-m", "modeling_ctam.alignment", *base_args(tiny_encoder, corpora, "--whiten")],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -333,7 +333,7 @@ def test_static_vectors_burmese_segmentation_and_cache(tiny_encoder, tmp_path):
 
 
 def test_read_corpus_formats(tmp_path):
-    from modeling_ctam.paths import data_dir
+    from modeling_ctam.utils.paths import data_dir
 
     root = data_dir()
     if not root.is_dir():
@@ -361,7 +361,7 @@ def test_dedupe_subsumed_phrases():
 
 @pytest.mark.slow
 def test_cli_on_the_offline_encoder(offline_encoder_dir, tmp_path):
-    from modeling_ctam.paths import data_dir
+    from modeling_ctam.utils.paths import data_dir
 
     root = data_dir()
     split = lex.write_default_split(tmp_path / "split")

@@ -1,6 +1,6 @@
 """Tests of ``modeling_ctam.data.burmese`` on real Burmese text from the shared data folder.
 
-Data (read through :mod:`modeling_ctam.paths`, never copied into the repository):
+Data (read through :mod:`modeling_ctam.utils.paths`, never copied into the repository):
 
 - ``lexicon/open-lexicon.my-en.zawgyi.tsv``: 893 Burmese phrasebook entries, typed in **Zawgyi**;
 - ``lexicon/English-Myanmar-one-to-one.ver0.9.txt`` (myPar): 8,394 **Unicode** lines, hand-segmented with spaces;
@@ -41,7 +41,7 @@ from modeling_ctam.data.burmese import (
     zawgyi_probability,
     zawgyi_to_unicode,
 )
-from modeling_ctam.paths import data_path
+from modeling_ctam.utils.paths import data_path
 
 MODULE_FILE = Path(burmese.__file__)
 

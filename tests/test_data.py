@@ -30,7 +30,7 @@ from modeling_ctam.data import (
     resolve_format,
     tokenize_for_eval,
 )
-from modeling_ctam.paths import data_path
+from modeling_ctam.utils.paths import data_path
 
 GKLMIP_TRAIN = ("my", "gklmip", "product_sentiment_dataset_train.json")
 GKLMIP_DEV = ("my", "gklmip", "product_sentiment_dataset_dev.json")

@@ -26,7 +26,7 @@ from modeling_ctam.evaluation.metrics import (
 )
 from modeling_ctam.evaluation.predict import LabelSchemeMismatchError, resolve_label_names
 from modeling_ctam.evaluation.report import render_report
-from modeling_ctam.paths import data_dir
+from modeling_ctam.utils.paths import data_dir
 
 REPO = Path(__file__).resolve().parent.parent
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

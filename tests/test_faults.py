@@ -17,8 +17,8 @@ import pytest
 import torch
 
 import modeling_ctam.training as T
-from modeling_ctam.paths import data_dir
 from modeling_ctam.training.checkpoints import REPLACED_RUN, checkpoint_problem
+from modeling_ctam.utils.paths import data_dir
 
 REPO = Path(__file__).resolve().parent.parent
 GKLMIP = data_dir() / "my" / "gklmip"

@@ -13,13 +13,13 @@ import torch
 
 import modeling_ctam.training as T
 from modeling_ctam import CTAMConfig, CTAMForSequenceClassification
-from modeling_ctam.paths import data_dir
 from modeling_ctam.training.imbalance import (
     ClassBalancedSampler,
     ImbalanceArguments,
     balanced_sample_weights,
     plan_imbalance,
 )
+from modeling_ctam.utils.paths import data_dir
 
 GKLMIP = data_dir() / "my" / "gklmip"
 needs_data = pytest.mark.skipif(not GKLMIP.is_dir(), reason="shared data folder not found (set CTAM_DATA_DIR)")

@@ -118,41 +118,107 @@ def test_hub_tools_and_bench_import_the_installed_package():
     assert not (templates / "__init__.py").exists() and not (REPO / "hub" / "__init__.py").exists()
 
 
-DEPRECATED_SHIMS = {  # old import path -> where the code lives now
+MODEL_FILES = {
+    "configuration_ctam.py",  # CTAMConfig
+    "modeling_ctam.py",  # CTAMModel, CTAMForSequenceClassification
+    "outputs_ctam.py",  # the ModelOutput dataclasses
+    "loss_ctam.py",  # the training forward and eq. 12-13
+    "vxlm.py",  # eqs. 1-3
+    "dual_path.py",  # eqs. 4-10
+    "domain.py",  # eq. 11
+}
+"""The package root's modules: exactly the files `save_pretrained` copies next to the weights (remote code)."""
+
+MOVED_MODULES = {  # old import path -> where the code lives now; the old paths go in 0.3.0
+    "modeling_ctam.align": "modeling_ctam.alignment.cli",
     "modeling_ctam.lexicon": "modeling_ctam.alignment.lexicon",
     "modeling_ctam.metrics": "modeling_ctam.evaluation",
     "modeling_ctam.figures": "modeling_ctam.evaluation",
+    "modeling_ctam.trainer": "modeling_ctam.training.trainer",
+    "modeling_ctam.peft_utils": "modeling_ctam.training.lora",
+    "modeling_ctam.paths": "modeling_ctam.utils.paths",
+}
+MOVED_COMMANDS = {
+    "modeling_ctam.align": "modeling_ctam.alignment",
+    "modeling_ctam.lexicon": "modeling_ctam.alignment.lexicon",
 }
 
 
-def test_nothing_in_the_tree_imports_the_deprecated_shims():
-    # The shims keep old imports and `python -m modeling_ctam.lexicon` working for users; the project itself uses the
-    # concept folders. (`modeling_ctam.align` is not a shim: it is the documented alignment command line.)
+def test_the_package_root_holds_only_the_model():
+    root = {p.name for p in PACKAGE.iterdir() if p.suffix == ".py"}
+    assert root == MODEL_FILES | {"__init__.py"}, (
+        f"modeling_ctam/ holds {sorted(root - MODEL_FILES - {'__init__.py'})} beside the model files; the root is "
+        "for the files save_pretrained copies: put the others in their concept folder"
+    )
+
+
+def test_the_model_files_import_only_each_other():
+    # save_pretrained copies them flat: an absolute import of the package, or of a subfolder, breaks remote code
+    for name in sorted(MODEL_FILES):
+        tree = ast.parse((PACKAGE / name).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                assert node.level == 1 and f"{node.module}.py" in MODEL_FILES, f"{name}: from {node.module} import"
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            assert not [n for n in names if n.split(".")[0] == "modeling_ctam"], f"{name} imports the package: {names}"
+
+
+def test_save_pretrained_copies_exactly_the_model_files(tmp_path):
+    from modeling_ctam import CTAMConfig, CTAMForSequenceClassification
+
+    model = CTAMForSequenceClassification(CTAMConfig(encoder_config=dict(TINY_ENCODER), num_labels=2))
+    model.save_pretrained(tmp_path)
+    assert {p.name for p in tmp_path.glob("*.py")} == MODEL_FILES
+    for name in MODEL_FILES:  # copied as they are
+        assert (tmp_path / name).read_bytes() == (PACKAGE / name).read_bytes(), name
+
+
+def test_the_package_table_of_moved_modules_is_this_one():
+    from modeling_ctam.utils import deprecation
+
+    assert deprecation.MOVED_MODULES == MOVED_MODULES and deprecation.MOVED_COMMANDS == MOVED_COMMANDS
+    assert deprecation.REMOVED_IN == "0.3.0"
+    assert not [old for old in MOVED_MODULES if (PACKAGE / f"{old.rpartition('.')[2]}.py").exists()]  # no shim files
+
+
+def test_nothing_in_the_tree_uses_the_old_paths():
+    # The old paths keep users' imports and commands working; the project itself uses the concept folders.
+    import re
+
+    allowed = {"modeling_ctam/utils/deprecation.py", "modeling_ctam/utils/__init__.py", "modeling_ctam/__init__.py"}
+    allowed |= {"tests/test_layout.py", "README.md"}  # this test; the README's note on the old paths
+    pattern = re.compile("|".join(rf"\b{re.escape(old)}(?![\w.])" for old in MOVED_MODULES))
     offenders = []
-    for path in _tree_files():
-        if _module_name(path) in DEPRECATED_SHIMS:
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = (
-                [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
-                if isinstance(node, ast.ImportFrom) and not node.level
-                else []
-            )
-            offenders += [f"{path.relative_to(REPO)}: {n}" for n in names if n in DEPRECATED_SHIMS]
-    assert not offenders, f"imports of deprecated shims (use {sorted(set(DEPRECATED_SHIMS.values()))}): {offenders}"
+    for path in _tree_files(".py") + _tree_files(".md") + _tree_files(".yaml") + _tree_files(".sh"):
+        if str(path.relative_to(REPO)) not in allowed:
+            text = path.read_text(encoding="utf-8")
+            offenders += [f"{path.relative_to(REPO)}: {m.group(0)}" for m in pattern.finditer(text)]
+    assert not offenders, f"old import paths (use {sorted(set(MOVED_MODULES.values()))}): {offenders}"
 
 
-@pytest.mark.parametrize("old", sorted(DEPRECATED_SHIMS))
-def test_deprecated_shims_still_import_with_a_warning_naming_the_new_place(old):
+@pytest.mark.parametrize("old", sorted(MOVED_MODULES))
+def test_old_import_paths_still_work_with_a_warning_naming_the_new_place(old):
+    new = MOVED_MODULES[old]
     code = (
-        f"import warnings; warnings.simplefilter('always')\n"
-        f"with warnings.catch_warnings(record=True) as caught:\n    import {old}\n"
+        f"import importlib, warnings; warnings.simplefilter('always')\n"
+        f"with warnings.catch_warnings(record=True) as caught:\n    import {old} as old\n"
+        f"new = importlib.import_module({new!r})\n"
+        f"assert [n for n in dir(new) if not n.startswith('_')], 'nothing to reach'\n"
+        f"assert all(getattr(old, n) is getattr(new, n) for n in dir(new) if not n.startswith('_'))\n"
         f"print(' | '.join(str(w.message) for w in caught if w.category is DeprecationWarning))"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
-    assert DEPRECATED_SHIMS[old] in out, out
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert f"{old} moved to {new}" in out.stdout and "removed in 0.3.0" in out.stdout, out.stdout
+
+
+@pytest.mark.parametrize("old", sorted(MOVED_COMMANDS))
+def test_old_commands_still_run_with_a_warning_naming_the_new_one(old):
+    proc = subprocess.run([sys.executable, "-m", old, "--help"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"use python -m {MOVED_COMMANDS[old]} (the old name is removed in 0.3.0)" in proc.stderr
+    assert proc.stdout.startswith(f"usage: python -m {MOVED_COMMANDS[old]}"), proc.stdout[:200]
 
 
 def test_no_module_over_700_lines():

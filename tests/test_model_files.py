@@ -15,7 +15,7 @@ import torch
 from cli_helpers import eval_cli
 
 from modeling_ctam import CTAMConfig, CTAMForSequenceClassification, CTAMTokenizer
-from modeling_ctam.paths import data_dir
+from modeling_ctam.utils.paths import data_dir
 
 REPO = Path(__file__).resolve().parent.parent
 GKLMIP_DEV = data_dir() / "my" / "gklmip" / "product_sentiment_dataset_dev.json"

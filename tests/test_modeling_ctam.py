@@ -657,7 +657,7 @@ def test_trainer_path_by_path_makes_the_same_update(tmp_path, monkeypatch):
 def test_lora_adapter_saves_ctam_modules_and_reloads_identically(tmp_path):
     from peft import PeftModel, get_peft_model
 
-    from modeling_ctam.peft_utils import ctam_lora_config
+    from modeling_ctam.training.lora import ctam_lora_config
 
     tester = CTAMModelTester()
     base_seed = 11

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from modeling_ctam.data.burmese import is_zawgyi, preprocess
-from modeling_ctam.paths import data_dir
+from modeling_ctam.utils.paths import data_dir
 
 GKLMIP_DEV = data_dir() / "my" / "gklmip" / "product_sentiment_dataset_dev.json"
 needs_data = pytest.mark.skipif(not GKLMIP_DEV.is_file(), reason="shared data folder not found (set CTAM_DATA_DIR)")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from modeling_ctam.paths import data_dir
+from modeling_ctam.utils.paths import data_dir
 
 REPO = Path(__file__).resolve().parent.parent
 APP = REPO / "hub" / "space" / "app.py"

@@ -14,7 +14,6 @@ import pytest
 import torch
 
 from modeling_ctam import CTAMConfig, CTAMForSequenceClassification
-from modeling_ctam.paths import data_dir
 from modeling_ctam.transfer.arguments import TransferArguments, TransferData
 from modeling_ctam.transfer.prior import (
     adjust_posteriors,
@@ -25,6 +24,7 @@ from modeling_ctam.transfer.prior import (
 )
 from modeling_ctam.transfer.pseudo_label import select_pseudo_labels, sharpen
 from modeling_ctam.transfer.streams import Stage2Collator, Stage2Streams, attach_teacher_states, build_stage2_items
+from modeling_ctam.utils.paths import data_dir
 
 TINY = dict(
     model_type="xlm-roberta",

@@ -396,7 +396,7 @@ def test_bli_coverage_counts_pairs_with_both_words():
 @pytest.fixture(scope="module")
 def shared_lexicons():
     pytest.importorskip("burmesenlp")
-    from modeling_ctam.paths import data_dir
+    from modeling_ctam.utils.paths import data_dir
 
     if not (data_dir() / "lexicon").is_dir():
         pytest.skip("shared data folder not found (set CTAM_DATA_DIR)")

@@ -201,7 +201,7 @@ def main(argv=None) -> int:
         print('error: the demo needs Gradio: pip install -e ".[demo]"', file=sys.stderr)
         return 2
     from modeling_ctam.hub.demo import DemoModel
-    from modeling_ctam.paths import is_hub_id
+    from modeling_ctam.utils.paths import is_hub_id
 
     if not Path(args.model).is_dir() and not is_hub_id(args.model):
         print(f"error: --model {args.model!r} is neither a model folder nor a Hub id OWNER/NAME", file=sys.stderr)

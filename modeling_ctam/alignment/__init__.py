@@ -12,7 +12,7 @@ One concept per module:
   modeling_ctam.alignment.lexicon``);
 - :mod:`.bli`: bilingual lexicon induction scores;
 - :mod:`.mapping`: ``mapping.safetensors`` on disk (read through :func:`modeling_ctam.vxlm.load_mapping_file`);
-- :mod:`.cli`: ``python -m modeling_ctam.align`` (also ``python -m modeling_ctam.alignment``), and the in-process
+- :mod:`.cli`: the command line ``python -m modeling_ctam.alignment`` (``__main__.py``), and the in-process
   :func:`~.cli.run_alignment` / :func:`~.cli.main`.
 
 Submodules are imported on use (``from modeling_ctam.alignment.cli import run_alignment``), so that importing the

@@ -1,6 +1,6 @@
 """Command line and in-process API: learn the VXLM mapping (eq. 2) from two monolingual corpora and a seed dictionary.
 
-    python -m modeling_ctam.align --encoder ctam/e5-small-offline \\
+    python -m modeling_ctam.alignment --encoder ctam/e5-small-offline \\
         --source-corpus EN_FILE [EN_FILE ...] --target-corpus MY_FILE [MY_FILE ...] \\
         --seed-dict seed.tsv --identical --numerals --eval-dict dev.tsv --output-dir out/
 
@@ -37,12 +37,12 @@ from .mapping import MAPPING_FILE, MAPPING_FORMULA, REPORT_FILE, default_static_
 from .static_vectors import StaticVectors, cached_static_vectors, compute_static_vectors, load_encoder
 from .vecmap import AlignmentConfig, AlignmentResult, length_normalize, mapped_views, self_learning
 
-logger = logging.getLogger("modeling_ctam.align")
+logger = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m modeling_ctam.align",
+        prog="python -m modeling_ctam.alignment",
         description="VecMap-style alignment of Burmese static word vectors to English ones (CTAM eq. 2).",
     )
     g = p.add_argument_group("encoder and corpora")
@@ -349,7 +349,7 @@ def run_alignment(
     layer: int | None = None,
     **options,
 ) -> dict:
-    """Run the alignment in this process, as `python -m modeling_ctam.align` would; returns the report.
+    """Run the alignment in this process, as `python -m modeling_ctam.alignment` would; returns the report.
 
     Args:
         encoder (`str`): HF encoder name or path (`"ctam/e5-small-offline"` works offline).
@@ -381,7 +381,7 @@ def run_alignment(
         if key in ("encoder", "output_dir") or not hasattr(args, key):
             raise TypeError(
                 f"run_alignment: unknown option {key!r}; use the dest names of "
-                "`python -m modeling_ctam.align --help` (e.g. seed_dict, max_sentences)."
+                "`python -m modeling_ctam.alignment --help` (e.g. seed_dict, max_sentences)."
             )
         if key == "seed_dict" and isinstance(value, (str, Path)):
             value = [value]
@@ -391,7 +391,8 @@ def run_alignment(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m modeling_ctam.align ARGS` in process: parses `argv`, runs, prints a JSON summary; the exit code."""
+    """`python -m modeling_ctam.alignment ARGS` in process: parses `argv`, runs, prints a JSON summary; the exit "
+    "code."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(name)s: %(message)s"

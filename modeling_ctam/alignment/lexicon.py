@@ -487,10 +487,10 @@ def default_lexicon_entries(data_dir: str | Path | None = None, use_myth: bool =
     """Single-word pairs of the shared myPar list and (with `use_myth`) the myth phrasebook.
 
     Args:
-        data_dir (`str` or `Path`, *optional*): data folder; defaults to :func:`modeling_ctam.paths.data_dir`.
+        data_dir (`str` or `Path`, *optional*): data folder; defaults to :func:`modeling_ctam.utils.paths.data_dir`.
         use_myth (`bool`, *optional*, defaults to `True`): also read the myth lexicon.
     """
-    from ..paths import data_dir as default_data_dir
+    from ..utils.paths import data_dir as default_data_dir
 
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     mypar = root.joinpath(*MYPAR_FILE)

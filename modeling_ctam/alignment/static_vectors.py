@@ -510,7 +510,7 @@ def static_vectors_cache_path(
     cache: str | Path | None = None,
 ) -> Path:
     """Cache path (without suffix) of a :func:`cached_static_vectors` request: `<cache>/<language>-<key>`."""
-    from ..paths import cache_dir
+    from ..utils.paths import cache_dir
 
     layers_list = [int(layers)] if isinstance(layers, int) else sorted(int(l) for l in layers)
     key = corpus_fingerprint(

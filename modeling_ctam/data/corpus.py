@@ -28,7 +28,7 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-from ..paths import data_path, is_hub_id
+from ..utils.paths import data_path, is_hub_id
 from .parallel import read_id_file, read_myxnli
 from .readers import _lines, _read_csv, _read_json, _read_plain, _read_sst2, _read_text, _read_uci
 from .rows import LANGUAGES, LoadStats, _RowSink, check_choice
@@ -56,7 +56,7 @@ DEDUPE_MODES = ("none", "exact", "subsumed")
 
 
 def default_corpora(language: str) -> list[str]:
-    """Paths of :data:`DEFAULT_CORPORA` for `language` under :func:`modeling_ctam.paths.data_dir`."""
+    """Paths of :data:`DEFAULT_CORPORA` for `language` under :func:`modeling_ctam.utils.paths.data_dir`."""
     return [str(data_path(*p.split("/"))) for p in DEFAULT_CORPORA[language]]
 
 

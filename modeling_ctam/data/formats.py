@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..paths import is_hub_id
+from ..utils.paths import is_hub_id
 from .labels import SOURCE_LABEL_KINDS
 from .rows import LANGUAGES
 
@@ -85,7 +85,7 @@ def resolve_format(path_or_id: str | os.PathLike, data_format: str | None = None
             return "hub"
         raise FileNotFoundError(
             f"{text} does not exist (and is not a Hub dataset id). Local data lives under the folder given by "
-            "CTAM_DATA_DIR (see modeling_ctam.paths)."
+            "CTAM_DATA_DIR (see modeling_ctam.utils.paths)."
         )
     if data_format == "hub":
         raise ValueError(f"{text} is a local path, but data_format='hub' was given.")

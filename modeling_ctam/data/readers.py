@@ -326,7 +326,7 @@ def load_examples(
 
     Args:
         path_or_id (`str` or `os.PathLike`):
-            A local file or folder (e.g. ``modeling_ctam.paths.data_path("en", "sst2", "dev.tsv")``) or a Hub
+            A local file or folder (e.g. ``modeling_ctam.utils.paths.data_path("en", "sst2", "dev.tsv")``) or a Hub
             dataset id (``"fancyzhx/yelp_polarity"``, ``"Yelp/yelp_review_full"``, ``"SEACrowd/gklmip_sentiment"``).
         data_format (`str`, *optional*):
             One of :data:`DATA_FORMATS`; ``None`` infers it with :func:`resolve_format`.
@@ -381,7 +381,7 @@ def load_examples(
 
     ```python
     >>> from modeling_ctam.data import load_examples, get_load_stats
-    >>> from modeling_ctam.paths import data_path
+    >>> from modeling_ctam.utils.paths import data_path
     >>> train = load_examples(data_path("my", "gklmip", "product_sentiment_dataset_train.json"))
     >>> len(train), get_load_stats(train).dropped
     (2392, {'3_star_in_binary': 100})

@@ -13,23 +13,46 @@ One concept per module:
 - :mod:`.cosine`: cosine distances of translation pairs before and after the mapping (paper table 3).
 """
 
-from .cosine import cosine_distance_table, cosine_markdown, default_word_pairs, load_word_vectors, read_word_pairs
+from .cosine import (
+    DEFAULT_SENTIMENT_WORDS,
+    cosine_distance_table,
+    cosine_markdown,
+    default_word_pairs,
+    load_mapping,
+    load_word_vectors,
+    read_word_pairs,
+)
 from .figures import plot_confusion_matrix, plot_per_class_f1
 from .metrics import (
+    AVERAGED_METRICS,
+    HEADLINE_METRICS,
+    METRIC_MODULE_DIR,
     METRICS_SCHEMA_VERSION,
+    PER_CLASS_METRICS,
     compute_metrics,
+    load_metric,
     majority_baseline,
     metrics_record,
     read_metrics,
     validate_record,
     write_metrics,
 )
-from .predict import LabelSchemeMismatchError, predict, resolve_label_names
+from .predict import LabelSchemeMismatchError, is_generic_label_name, predict, resolve_label_names
 from .report import render_report
-from .tables import ablation_markdown, ablation_table, group_metrics
+from .tables import ABLATION_METRICS, ablation_markdown, ablation_table, check_comparable, group_metrics
 
 __all__ = [
     "METRICS_SCHEMA_VERSION",
+    "HEADLINE_METRICS",
+    "AVERAGED_METRICS",
+    "PER_CLASS_METRICS",
+    "METRIC_MODULE_DIR",
+    "ABLATION_METRICS",
+    "DEFAULT_SENTIMENT_WORDS",
+    "load_metric",
+    "is_generic_label_name",
+    "check_comparable",
+    "load_mapping",
     "compute_metrics",
     "majority_baseline",
     "metrics_record",

@@ -3,7 +3,7 @@
 """Paper table 3: the cosine distance ``1 - cos`` between English-Burmese word pairs, before and after the eq. 2
 mapping.
 
-The loaders read what ``python -m modeling_ctam.align`` and ``save_pretrained`` write: :func:`load_mapping` (an
+The loaders read what ``python -m modeling_ctam.alignment`` and ``save_pretrained`` write: :func:`load_mapping` (an
 alignment's ``mapping.safetensors`` through :func:`modeling_ctam.vxlm.load_mapping_file`, or the trained map inside a
 model folder), :func:`load_word_vectors` and :func:`default_word_pairs` (sentiment words from the myPar lexicon).
 """
@@ -86,8 +86,8 @@ def load_mapping(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
             - a model folder written by ``save_pretrained`` (``model.safetensors`` or a sharded index; the tensors
               ``*mapping.weight``, ``*mapping.target_mean``, ``*mapping.source_mean``: the trained, "dynamic" map);
-            - an alignment folder or file written by ``python -m modeling_ctam.align`` (``mapping.safetensors`` with
-              ``weight``, ``target_mean``, ``source_mean``: the Procrustes solution).
+            - an alignment folder or file written by ``python -m modeling_ctam.alignment`` (``mapping.safetensors``
+              with ``weight``, ``target_mean``, ``source_mean``: the Procrustes solution).
 
     Returns:
         `dict`: ``weight`` `(d, d)` acting on column vectors, ``target_mean`` `(d,)`, ``source_mean`` `(d,)`, float64,
@@ -120,7 +120,7 @@ def load_mapping(path: str | os.PathLike) -> dict[str, np.ndarray]:
     if not files:
         raise FileNotFoundError(
             f"{path}: no mapping.safetensors or model.safetensors; give a CTAM model folder or an alignment folder "
-            "written by `python -m modeling_ctam.align`."
+            "written by `python -m modeling_ctam.alignment`."
         )
     for file in files:
         with safe_open(str(file), framework="pt") as handle:
@@ -145,7 +145,7 @@ def load_mapping(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 def load_word_vectors(path: str | os.PathLike, words: Iterable[str] | None = None) -> dict[str, np.ndarray]:
     """Reads static word vectors: a word2vec text file (``V d`` header, then ``word v1 ... vd``; what
-    ``python -m modeling_ctam.align --save-vectors`` writes) or a
+    ``python -m modeling_ctam.alignment --save-vectors`` writes) or a
     :class:`modeling_ctam.alignment.static_vectors.StaticVectors` file pair (``PATH.json`` + ``PATH.safetensors``,
     first layer).
 
@@ -225,12 +225,12 @@ def default_word_pairs(
 
     Args:
         data_dir (`str` or `os.PathLike`, *optional*): the shared data folder (default
-            :func:`modeling_ctam.paths.data_dir`, i.e. ``CTAM_DATA_DIR``).
+            :func:`modeling_ctam.utils.paths.data_dir`, i.e. ``CTAM_DATA_DIR``).
         words (`Sequence[str]`, *optional*): English words to look up (default :data:`DEFAULT_SENTIMENT_WORDS`).
         limit (`int`, *optional*, defaults to 12): at most this many pairs (`None` for all found).
     """
     from ..alignment.lexicon import MYPAR_FILE, read_mypar
-    from ..paths import data_dir as default_data_dir
+    from ..utils.paths import data_dir as default_data_dir
 
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     path = root.joinpath(*MYPAR_FILE)

@@ -33,7 +33,7 @@ from typing import Any
 import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from ..paths import is_hub_id
+from ..utils.paths import is_hub_id
 from .record import DATASET_HUB_IDS, find_key
 
 TEMPLATE_PATH = Path(__file__).resolve().parent / "templates" / "model_card_template.md"

@@ -39,7 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..paths import is_hub_id
+from ..utils.paths import is_hub_id
 from . import card as card_lib
 from .record import HubBuildError, find_key, read_json, read_training_record
 
@@ -493,7 +493,7 @@ def _machine_strings(*paths: Path) -> list[str]:
     strings = {str(Path.home())}
     for path in paths:
         strings.add(str(Path(path).resolve()))
-    from ..paths import REPO_ROOT, cache_dir
+    from ..utils.paths import REPO_ROOT, cache_dir
 
     strings |= {str(REPO_ROOT), str(cache_dir())}
     return sorted(s for s in strings if len(s) > 1)

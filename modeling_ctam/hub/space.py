@@ -73,7 +73,7 @@ def write_space_folder(
         HubBuildError: the checkout's ``hub/space/`` is missing, or `output_dir` is not empty (without
             `overwrite`).
     """
-    from ..paths import is_hub_id
+    from ..utils.paths import is_hub_id
 
     source = Path(source) if source else SPACE_SOURCE
     missing = [name for name in SPACE_FILES if not (source / name).is_file()]

@@ -21,7 +21,7 @@ Use it anywhere an encoder name is accepted through the name :data:`OFFLINE_ENCO
 
 Build and cache
     The folder is generated on first use into ``<cache>/e5-small-offline-v2/`` where ``<cache>`` is the
-    ``cache_dir`` argument, else :func:`modeling_ctam.paths.cache_dir` (``CTAM_CACHE_DIR``, else
+    ``cache_dir`` argument, else :func:`modeling_ctam.utils.paths.cache_dir` (``CTAM_CACHE_DIR``, else
     ``$XDG_CACHE_HOME/ctam``, else ``~/.cache/ctam``). The ``-v2`` suffix is the build format version: a
     format change bumps it, so old folders are never reused by mistake. The build runs in a temporary
     sibling folder and is renamed into place only when complete (the marker file

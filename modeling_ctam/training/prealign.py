@@ -67,7 +67,7 @@ def run_alignment(
     except (SystemExit, TypeError, ValueError, FileNotFoundError) as err:
         raise RuntimeError(
             f"run_alignment failed ({err!r}; its output is above). Fix alignment_args, or run "
-            "`python -m modeling_ctam.align` yourself and pass --alignment DIR."
+            "`python -m modeling_ctam.alignment` yourself and pass --alignment DIR."
         ) from err
     if not (folder / "mapping.safetensors").is_file():
         raise RuntimeError(f"run_alignment: the alignment wrote no {folder / 'mapping.safetensors'}.")

@@ -67,7 +67,7 @@ def apply_lora(model, model_args):
     attention, CTAM's own modules trained whole."""
     from peft import get_peft_model
 
-    from modeling_ctam.peft_utils import ctam_lora_config
+    from .lora import ctam_lora_config
 
     return get_peft_model(
         model,

@@ -170,7 +170,8 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
 
     from modeling_ctam.data import CTAMCollator
     from modeling_ctam.evaluation import metrics_record, write_metrics
-    from modeling_ctam.trainer import CTAMTrainer
+
+    from .trainer import CTAMTrainer
 
     model_args, data_args, args = cfg.model, cfg.data, cfg.training
     start = time.perf_counter()

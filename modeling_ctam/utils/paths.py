@@ -18,7 +18,7 @@ import os
 import re
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]  # the checkout (modeling_ctam/utils/paths.py is two folders down)
 
 
 def data_dir() -> Path:
