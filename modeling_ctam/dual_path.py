@@ -77,7 +77,12 @@ def alignment_loss(
         `(loss, w, X)`: the scalar `L_R`, the `(B, M_teacher, M_student)` weights `w_ij` and the `(B, M)` weights
         `X_i`.
     """
-    assert student.shape == teacher.shape, f"paths differ: {tuple(student.shape)} vs {tuple(teacher.shape)}"
+    if student.shape != teacher.shape:
+        raise ValueError(
+            f"eq. 10 compares states of the same shape, but the student's are {tuple(student.shape)} and the "
+            f"teacher's {tuple(teacher.shape)}: cached teacher_states need one (M, k) row per target row, with M the "
+            "model's align_layers and k twice its gru_hidden_size."
+        )
     teacher = teacher.detach().to(student.dtype)  # stop-gradient: the teacher is trained by L_T only
     # eqs. 4-5: w_ij = softmax_j f(h_j, h'_i)
     w = torch.softmax(score(teacher, student), dim=-1)  # (B, M_i, M_j)
@@ -151,7 +156,10 @@ class DualPathAttention(nn.Module):
 
     def teacher_head_logits(self, teacher_states: torch.Tensor) -> torch.Tensor:
         """The teacher head over the mean teacher state: `(B, M, k)` -> `(B, num_labels)`."""
-        assert self.teacher_head is not None, "teacher_head is off (CTAMConfig.teacher_head=False)"
+        if self.teacher_head is None:
+            raise ValueError(
+                "this model has no teacher head (CTAMConfig.teacher_head=False); build it with teacher_head=True."
+            )
         return self.teacher_head(teacher_states.mean(dim=1))
 
     def forward(

@@ -12,6 +12,9 @@ but its flat siblings.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -25,30 +28,72 @@ def _pad_to(x: torch.Tensor, length: int, value) -> torch.Tensor:
     return x if x.shape[1] == length else nn.functional.pad(x, (0, length - x.shape[1]), value=value)
 
 
+@dataclass
+class PathInputs:
+    r"""One path's batch in the training forward: the English rows (source, teacher path) or the Burmese rows (target,
+    student path).
+
+    Args:
+        input_ids (`torch.LongTensor` of shape `(B, T)`): token ids.
+        attention_mask (`torch.Tensor` of shape `(B, T)`, *optional*): 1 for real tokens.
+        token_type_ids (`torch.LongTensor` of shape `(B, T)`, *optional*): passed to the encoder when given.
+        word_ids (`torch.LongTensor` of shape `(B, T)`, *optional*): eq. 1 word index per token.
+        labels (`torch.LongTensor` of shape `(B,)`, *optional*): class ids, -100 where unknown.
+    """
+
+    input_ids: torch.LongTensor
+    attention_mask: torch.Tensor | None = None
+    token_type_ids: torch.LongTensor | None = None
+    word_ids: torch.LongTensor | None = None
+    labels: torch.LongTensor | None = None
+
+    def with_mask(self) -> PathInputs:
+        """These inputs with an all-ones `attention_mask` when none was given."""
+        if self.attention_mask is not None:
+            return self
+        return dataclasses.replace(self, attention_mask=torch.ones_like(self.input_ids))
+
+
+@dataclass
+class LossSetup:
+    """What both paths' shares of eq. 13 divide by: the checked labels of each path (-100 where unknown), the count of
+    labelled rows (soft pseudo-labels count by their weight; eq. 12 divides by it), the row count of both paths (the
+    mean of `L_S`) and the gradient-reversal strength."""
+
+    source_labels: torch.Tensor
+    labels: torch.Tensor
+    labelled_count: torch.Tensor
+    n_labelled: torch.Tensor
+    n_rows: int
+    strength: float
+
+
 class CTAMLossMixin:
     """The training forward of [`CTAMForSequenceClassification`]: the teacher path alone (stage 1), both paths with
     each one's share of eq. 13, the labels' checks, and the path-by-path backward. Uses the model's `ctam`,
     `classifier`, `dual_path`, `domain_discriminator` and `config`."""
 
     # ------------------------------------------------------------------ the training forward of both paths
-    def _teacher_only(
-        self, source_input_ids, source_attention_mask, source_token_type_ids, source_word_ids, source_labels
-    ) -> CTAMSequenceClassifierOutput:
+    def _teacher_only(self, source: PathInputs) -> CTAMSequenceClassifierOutput:
         """Stage 1: English text through the teacher path (no mapping): `l1 (L_T + L_teacher_head)`."""
-        if source_attention_mask is None:
-            source_attention_mask = torch.ones_like(source_input_ids)
+        source = source.with_mask()
         teacher = self.ctam(
-            source_input_ids, source_attention_mask, source_token_type_ids, source_word_ids, is_target=False
+            source.input_ids,
+            source.attention_mask,
+            source.token_type_ids,
+            source.word_ids,
+            is_target=False,
+            return_dict=True,
         )
         logits = self.classifier(teacher.pooler_output)  # (Bs, C)
-        loss_cls = self._cls_loss(logits, source_labels)
+        loss_cls = self._cls_loss(logits, source.labels)
         loss_teacher = None
         if loss_cls is not None and self.dual_path is not None and self.dual_path.teacher_head is not None:
             t_seq = layer_summaries(
-                teacher.hidden_states, source_attention_mask, self.config.resolved_align_layers
+                teacher.hidden_states, source.attention_mask, self.config.resolved_align_layers
             ).detach()  # (Bs, M, d)
             head_logits = self.dual_path.teacher_head_logits(self.dual_path.teacher_states(t_seq))  # (Bs, C)
-            loss_teacher = self._cls_loss(head_logits, source_labels)
+            loss_teacher = self._cls_loss(head_logits, source.labels)
         loss = None
         if loss_cls is not None:
             loss = self.config.lambda_cls * (loss_cls if loss_teacher is None else loss_cls + loss_teacher)
@@ -57,66 +102,81 @@ class CTAMLossMixin:
         )
 
     def _encode_both(
-        self,
-        input_ids,
-        attention_mask,
-        token_type_ids,
-        word_ids,
-        source_input_ids,
-        source_attention_mask,
-        source_token_type_ids,
-        source_word_ids,
-    ):
-        """Teacher and student outputs; one joint encoder pass when the encoder is shared."""
-        if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
-        if source_attention_mask is None:
-            source_attention_mask = torch.ones_like(source_input_ids)
+        self, target: PathInputs, source: PathInputs, output_attentions: bool | None = None
+    ) -> tuple[CTAMModelOutput, CTAMModelOutput, torch.Tensor, torch.Tensor]:
+        """Teacher and student outputs and their attention masks (both paths' inputs carry masks); one joint encoder
+        pass when the encoder is shared, whose rows keep the joint length (the longer of the two paths', padding
+        masked)."""
         if self.ctam.student_encoder is not None:
-            student = self.ctam(input_ids, attention_mask, token_type_ids, word_ids, is_target=True)
-            teacher = self.ctam(
-                source_input_ids, source_attention_mask, source_token_type_ids, source_word_ids, is_target=False
+            student = self.ctam(
+                target.input_ids,
+                target.attention_mask,
+                target.token_type_ids,
+                target.word_ids,
+                is_target=True,
+                output_attentions=output_attentions,
+                return_dict=True,
             )
-            return teacher, student, source_attention_mask, attention_mask
-        Bs, Bt = source_input_ids.shape[0], input_ids.shape[0]
-        T = max(source_input_ids.shape[1], input_ids.shape[1])
+            teacher = self.ctam(
+                source.input_ids,
+                source.attention_mask,
+                source.token_type_ids,
+                source.word_ids,
+                is_target=False,
+                return_dict=True,
+            )
+            return teacher, student, source.attention_mask, target.attention_mask
+        Bs, Bt = source.input_ids.shape[0], target.input_ids.shape[0]
+        T = max(source.input_ids.shape[1], target.input_ids.shape[1])
         pad_id = self.config.encoder_config.pad_token_id
         pad_id = 0 if pad_id is None else pad_id
-        ids = torch.cat([_pad_to(source_input_ids, T, pad_id), _pad_to(input_ids, T, pad_id)])  # (Bs + Bt, T)
-        mask = torch.cat([_pad_to(source_attention_mask, T, 0), _pad_to(attention_mask, T, 0)])  # (Bs + Bt, T)
+        ids = torch.cat([_pad_to(source.input_ids, T, pad_id), _pad_to(target.input_ids, T, pad_id)])  # (Bs + Bt, T)
+        mask = torch.cat([_pad_to(source.attention_mask, T, 0), _pad_to(target.attention_mask, T, 0)])  # (Bs + Bt, T)
         types = None
-        if token_type_ids is not None or source_token_type_ids is not None:
+        if target.token_type_ids is not None or source.token_type_ids is not None:
             types = torch.cat(
                 [
                     _pad_to(
-                        source_token_type_ids
-                        if source_token_type_ids is not None
-                        else torch.zeros_like(source_input_ids),
+                        source.token_type_ids
+                        if source.token_type_ids is not None
+                        else torch.zeros_like(source.input_ids),
                         T,
                         0,
                     ),
-                    _pad_to(token_type_ids if token_type_ids is not None else torch.zeros_like(input_ids), T, 0),
+                    _pad_to(
+                        target.token_type_ids
+                        if target.token_type_ids is not None
+                        else torch.zeros_like(target.input_ids),
+                        T,
+                        0,
+                    ),
                 ]
             )
         words = None
-        if word_ids is not None or source_word_ids is not None:
+        if target.word_ids is not None or source.word_ids is not None:
             table_words = lambda i, m: word_ids_from_start_table(i, m, self.ctam.word_start_table)  # noqa: E731
             words = torch.cat(
                 [
                     _pad_to(
-                        source_word_ids
-                        if source_word_ids is not None
-                        else table_words(source_input_ids, source_attention_mask),
+                        source.word_ids
+                        if source.word_ids is not None
+                        else table_words(source.input_ids, source.attention_mask),
                         T,
                         NOT_A_WORD,
                     ),
                     _pad_to(
-                        word_ids if word_ids is not None else table_words(input_ids, attention_mask), T, NOT_A_WORD
+                        target.word_ids
+                        if target.word_ids is not None
+                        else table_words(target.input_ids, target.attention_mask),
+                        T,
+                        NOT_A_WORD,
                     ),
                 ]
             )
         is_target = torch.cat([torch.zeros(Bs, dtype=torch.bool), torch.ones(Bt, dtype=torch.bool)]).to(ids.device)
-        joint = self.ctam(ids, mask, types, words, is_target=is_target)  # one pass over (Bs + Bt, T)
+        joint = self.ctam(
+            ids, mask, types, words, is_target=is_target, output_attentions=output_attentions, return_dict=True
+        )  # one pass over (Bs + Bt, T)
 
         def part(out: CTAMModelOutput, rows: slice) -> CTAMModelOutput:
             return CTAMModelOutput(
@@ -125,66 +185,42 @@ class CTAMLossMixin:
                 gate=None if out.gate is None else out.gate[rows],
                 static_vectors=None if out.static_vectors is None else out.static_vectors[rows],
                 hidden_states=tuple(h[rows] for h in out.hidden_states),
+                attentions=None if out.attentions is None else tuple(a[rows] for a in out.attentions),
             )
 
         return part(joint, slice(0, Bs)), part(joint, slice(Bs, Bs + Bt)), mask[:Bs], mask[Bs:]
 
     def _dual_path(
         self,
-        input_ids,
-        attention_mask,
-        token_type_ids,
-        word_ids,
-        labels,
-        source_input_ids,
-        source_attention_mask,
-        source_token_type_ids,
-        source_word_ids,
-        source_labels,
-        training_progress,
-        output_hidden_states,
-        teacher_states=None,
-        teacher_weights=None,
-        soft_labels=None,
-        source_weights=None,
+        target: PathInputs,
+        source: PathInputs,
+        *,
+        teacher_states: torch.Tensor | None = None,
+        teacher_weights: torch.Tensor | None = None,
+        soft_labels: torch.Tensor | None = None,
+        source_weights: torch.Tensor | None = None,
+        training_progress: float | None = None,
+        output_hidden_states: bool | None = None,
+        output_attentions: bool | None = None,
     ) -> CTAMSequenceClassifierOutput:
-        teacher, student, teacher_mask, student_mask = self._encode_both(
-            input_ids,
-            attention_mask,
-            token_type_ids,
-            word_ids,
-            source_input_ids,
-            source_attention_mask,
-            source_token_type_ids,
-            source_word_ids,
-        )
-        source_labels, labels, labelled_count, strength = self._loss_setup(
-            source_labels, labels, source_input_ids, input_ids, training_progress, soft_labels
-        )
-        n_labelled, n_rows = labelled_count.float().clamp_min(1e-6), source_input_ids.shape[0] + input_ids.shape[0]
+        """Both paths in one forward: each path's share of eq. 13 (the keywords as in [`forward`])."""
+        target, source = target.with_mask(), source.with_mask()
+        teacher, student, teacher_mask, student_mask = self._encode_both(target, source, output_attentions)
+        setup = self._loss_setup(target, source, training_progress, soft_labels)
         src = self._source_terms(
-            teacher,
-            teacher_mask,
-            source_labels,
-            n_labelled,
-            n_rows,
-            strength,
-            cached_teacher=teacher_states is not None,
-            source_weights=source_weights,
+            teacher, teacher_mask, setup, cached_teacher=teacher_states is not None, source_weights=source_weights
         )
         tgt = self._target_terms(
             student,
             student_mask,
-            labels,
+            setup,
             src,
-            n_labelled,
-            n_rows,
-            strength,
-            teacher_states,
-            teacher_weights,
-            soft_labels,
+            teacher_states=teacher_states,
+            teacher_weights=teacher_weights,
+            soft_labels=soft_labels,
         )
-        loss_cls = (src.ce_sum + tgt.ce_sum) / n_labelled if bool(labelled_count > 0) else None
+        n_labelled, n_rows = setup.n_labelled, setup.n_rows
+        loss_cls = (src.ce_sum + tgt.ce_sum) / n_labelled if bool(setup.labelled_count > 0) else None
         loss_domain = None if src.domain_sum is None else (src.domain_sum + tgt.domain_sum) / n_rows
         return CTAMSequenceClassifierOutput(
             loss=src.part + tgt.part,
@@ -198,28 +234,34 @@ class CTAMLossMixin:
             source_logits=src.logits,
             layer_weights=tgt.layer_weights,
             hidden_states=student.hidden_states if output_hidden_states else None,
+            attentions=student.attentions if output_attentions else None,
         )
 
     # ------------------------------------------------------------------ eq. 13, one path at a time
-    def _loss_setup(self, source_labels, labels, source_input_ids, input_ids, training_progress, soft_labels=None):
-        """Labels with -100 for missing ones, the labelled-row count (a tensor: no host synchronisation; eq. 12 divides
-        by it; soft pseudo-labels count by their weight) and the gradient-reversal strength."""
-        device = input_ids.device
+    def _loss_setup(
+        self, target: PathInputs, source: PathInputs, training_progress: float | None, soft_labels=None
+    ) -> LossSetup:
+        """Both paths' labels checked in one go (no host synchronisation but the one error check), and what the
+        shares divide by ([`LossSetup`])."""
+        device = target.input_ids.device
+        source_labels, labels = source.labels, target.labels
         if source_labels is None:
-            source_labels = torch.full((source_input_ids.shape[0],), -100, dtype=torch.long, device=device)
+            source_labels = torch.full((source.input_ids.shape[0],), -100, dtype=torch.long, device=device)
         if labels is None:
-            labels = torch.full((input_ids.shape[0],), -100, dtype=torch.long, device=device)
+            labels = torch.full((target.input_ids.shape[0],), -100, dtype=torch.long, device=device)
         source_labels, labels = source_labels.to(device).view(-1), labels.to(device).view(-1)
         self._checked_labels(torch.cat([source_labels, labels]), device)  # both paths in one check
         count = (source_labels != -100).sum() + (labels != -100).sum()
         if soft_labels is not None:
             count = count + soft_labels.float().sum()
         cfg = self.config
-        return (
-            source_labels,
-            labels,
-            count,
-            grl_strength(training_progress, cfg.grl_schedule, cfg.grl_lambda, cfg.grl_gamma),
+        return LossSetup(
+            source_labels=source_labels,
+            labels=labels,
+            labelled_count=count,
+            n_labelled=count.float().clamp_min(1e-6),
+            n_rows=source.input_ids.shape[0] + target.input_ids.shape[0],
+            strength=grl_strength(training_progress, cfg.grl_schedule, cfg.grl_lambda, cfg.grl_gamma),
         )
 
     def _cls_sum(self, logits: torch.Tensor, labels: torch.Tensor, target: bool = False) -> torch.Tensor:
@@ -236,67 +278,66 @@ class CTAMLossMixin:
     @staticmethod
     def _soft_cls_sum(logits: torch.Tensor, soft_labels: torch.Tensor) -> torch.Tensor:
         """Eq. 12 against soft pseudo-labels `(B, C)` (rows sum to their weight), summed over rows."""
-        assert soft_labels.shape == logits.shape, (
-            f"soft_labels {tuple(soft_labels.shape)} vs logits {tuple(logits.shape)}"
-        )
+        if soft_labels.shape != logits.shape:
+            raise ValueError(
+                f"soft_labels has shape {tuple(soft_labels.shape)}, but the logits have {tuple(logits.shape)}: give "
+                "one row of num_labels pseudo-label weights per target row."
+            )
         return -(soft_labels.float() * torch.log_softmax(logits.float(), dim=-1)).sum()
 
     def _source_terms(
         self,
         teacher: CTAMModelOutput,
-        mask,
-        source_labels,
-        n_labelled,
-        n_rows,
-        strength,
+        mask: torch.Tensor,
+        setup: LossSetup,
+        *,
         cached_teacher: bool = False,
-        source_weights=None,
+        source_weights: torch.Tensor | None = None,
     ) -> PathTerms:
         """The English rows' share of eq. 13: `l1 L_T` and `l3 L_S` over them, and `T_1..T_M` for eq. 10 (unless the
         target rows bring cached teacher states), with the teacher head's loss when it is on."""
         cfg = self.config
         logits = self.classifier(teacher.pooler_output)  # (Bs, C)  teacher path
-        ce_sum = self._cls_sum(logits, source_labels)
-        part = cfg.lambda_cls * ce_sum / n_labelled
+        ce_sum = self._cls_sum(logits, setup.source_labels)
+        part = cfg.lambda_cls * ce_sum / setup.n_labelled
         domain_sum = None
         if self.domain_discriminator is not None:  # eq. 11, source rows (importance-weighted when weights are given)
-            domain_sum = self.domain_discriminator(teacher.pooler_output, True, strength, source_weights)
-            part = part + cfg.lambda_domain * domain_sum / n_rows
+            domain_sum = self.domain_discriminator(teacher.pooler_output, True, setup.strength, source_weights)
+            part = part + cfg.lambda_domain * domain_sum / setup.n_rows
         terms = PathTerms(part=part, ce_sum=ce_sum, domain_sum=domain_sum, logits=logits)
         if self.dual_path is not None and not cached_teacher:
             # (Bs, M, d) T_1..T_M, detached: eq. 10 trains the student side only
             terms.t_seq = layer_summaries(teacher.hidden_states, mask, cfg.resolved_align_layers).detach()
             if self.dual_path.teacher_head is not None:  # the teacher BiGRU's own signal (departure, method.md 3)
                 terms.t_states = self.dual_path.teacher_states(terms.t_seq)  # (Bs, M, k)
-                head_sum = self._cls_sum(self.dual_path.teacher_head_logits(terms.t_states), source_labels)
-                terms.loss_teacher = head_sum / n_labelled
+                head_sum = self._cls_sum(self.dual_path.teacher_head_logits(terms.t_states), setup.source_labels)
+                terms.loss_teacher = head_sum / setup.n_labelled
                 terms.part = terms.part + cfg.lambda_cls * terms.loss_teacher
         return terms
 
     def _target_terms(
         self,
         student: CTAMModelOutput,
-        mask,
-        labels,
+        mask: torch.Tensor,
+        setup: LossSetup,
         src: PathTerms,
-        n_labelled,
-        n_rows,
-        strength,
-        teacher_states=None,
-        teacher_weights=None,
-        soft_labels=None,
+        *,
+        teacher_states: torch.Tensor | None = None,
+        teacher_weights: torch.Tensor | None = None,
+        soft_labels: torch.Tensor | None = None,
     ) -> PathTerms:
         """The Burmese rows' share of eq. 13: `l1 L_T` (gold or pseudo-labels) and `l3 L_S` over them, `l2 L_R` and
         the mapping losses."""
         cfg = self.config
         logits = self.classifier(student.pooler_output)  # (Bt, C)  student path
-        ce_sum = self._cls_sum(logits, labels, target=True)
+        ce_sum = self._cls_sum(logits, setup.labels, target=True)
         if soft_labels is not None:  # self-training: the frozen teacher's soft pseudo-labels
             ce_sum = ce_sum + self._soft_cls_sum(logits, soft_labels)
-        part = cfg.lambda_cls * ce_sum / n_labelled
+        part = cfg.lambda_cls * ce_sum / setup.n_labelled
         terms = PathTerms(part=part, ce_sum=ce_sum, logits=logits)
         if self.dual_path is not None:
-            s_seq = layer_summaries(student.hidden_states, mask, cfg.resolved_align_layers)  # (Bt, M, d) S_1..S_M
+            # (Bt, M, d) S_1..S_M
+            s_seq = layer_summaries(student.hidden_states, mask, cfg.resolved_align_layers)
             if teacher_states is not None:  # (Bt, M, k) cached frozen-teacher states, one per target row
                 terms.loss_align, _, terms.layer_weights = self.dual_path(
                     s_seq, teacher_states=teacher_states, row_weights=teacher_weights
@@ -309,8 +350,8 @@ class CTAMLossMixin:
                 )  # eq. 10
             terms.part = terms.part + cfg.lambda_align * terms.loss_align
         if self.domain_discriminator is not None:  # eq. 11, target rows
-            terms.domain_sum = self.domain_discriminator(student.pooler_output, False, strength)
-            terms.part = terms.part + cfg.lambda_domain * terms.domain_sum / n_rows
+            terms.domain_sum = self.domain_discriminator(student.pooler_output, False, setup.strength)
+            terms.part = terms.part + cfg.lambda_domain * terms.domain_sum / setup.n_rows
         terms.loss_mapping = self.ctam.mapping_loss()
         if terms.loss_mapping is not None:
             terms.part = terms.part + terms.loss_mapping
@@ -378,61 +419,62 @@ class CTAMLossMixin:
                 f"path_by_path_losses got unexpected inputs {unknown}; it takes {self._PATH_BY_PATH_INPUTS}."
             )
         get = inputs.get
-        attention_mask, source_attention_mask = get("attention_mask"), get("source_attention_mask")
-        labels, source_labels = get("labels"), get("source_labels")
-        teacher_states, soft_labels = get("teacher_states"), get("soft_labels")
-        if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
-        if source_attention_mask is None:
-            source_attention_mask = torch.ones_like(source_input_ids)
-        source_labels, labels, count, strength = self._loss_setup(
-            source_labels, labels, source_input_ids, input_ids, get("training_progress"), soft_labels
-        )
-        n_labelled, n_rows = count.float().clamp_min(1e-6), source_input_ids.shape[0] + input_ids.shape[0]
-        teacher = self.ctam(
+        target = PathInputs(
+            input_ids, get("attention_mask"), get("token_type_ids"), get("word_ids"), get("labels")
+        ).with_mask()
+        source = PathInputs(
             source_input_ids,
-            source_attention_mask,
+            get("source_attention_mask"),
             get("source_token_type_ids"),
             get("source_word_ids"),
+            get("source_labels"),
+        ).with_mask()
+        teacher_states, soft_labels = get("teacher_states"), get("soft_labels")
+        setup = self._loss_setup(target, source, get("training_progress"), soft_labels)
+        teacher = self.ctam(
+            source.input_ids,
+            source.attention_mask,
+            source.token_type_ids,
+            source.word_ids,
             is_target=False,
+            return_dict=True,
         )  # English rows, no mapping
         src = self._source_terms(
             teacher,
-            source_attention_mask,
-            source_labels,
-            n_labelled,
-            n_rows,
-            strength,
+            source.attention_mask,
+            setup,
             cached_teacher=teacher_states is not None,
             source_weights=get("source_weights"),
         )
         del teacher
         yield src.part, {}
         student = self.ctam(
-            input_ids, attention_mask, get("token_type_ids"), get("word_ids"), is_target=True
+            target.input_ids,
+            target.attention_mask,
+            target.token_type_ids,
+            target.word_ids,
+            is_target=True,
+            return_dict=True,
         )  # Burmese, mapped
         tgt = self._target_terms(
             student,
-            attention_mask,
-            labels,
+            target.attention_mask,
+            setup,
             src,
-            n_labelled,
-            n_rows,
-            strength,
-            teacher_states,
-            get("teacher_weights"),
-            soft_labels,
+            teacher_states=teacher_states,
+            teacher_weights=get("teacher_weights"),
+            soft_labels=soft_labels,
         )
         detached = lambda t: None if t is None else t.detach()  # noqa: E731
         components = {
             "loss": src.part.detach() + tgt.part.detach(),
-            "loss_cls": (src.ce_sum.detach() + tgt.ce_sum.detach()) / n_labelled,
+            "loss_cls": (src.ce_sum.detach() + tgt.ce_sum.detach()) / setup.n_labelled,
             "loss_align": detached(tgt.loss_align),
             "loss_domain": None
             if src.domain_sum is None
-            else (src.domain_sum.detach() + tgt.domain_sum.detach()) / n_rows,
+            else (src.domain_sum.detach() + tgt.domain_sum.detach()) / setup.n_rows,
             "loss_mapping": detached(tgt.loss_mapping),
             "loss_teacher": detached(src.loss_teacher),
-            "gate_mean": gate_mean(student.gate, attention_mask),
+            "gate_mean": gate_mean(student.gate, target.attention_mask),
         }
         yield tgt.part, components

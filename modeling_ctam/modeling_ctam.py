@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 
 import torch
+from safetensors import SafetensorError
 from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel
 from transformers import initialization as init
@@ -24,7 +25,7 @@ from transformers.utils import logging
 from .configuration_ctam import CTAMConfig
 from .domain import DomainDiscriminator
 from .dual_path import BilinearScore, DualPathAttention
-from .loss_ctam import CTAMLossMixin
+from .loss_ctam import CTAMLossMixin, PathInputs
 from .outputs_ctam import CTAMModelOutput, CTAMSequenceClassifierOutput
 from .vxlm import (
     NOT_A_WORD,
@@ -111,25 +112,28 @@ class CTAMPreTrainedModel(PreTrainedModel):
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, allow_partial_load: bool = False, **kwargs):
         """`PreTrainedModel.from_pretrained`; weights that disagree with config.json (missing, unexpected, mis-shaped,
-        a moved `static_layer`) are an error naming them, unless `allow_partial_load=True` (load what fits)."""
+        a moved `static_layer`) are an error naming them, unless `allow_partial_load=True` (load what fits) or, for
+        mis-shaped ones, `ignore_mismatched_sizes=True`."""
         want_info, source = kwargs.pop("output_loading_info", False), str(pretrained_model_name_or_path)
+        ignore_mismatched_sizes = kwargs.pop("ignore_mismatched_sizes", False)
         try:
-            model, info = super().from_pretrained(source, *args, output_loading_info=True, **kwargs)
-        except Exception as err:
-            if "mismatched_sizes" in str(err):
-                raise ValueError(
-                    f"{source}: the weights do not match config.json (tensor shapes differ; the load "
-                    "report above lists each one): re-save the model, or pass "
-                    "ignore_mismatched_sizes=True."
-                ) from err
-            if (
-                type(err).__name__ == "SafetensorError"
-            ):  # the safetensors package's error: truncated or not safetensors
-                raise OSError(
-                    f"{source}: its model.safetensors is truncated or not a safetensors file ({err}); copy "
-                    "it again, or save the model again."
-                ) from err
-            raise
+            # Mis-shaped weights come back in the loading info and are refused below, by name: transformers' own
+            # refusal is a bare RuntimeError that does not say which weights.
+            model, info = super().from_pretrained(
+                source, *args, output_loading_info=True, ignore_mismatched_sizes=True, **kwargs
+            )
+        except SafetensorError as err:  # the safetensors reader: a truncated file, or not a safetensors file
+            raise OSError(
+                f"{source}: its model.safetensors is truncated or not a safetensors file ({err}); copy it again, or "
+                "save the model again."
+            ) from err
+        mismatched = sorted(info.get("mismatched_keys") or ())
+        if mismatched and not ignore_mismatched_sizes:
+            shown = ", ".join(f"{key} {tuple(saved)} vs {tuple(built)}" for key, saved, built in mismatched[:4])
+            raise ValueError(
+                f"{source}: the weights do not match config.json ({len(mismatched)} tensor shapes differ: {shown}): "
+                "re-save the model, or pass ignore_mismatched_sizes=True."
+            )
         if not allow_partial_load and (problems := loading_problems(model, info, source)):
             raise ValueError("; ".join(problems) + ".")
         return (model, info) if want_info else model
@@ -237,7 +241,11 @@ class CTAMModel(CTAMPreTrainedModel):
                 words), e.g. from a Burmese word segmenter. Defaults to the tokenizer's own boundaries.
             is_target (`bool` or `torch.BoolTensor` of shape `(B,)`, *optional*, defaults to `True`): which rows are
                 target-language (mapped by eq. 2); source-language rows bypass the mapping.
+            output_attentions (`bool`, *optional*): return the encoder's attention maps.
+            return_dict (`bool`, *optional*, defaults to `config.return_dict`): a [`CTAMModelOutput`], or with `False`
+                a tuple of its fields that are not None.
         """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         B, T = input_ids.shape
@@ -272,7 +280,7 @@ class CTAMModel(CTAMPreTrainedModel):
         else:
             h = h_xlm
         pooled = self._pool(h, attention_mask)  # (B, d)
-        return CTAMModelOutput(
+        output = CTAMModelOutput(
             last_hidden_state=h,
             pooler_output=pooled,
             gate=gate,
@@ -280,6 +288,7 @@ class CTAMModel(CTAMPreTrainedModel):
             hidden_states=hidden_states,
             attentions=enc.attentions,
         )
+        return output if return_dict else output.to_tuple()
 
     def _pool(self, h: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         if self.config.pooling == "first":
@@ -427,64 +436,73 @@ class CTAMForSequenceClassification(CTAMLossMixin, CTAMPreTrainedModel):
                 Per-row weights of the English rows in `L_S` (the target/source class-prior ratio).
             training_progress (`float`, *optional*):
                 Fraction of training done, for the gradient-reversal schedule (CTAMTrainer passes it).
+            output_hidden_states (`bool`, *optional*):
+                Return the student path's encoder hidden states (with the English batch and a shared encoder: its
+                rows of the joint pass, at the longer of the two paths' lengths).
+            output_attentions (`bool`, *optional*):
+                Return the student path's encoder attention maps (rows as for `output_hidden_states`).
+            return_dict (`bool`, *optional*, defaults to `config.return_dict`):
+                A [`CTAMSequenceClassifierOutput`], or with `False` a tuple of its fields that are not None, the loss
+                first when there is one.
 
         With `source_*` alone (no `input_ids`), the forward runs the teacher path only: stage 1 of the two-stage recipe
         (English `L_T` and, with `teacher_head`, the teacher head's loss).
         """
-        if input_ids is None:
-            if source_input_ids is not None:
-                return self._teacher_only(
-                    source_input_ids, source_attention_mask, source_token_type_ids, source_word_ids, source_labels
-                )
-            raise ValueError("CTAM needs `input_ids` (eq. 1 groups tokens into words by their ids).")
-        if source_input_ids is None:
-            return self._student_only(
-                input_ids,
-                attention_mask,
-                token_type_ids,
-                word_ids,
-                labels,
-                output_hidden_states,
-                output_attentions,
-                soft_labels,
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        target = None if input_ids is None else PathInputs(input_ids, attention_mask, token_type_ids, word_ids, labels)
+        source = None
+        if source_input_ids is not None:
+            source = PathInputs(
+                source_input_ids, source_attention_mask, source_token_type_ids, source_word_ids, source_labels
             )
-        return self._dual_path(
-            input_ids,
-            attention_mask,
-            token_type_ids,
-            word_ids,
-            labels,
-            source_input_ids,
-            source_attention_mask,
-            source_token_type_ids,
-            source_word_ids,
-            source_labels,
-            training_progress,
-            output_hidden_states,
-            teacher_states,
-            teacher_weights,
-            soft_labels,
-            source_weights,
-        )
+        if target is None and source is None:
+            raise ValueError("CTAM needs `input_ids` (eq. 1 groups tokens into words by their ids).")
+        if target is None:
+            output = self._teacher_only(source)
+        elif source is None:
+            output = self._student_only(
+                target,
+                soft_labels=soft_labels,
+                output_hidden_states=output_hidden_states,
+                output_attentions=output_attentions,
+            )
+        else:
+            output = self._dual_path(
+                target,
+                source,
+                teacher_states=teacher_states,
+                teacher_weights=teacher_weights,
+                soft_labels=soft_labels,
+                source_weights=source_weights,
+                training_progress=training_progress,
+                output_hidden_states=output_hidden_states,
+                output_attentions=output_attentions,
+            )
+        return output if return_dict else output.to_tuple()
 
     def _student_only(
         self,
-        input_ids,
-        attention_mask,
-        token_type_ids,
-        word_ids,
-        labels,
-        output_hidden_states,
-        output_attentions,
-        soft_labels=None,
+        target: PathInputs,
+        *,
+        soft_labels: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
+        output_attentions: bool | None = None,
     ) -> CTAMSequenceClassifierOutput:
+        """Inference, and training on Burmese rows alone: the student path, eq. 12 over hard and soft labels."""
         out = self.ctam(
-            input_ids, attention_mask, token_type_ids, word_ids, is_target=True, output_attentions=output_attentions
+            target.input_ids,
+            target.attention_mask,
+            target.token_type_ids,
+            target.word_ids,
+            is_target=True,
+            output_attentions=output_attentions,
+            return_dict=True,
         )
         logits = self.classifier(out.pooler_output)  # (B, num_labels)
+        labels = target.labels
         loss_cls = self._cls_loss(logits, labels, target=True)
         if soft_labels is not None:  # eq. 12 over hard and soft (pseudo) labels alike
-            hard = labels if labels is not None else torch.full_like(input_ids[:, 0], -100)
+            hard = labels if labels is not None else torch.full_like(target.input_ids[:, 0], -100)
             hard = self._checked_labels(hard, logits.device)
             mass = (hard != -100).sum() + soft_labels.sum()
             ce = self._cls_sum(logits, hard, target=True) + self._soft_cls_sum(logits, soft_labels)
@@ -496,7 +514,7 @@ class CTAMForSequenceClassification(CTAMLossMixin, CTAMPreTrainedModel):
             loss_cls=loss_cls,
             # a batch-level training diagnostic; left out at inference so that every output splits per example
             # (the stock text-classification pipeline's batching indexes each output tensor by example)
-            gate_mean=gate_mean(out.gate, attention_mask) if self.training else None,
+            gate_mean=gate_mean(out.gate, target.attention_mask) if self.training else None,
             hidden_states=out.hidden_states if output_hidden_states else None,
             attentions=out.attentions,
         )

@@ -141,6 +141,50 @@ def test_target_labels_join_the_classification_loss(tester):
     assert not torch.isclose(zero_shot, few_shot)
 
 
+def test_return_dict_false_gives_the_fields_as_a_tuple_loss_first(tester):
+    model = tester.model()
+    inputs = tester.training_inputs()
+    out = model(**inputs, training_progress=0.3)
+    as_tuple = model(**inputs, training_progress=0.3, return_dict=False)
+    assert isinstance(as_tuple, tuple) and len(as_tuple) == len(out.to_tuple())
+    torch.testing.assert_close(as_tuple[0], out.loss)  # the loss first, as transformers models do
+    ids, mask = tester.inputs()
+    logits = model(input_ids=ids, attention_mask=mask, return_dict=False)
+    assert isinstance(logits, tuple) and torch.equal(logits[0], model(input_ids=ids, attention_mask=mask).logits)
+    model.config.return_dict = False  # the config's default, as in transformers
+    assert isinstance(model(input_ids=ids, attention_mask=mask), tuple)
+    assert isinstance(model(input_ids=ids, attention_mask=mask, return_dict=True).logits, torch.Tensor)
+    assert isinstance(model.ctam(ids, mask), tuple) and len(model.ctam(ids, mask, return_dict=True).hidden_states) == 3
+
+
+@pytest.mark.parametrize("share_encoder", [True, False])
+def test_the_dual_path_returns_the_student_attentions_when_asked(share_encoder):
+    # attention maps come from eager attention (SDPA returns none), as in transformers
+    tester = CTAMModelTester("bert", share_encoder=share_encoder, attn_implementation="eager")
+    model = tester.model()
+    inputs = tester.training_inputs()
+    assert model(**inputs).attentions is None
+    out = model(**inputs, output_attentions=True, output_hidden_states=True)
+    alone = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], output_attentions=True)
+    assert len(out.attentions) == len(alone.attentions) == 2  # one map per layer
+    T = out.attentions[0].shape[-1]  # a shared encoder runs both paths at the longer length
+    assert out.attentions[0].shape[:2] == (tester.batch_size, 2) and T == (11 if share_encoder else 9)
+    assert out.hidden_states[0].shape[:2] == (tester.batch_size, T)
+    # the student rows' maps over their real tokens are the student path's own (padding is masked)
+    torch.testing.assert_close(out.attentions[1][1:, :, :9, :9], alone.attentions[1][1:], atol=1e-5, rtol=1e-5)
+
+
+def test_inputs_of_the_wrong_shape_are_a_value_error_that_says_what_to_give(tester):
+    model = tester.model(teacher_head=True)
+    inputs = tester.training_inputs()
+    with pytest.raises(ValueError, match="soft_labels has shape"):
+        model(**inputs, soft_labels=torch.ones(tester.batch_size, tester.num_labels + 1))
+    with pytest.raises(ValueError, match="cached teacher_states need one"):
+        model(**inputs, teacher_states=torch.zeros(tester.batch_size, 5, 3))
+    with pytest.raises(ValueError, match="teacher_head=False"):
+        tester.model().dual_path.teacher_head_logits(torch.zeros(2, 2, 32))
+
+
 def test_ablation_xlmr_base_has_no_vxlm_parts():
     model = CTAMModelTester().model(use_vxlm=False, lambda_align=0.0, lambda_domain=0.0)
     names = [n for n, _ in model.named_parameters()]

@@ -81,7 +81,11 @@ def em_prior(
     """
     probs = np.asarray(probs, dtype=np.float64)
     source_prior = np.asarray(source_prior, dtype=np.float64)
-    assert probs.ndim == 2 and probs.shape[1] == source_prior.shape[0], (probs.shape, source_prior.shape)
+    if probs.ndim != 2 or probs.shape[1] != source_prior.shape[0]:
+        raise ValueError(
+            f"em_prior: probs has shape {probs.shape} and source_prior {source_prior.shape}; give posteriors (N, C) "
+            "over the C classes of the prior."
+        )
     prior = source_prior.copy()
     adjusted = probs
     for iteration in range(1, max_iterations + 1):
@@ -109,7 +113,11 @@ def language_confusion(target_side: np.ndarray, source_side: np.ndarray) -> np.n
         target_side / source_side (`np.ndarray` of shape `(P, C)`): posteriors on the two sides of `P` pairs.
     """
     num_classes = target_side.shape[1]
-    assert target_side.shape == source_side.shape, (target_side.shape, source_side.shape)
+    if np.shape(target_side) != np.shape(source_side):
+        raise ValueError(
+            f"language_confusion: the two sides have shapes {np.shape(target_side)} and {np.shape(source_side)}; give "
+            "the posteriors of the same pairs on both sides."
+        )
     on_target, on_source = np.asarray(target_side).argmax(1), np.asarray(source_side).argmax(1)
     confusion = np.zeros((num_classes, num_classes))  # (target prediction, source prediction)
     for j in range(num_classes):
@@ -146,7 +154,11 @@ def bbse_prior(
             confusion[j, j] = 1.0  # no held-out row of this class: take it as recognised
     mu = np.bincount(np.asarray(target_probs).argmax(axis=1), minlength=num_classes) / len(target_probs)  # (C,)
     if shift is not None:
-        assert shift.shape == confusion.shape, (shift.shape, confusion.shape)
+        if shift.shape != confusion.shape:
+            raise ValueError(
+                f"bbse_prior: shift has shape {shift.shape}, but the confusion matrix is {confusion.shape}; give the "
+                "language_confusion of the same classes."
+            )
         confusion = shift @ confusion  # (C, C): true source class -> source prediction -> target prediction
     q = np.clip(np.linalg.lstsq(confusion, mu, rcond=None)[0], 0.0, None)  # (C,)
     return q / q.sum() if q.sum() > 0 else mu
