@@ -39,6 +39,9 @@ class PathInputs:
         token_type_ids (`torch.LongTensor` of shape `(B, T)`, *optional*): passed to the encoder when given.
         word_ids (`torch.LongTensor` of shape `(B, T)`, *optional*): eq. 1 word index per token.
         labels (`torch.LongTensor` of shape `(B,)`, *optional*): class ids, -100 where unknown.
+        logit_offsets (`torch.FloatTensor` of shape `(num_labels,)`, *optional*): added to this path's logits inside
+            eq. 12 only (logit adjustment).
+        class_weights (`torch.FloatTensor` of shape `(num_labels,)`, *optional*): class weights of this path's eq. 12.
     """
 
     input_ids: torch.LongTensor
@@ -46,6 +49,8 @@ class PathInputs:
     token_type_ids: torch.LongTensor | None = None
     word_ids: torch.LongTensor | None = None
     labels: torch.LongTensor | None = None
+    logit_offsets: torch.Tensor | None = None
+    class_weights: torch.Tensor | None = None
 
     def with_mask(self) -> PathInputs:
         """These inputs with an all-ones `attention_mask` when none was given."""
@@ -56,12 +61,13 @@ class PathInputs:
 
 @dataclass
 class LossSetup:
-    """What both paths' shares of eq. 13 divide by: the checked labels of each path (-100 where unknown), the count of
-    labelled rows (soft pseudo-labels count by their weight; eq. 12 divides by it), the row count of both paths (the
-    mean of `L_S`) and the gradient-reversal strength."""
+    """What both paths' shares of eq. 13 need: the checked labels of each path (-100 where unknown) with its eq. 12
+    adjustment (logit offsets, class weights; None for plain cross-entropy), the count of labelled rows (soft
+    pseudo-labels count by their weight; eq. 12 divides by it), the row count of both paths (the mean of `L_S`) and the
+    gradient-reversal strength."""
 
-    source_labels: torch.Tensor
-    labels: torch.Tensor
+    source: PathInputs
+    target: PathInputs
     labelled_count: torch.Tensor
     n_labelled: torch.Tensor
     n_rows: int
@@ -86,14 +92,14 @@ class CTAMLossMixin:
             return_dict=True,
         )
         logits = self.classifier(teacher.pooler_output)  # (Bs, C)
-        loss_cls = self._cls_loss(logits, source.labels)
+        loss_cls = self._cls_loss(logits, source)
         loss_teacher = None
         if loss_cls is not None and self.dual_path is not None and self.dual_path.teacher_head is not None:
             t_seq = layer_summaries(
                 teacher.hidden_states, source.attention_mask, self.config.resolved_align_layers
             ).detach()  # (Bs, M, d)
             head_logits = self.dual_path.teacher_head_logits(self.dual_path.teacher_states(t_seq))  # (Bs, C)
-            loss_teacher = self._cls_loss(head_logits, source.labels)
+            loss_teacher = self._cls_loss(head_logits, source)
         loss = None
         if loss_cls is not None:
             loss = self.config.lambda_cls * (loss_cls if loss_teacher is None else loss_cls + loss_teacher)
@@ -256,23 +262,22 @@ class CTAMLossMixin:
             count = count + soft_labels.float().sum()
         cfg = self.config
         return LossSetup(
-            source_labels=source_labels,
-            labels=labels,
+            source=dataclasses.replace(source, labels=source_labels),
+            target=dataclasses.replace(target, labels=labels),
             labelled_count=count,
             n_labelled=count.float().clamp_min(1e-6),
             n_rows=source.input_ids.shape[0] + target.input_ids.shape[0],
             strength=grl_strength(training_progress, cfg.grl_schedule, cfg.grl_lambda, cfg.grl_gamma),
         )
 
-    def _cls_sum(self, logits: torch.Tensor, labels: torch.Tensor, target: bool = False) -> torch.Tensor:
-        """Eq. 12 cross-entropy summed over one path's labelled rows (the caller divides by all labelled rows).
-        `labels` come from `_loss_setup`, which checked them. In training, the path's `label_loss` /
-        `source_label_loss` set by the trainer (class weights or Menon et al. 2021 logit offsets,
-        modeling_ctam.training.imbalance) applies."""
-        adjust = getattr(self, "label_loss" if target else "source_label_loss", None) if self.training else None
-        weight = None
-        if adjust is not None:
-            logits, weight = adjust(logits)
+    @staticmethod
+    def _cls_sum(logits: torch.Tensor, labels: torch.Tensor, path: PathInputs) -> torch.Tensor:
+        """Eq. 12 cross-entropy summed over one path's labelled rows (the caller divides by all labelled rows), with
+        the path's `logit_offsets` (Menon et al. 2021: `-log softmax(f(x) + tau log pi)_y`) and `class_weights` when
+        the caller gave them. `labels` were checked by `_loss_setup` or `_checked_labels`."""
+        weight = None if path.class_weights is None else path.class_weights.to(logits.device)
+        if path.logit_offsets is not None:
+            logits = logits.float() + path.logit_offsets.to(logits.device)
         return nn.functional.cross_entropy(logits.float(), labels, weight=weight, ignore_index=-100, reduction="sum")
 
     @staticmethod
@@ -298,7 +303,7 @@ class CTAMLossMixin:
         target rows bring cached teacher states), with the teacher head's loss when it is on."""
         cfg = self.config
         logits = self.classifier(teacher.pooler_output)  # (Bs, C)  teacher path
-        ce_sum = self._cls_sum(logits, setup.source_labels)
+        ce_sum = self._cls_sum(logits, setup.source.labels, setup.source)
         part = cfg.lambda_cls * ce_sum / setup.n_labelled
         domain_sum = None
         if self.domain_discriminator is not None:  # eq. 11, source rows (importance-weighted when weights are given)
@@ -310,7 +315,8 @@ class CTAMLossMixin:
             terms.t_seq = layer_summaries(teacher.hidden_states, mask, cfg.resolved_align_layers).detach()
             if self.dual_path.teacher_head is not None:  # the teacher BiGRU's own signal (departure, method.md 3)
                 terms.t_states = self.dual_path.teacher_states(terms.t_seq)  # (Bs, M, k)
-                head_sum = self._cls_sum(self.dual_path.teacher_head_logits(terms.t_states), setup.source_labels)
+                head_logits = self.dual_path.teacher_head_logits(terms.t_states)  # (Bs, C)
+                head_sum = self._cls_sum(head_logits, setup.source.labels, setup.source)
                 terms.loss_teacher = head_sum / setup.n_labelled
                 terms.part = terms.part + cfg.lambda_cls * terms.loss_teacher
         return terms
@@ -330,7 +336,7 @@ class CTAMLossMixin:
         the mapping losses."""
         cfg = self.config
         logits = self.classifier(student.pooler_output)  # (Bt, C)  student path
-        ce_sum = self._cls_sum(logits, setup.labels, target=True)
+        ce_sum = self._cls_sum(logits, setup.target.labels, setup.target)
         if soft_labels is not None:  # self-training: the frozen teacher's soft pseudo-labels
             ce_sum = ce_sum + self._soft_cls_sum(logits, soft_labels)
         part = cfg.lambda_cls * ce_sum / setup.n_labelled
@@ -367,16 +373,15 @@ class CTAMLossMixin:
             )
         return labels
 
-    def _cls_loss(
-        self, logits: torch.Tensor, labels: torch.Tensor | None, target: bool = False
-    ) -> torch.Tensor | None:
-        if labels is None:
+    def _cls_loss(self, logits: torch.Tensor, path: PathInputs) -> torch.Tensor | None:
+        """Eq. 12 over one path's labelled rows, their mean; None without any."""
+        if path.labels is None:
             return None
-        labels = self._checked_labels(labels, logits.device)
+        labels = self._checked_labels(path.labels, logits.device)
         count = (labels != -100).sum()
         if not bool(count > 0):
             return None
-        return self._cls_sum(logits, labels, target) / count
+        return self._cls_sum(logits, labels, path) / count
 
     # ------------------------------------------------------------------ path-by-path backward
     _PATH_BY_PATH_INPUTS = (
@@ -393,6 +398,10 @@ class CTAMLossMixin:
         "soft_labels",
         "source_weights",
         "training_progress",
+        "logit_offsets",
+        "class_weights",
+        "source_logit_offsets",
+        "source_class_weights",
     )
 
     def path_by_path_losses(self, input_ids: torch.LongTensor, source_input_ids: torch.LongTensor, **inputs):
@@ -400,7 +409,7 @@ class CTAMLossMixin:
 
         Takes the inputs of [`forward`]'s training call (`input_ids`, `source_input_ids` and, by keyword, the optional
         ones: masks, word ids, labels, the stage-2 `teacher_states` / `teacher_weights` / `soft_labels` /
-        `source_weights`, `training_progress`).
+        `source_weights`, `training_progress`, each path's eq. 12 `logit_offsets` / `class_weights`).
 
         The teacher's states enter `L_R` detached (eq. 10), so `L = l1 L_T + l2 L_R + l3 L_S` splits into a source
         part (`L_T` and `L_S` terms of the English rows) and a target part (`L_T` and `L_S` terms of the Burmese rows,
@@ -420,7 +429,13 @@ class CTAMLossMixin:
             )
         get = inputs.get
         target = PathInputs(
-            input_ids, get("attention_mask"), get("token_type_ids"), get("word_ids"), get("labels")
+            input_ids,
+            get("attention_mask"),
+            get("token_type_ids"),
+            get("word_ids"),
+            get("labels"),
+            get("logit_offsets"),
+            get("class_weights"),
         ).with_mask()
         source = PathInputs(
             source_input_ids,
@@ -428,6 +443,8 @@ class CTAMLossMixin:
             get("source_token_type_ids"),
             get("source_word_ids"),
             get("source_labels"),
+            get("source_logit_offsets"),
+            get("source_class_weights"),
         ).with_mask()
         teacher_states, soft_labels = get("teacher_states"), get("soft_labels")
         setup = self._loss_setup(target, source, get("training_progress"), soft_labels)

@@ -410,6 +410,10 @@ class CTAMForSequenceClassification(CTAMLossMixin, CTAMPreTrainedModel):
         soft_labels: torch.FloatTensor | None = None,
         source_weights: torch.FloatTensor | None = None,
         training_progress: float | None = None,
+        logit_offsets: torch.FloatTensor | None = None,
+        class_weights: torch.FloatTensor | None = None,
+        source_logit_offsets: torch.FloatTensor | None = None,
+        source_class_weights: torch.FloatTensor | None = None,
         output_hidden_states: bool | None = None,
         output_attentions: bool | None = None,
         return_dict: bool | None = None,
@@ -436,6 +440,16 @@ class CTAMForSequenceClassification(CTAMLossMixin, CTAMPreTrainedModel):
                 Per-row weights of the English rows in `L_S` (the target/source class-prior ratio).
             training_progress (`float`, *optional*):
                 Fraction of training done, for the gradient-reversal schedule (CTAMTrainer passes it).
+            logit_offsets (`torch.FloatTensor` of shape `(num_labels,)`, *optional*):
+                Added to the target path's logits inside eq. 12 only: the logit-adjusted loss of Menon et al. (2021),
+                `-log softmax(f(x) + tau log pi)_y`, with `pi` the Burmese labels' prior. The returned logits stay the
+                model's own. Without it (and `class_weights`) eq. 12 is plain cross-entropy, as the config says: the
+                model keeps no training policy. [`CTAMTrainer`] passes the run's class-imbalance handling here in
+                training (`modeling_ctam.training.imbalance`).
+            class_weights (`torch.FloatTensor` of shape `(num_labels,)`, *optional*):
+                Class weights of the target path's eq. 12 cross-entropy (the run's inverse class frequencies).
+            source_logit_offsets, source_class_weights (`torch.FloatTensor` of shape `(num_labels,)`, *optional*):
+                The same for the source (English) path's labels, the teacher head's included.
             output_hidden_states (`bool`, *optional*):
                 Return the student path's encoder hidden states (with the English batch and a shared encoder: its
                 rows of the joint pass, at the longer of the two paths' lengths).
@@ -449,11 +463,20 @@ class CTAMForSequenceClassification(CTAMLossMixin, CTAMPreTrainedModel):
         (English `L_T` and, with `teacher_head`, the teacher head's loss).
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
-        target = None if input_ids is None else PathInputs(input_ids, attention_mask, token_type_ids, word_ids, labels)
-        source = None
+        target = source = None
+        if input_ids is not None:
+            target = PathInputs(
+                input_ids, attention_mask, token_type_ids, word_ids, labels, logit_offsets, class_weights
+            )
         if source_input_ids is not None:
             source = PathInputs(
-                source_input_ids, source_attention_mask, source_token_type_ids, source_word_ids, source_labels
+                source_input_ids,
+                source_attention_mask,
+                source_token_type_ids,
+                source_word_ids,
+                source_labels,
+                source_logit_offsets,
+                source_class_weights,
             )
         if target is None and source is None:
             raise ValueError("CTAM needs `input_ids` (eq. 1 groups tokens into words by their ids).")
@@ -499,13 +522,12 @@ class CTAMForSequenceClassification(CTAMLossMixin, CTAMPreTrainedModel):
             return_dict=True,
         )
         logits = self.classifier(out.pooler_output)  # (B, num_labels)
-        labels = target.labels
-        loss_cls = self._cls_loss(logits, labels, target=True)
+        loss_cls = self._cls_loss(logits, target)
         if soft_labels is not None:  # eq. 12 over hard and soft (pseudo) labels alike
-            hard = labels if labels is not None else torch.full_like(target.input_ids[:, 0], -100)
+            hard = target.labels if target.labels is not None else torch.full_like(target.input_ids[:, 0], -100)
             hard = self._checked_labels(hard, logits.device)
             mass = (hard != -100).sum() + soft_labels.sum()
-            ce = self._cls_sum(logits, hard, target=True) + self._soft_cls_sum(logits, soft_labels)
+            ce = self._cls_sum(logits, hard, target) + self._soft_cls_sum(logits, soft_labels)
             loss_cls = ce / mass.clamp_min(1e-6)
         loss = None if loss_cls is None else self.config.lambda_cls * loss_cls
         return CTAMSequenceClassifierOutput(

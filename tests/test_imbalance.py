@@ -128,11 +128,11 @@ def _gradient_shares(method: str, labels: list[int]) -> tuple[float, torch.Tenso
     plan = plan_imbalance(
         ImbalanceArguments(imbalance=method), "supervised", "joint", labels, ["negative", "positive"]
     )
-    model.label_loss = plan.label_loss
     g = torch.Generator().manual_seed(1)
     n = len(labels)
     ids, source_ids = torch.randint(3, 99, (n, 7), generator=g), torch.randint(3, 99, (n, 7), generator=g)
     out = model(
+        **(plan.label_loss.forward_kwargs() if plan.label_loss is not None else {}),  # as CTAMTrainer passes it
         input_ids=ids,
         attention_mask=torch.ones_like(ids),
         labels=torch.tensor(labels),
@@ -180,10 +180,13 @@ def test_logit_adjustment_is_menon_et_al_and_leaves_inference_alone():
     y = torch.tensor([0, 1, 1, 0])
     model.train()
     logits = model(input_ids=ids).logits.detach()
-    model.label_loss = plan.label_loss
-    adjusted = model(input_ids=ids, labels=y).loss_cls
+    adjusted = model(input_ids=ids, labels=y, **plan.label_loss.forward_kwargs()).loss_cls
     expected = torch.nn.functional.cross_entropy(logits + torch.tensor(np.log(prior), dtype=torch.float32), y)
     assert torch.allclose(adjusted, expected, atol=1e-5)
+    # without the trainer's arguments the model computes plain eq. 12, in training as in evaluation: it keeps no policy
+    plain = model(input_ids=ids, labels=y)
+    assert torch.allclose(plain.loss_cls, torch.nn.functional.cross_entropy(plain.logits, y), atol=1e-6)
+    assert not torch.allclose(plain.loss_cls, adjusted, atol=1e-3)
     model.eval()  # evaluation and inference: the plain eq. 12 loss and the model's own logits
     with torch.no_grad():
         out = model(input_ids=ids, labels=y)
@@ -203,10 +206,10 @@ def test_each_path_is_adjusted_by_its_own_prior():
     assert balanced.record["source_class_weights"] == {"negative": 1.0, "positive": 1.0}
     model = _tiny_model()
     model.train()
-    model.source_label_loss = paired.source_label_loss
     ids = torch.randint(3, 99, (4, 6), generator=torch.Generator().manual_seed(0))
     y = torch.tensor([0, 1, 1, 1])
     out = model(
+        **paired.source_label_loss.forward_kwargs(source=True),
         input_ids=ids,
         attention_mask=torch.ones_like(ids),
         source_input_ids=ids,
@@ -216,6 +219,37 @@ def test_each_path_is_adjusted_by_its_own_prior():
     offsets = torch.log(torch.tensor([11 / 102, 91 / 102]))
     expected = torch.nn.functional.cross_entropy(out.source_logits.detach() + offsets, y)
     assert torch.allclose(out.loss_cls, expected, atol=1e-5)  # only the English rows are labelled here
+
+
+def test_the_trainer_owns_the_policy_and_applies_it_in_training_steps_only(tmp_path):
+    from transformers import TrainingArguments
+
+    from modeling_ctam.training.trainer import CTAMTrainer
+
+    names, burmese = ["negative", "positive"], [0] * 10 + [1] * 90
+    plan = plan_imbalance(ImbalanceArguments(), "supervised", "joint", burmese, names, source_labels=burmese)
+    model = _tiny_model()
+    args = TrainingArguments(output_dir=str(tmp_path), report_to=[], use_cpu=True)
+    trainer = CTAMTrainer(model=model, args=args, label_loss=plan.label_loss, source_label_loss=plan.source_label_loss)
+    g = torch.Generator().manual_seed(0)
+    ids, source_ids = torch.randint(3, 99, (4, 6), generator=g), torch.randint(3, 99, (4, 6), generator=g)
+    inputs = dict(
+        input_ids=ids,
+        labels=torch.tensor([0, 1, 1, 1]),
+        source_input_ids=source_ids,
+        source_labels=torch.tensor([0, 1, 1, 0]),
+    )
+    kwargs = {**plan.label_loss.forward_kwargs(), **plan.source_label_loss.forward_kwargs(source=True)}
+    assert sorted(kwargs) == ["logit_offsets", "source_logit_offsets"]
+    model.train()
+    by_trainer = trainer.compute_loss(model, inputs)
+    expected = model(**inputs, training_progress=None, **kwargs).loss
+    assert torch.equal(by_trainer, expected)
+    assert not torch.allclose(by_trainer, model(**inputs, training_progress=None).loss, atol=1e-3)
+    model.eval()  # evaluation: plain eq. 12, as the saved model computes it
+    with torch.no_grad():
+        assert torch.equal(trainer.compute_loss(model, inputs), model(**inputs, training_progress=None).loss)
+    assert not hasattr(model, "label_loss") and not hasattr(model, "source_label_loss")
 
 
 def test_imbalance_plan_records_why_nothing_applies():

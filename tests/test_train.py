@@ -792,11 +792,22 @@ def test_two_stage_refuses_burmese_dev_checkpoint_choice_and_missing_parallel_da
 
 
 def test_two_stage_supervised_and_few_shot_use_the_burmese_labels_in_both_stages(
-    tiny_encoder_dir, small_data, tmp_path
+    tiny_encoder_dir, small_data, tmp_path, monkeypatch
 ):
     """Labelled settings: stage 1's teacher learns from the Burmese labels too, stage 2 has a gold stream (hard labels
     under the run's logit adjustment) and the prior is the labels' own when no review is unlabelled."""
     from safetensors.torch import load_file
+
+    from modeling_ctam.training import trainer as trainer_module
+
+    policies = []  # (label_loss, source_label_loss) of every trainer the run builds: the trainers own the policy
+
+    class RecordingTrainer(trainer_module.CTAMTrainer):
+        def __init__(self, *args, **kwargs):
+            policies.append((kwargs.get("label_loss"), kwargs.get("source_label_loss")))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "CTAMTrainer", RecordingTrainer)
 
     out = tmp_path / "sup"
     report = T.train(
@@ -833,6 +844,12 @@ def test_two_stage_supervised_and_few_shot_use_the_burmese_labels_in_both_stages
     # the teacher trained on the English and the Burmese rows, under the prior of both
     assert record["stage1_burmese_rows"] == 200 and record["stage1_rows"] == record["english_rows"] + 200
     assert (out / "stage1" / "teacher.safetensors").is_file() and load_file(str(out / "model.safetensors"))
+    # the scoring trainer, stage 1's, stage 2's: the Burmese path's logit adjustment in each, the English path's by
+    # stage (stage 1 mixes the 90/10 Burmese labels into the teacher's rows), none of it on the model
+    assert len(policies) == 3 and all(label_loss is policies[0][0] for label_loss, _ in policies)
+    assert policies[0][0].offsets is not None and policies[0][1] is None
+    stage1_offsets = policies[1][1].offsets
+    assert stage1_offsets[0] < stage1_offsets[1]  # the negative class is the rarer one among stage 1's labels
 
     few = tmp_path / "few"
     T.train(

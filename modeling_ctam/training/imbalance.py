@@ -83,8 +83,9 @@ def class_prior(labels: Sequence[int], num_classes: int) -> np.ndarray:
 
 
 class LabelLoss:
-    """The adjustment `CTAMForSequenceClassification` applies to the target path's eq. 12 in training (its
-    `label_loss` attribute): `__call__(logits)` gives `(logits + offsets, class weights)`. Not saved with the model."""
+    """One path's eq. 12 adjustment in training: class weights, or the logit offsets of Menon et al. (2021),
+    `l(y, f(x)) = -log softmax(f(x) + tau log pi)_y`. [`CTAMTrainer`] holds it and passes it to the model's forward
+    ([`forward_kwargs`]); the model keeps nothing, so it is never saved with it."""
 
     def __init__(self, weights: Optional[Sequence[float]] = None, offsets: Optional[Sequence[float]] = None):
         import torch
@@ -92,17 +93,22 @@ class LabelLoss:
         self.weights = None if weights is None else torch.tensor(weights, dtype=torch.float32)
         self.offsets = None if offsets is None else torch.tensor(offsets, dtype=torch.float32)
 
-    def __call__(self, logits):
-        weight = None if self.weights is None else self.weights.to(logits.device)
+    def forward_kwargs(self, source: bool = False) -> dict[str, Any]:
+        """The forward arguments that apply it: `logit_offsets` / `class_weights` for the target (Burmese) path, with
+        `source=True` `source_logit_offsets` / `source_class_weights` for the source (English) path."""
+        prefix = "source_" if source else ""
+        kwargs = {}
         if self.offsets is not None:
-            # Menon et al. 2021: l(y, f(x)) = -log softmax(f(x) + tau log pi)_y
-            logits = logits.float() + self.offsets.to(logits.device)
-        return logits, weight
+            kwargs[f"{prefix}logit_offsets"] = self.offsets
+        if self.weights is not None:
+            kwargs[f"{prefix}class_weights"] = self.weights
+        return kwargs
 
 
 @dataclass
 class ImbalancePlan:
-    """What a run does about class imbalance: the record, the model's `label_loss`, the sampler's weights."""
+    """What a run does about class imbalance: the record, each path's eq. 12 adjustment (handed to [`CTAMTrainer`]),
+    the sampler's weights."""
 
     record: dict[str, Any]
     label_loss: Optional[LabelLoss] = None

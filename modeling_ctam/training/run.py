@@ -101,9 +101,9 @@ def _pairing_epoch_callback(dataset):
     return PairingEpochCallback()
 
 
-def _imbalance_plan(cfg: TrainConfig, train_dataset, model, transfer_data=None):
-    """The run's class-imbalance plan (modeling_ctam.training.imbalance): the model's `label_loss` is set here; the
-    sampler weights go to the trainer."""
+def _imbalance_plan(cfg: TrainConfig, train_dataset, transfer_data=None):
+    """The run's class-imbalance plan (modeling_ctam.training.imbalance): each path's eq. 12 adjustment and the sampler
+    weights, all for the trainer (the model keeps none of it)."""
     from .imbalance import plan_imbalance
 
     data_args = cfg.data
@@ -123,17 +123,8 @@ def _imbalance_plan(cfg: TrainConfig, train_dataset, model, transfer_data=None):
         data_args.pairing_driver,
         source_labels=source_labels,
     )
-    if plan.label_loss is not None:  # read by the model's eq. 12, per path, in training
-        _unwrap(model).label_loss = plan.label_loss
-        _unwrap(model).source_label_loss = plan.source_label_loss
     logger.info("class imbalance: %s", plan.record)
     return plan
-
-
-def _unwrap(model):
-    """The CTAMForSequenceClassification inside a PEFT wrapper (or the model itself)."""
-    get_base = getattr(model, "get_base_model", None)
-    return get_base() if callable(get_base) else model
 
 
 def _versions() -> dict[str, str]:
@@ -216,9 +207,10 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
     trainer_args = dataclasses.replace(args, push_to_hub=False) if args.push_to_hub else args
     collator = CTAMCollator(tokenizer, max_length=data_args.max_length, word_ids=data_args.word_ids)
 
-    imbalance = _imbalance_plan(cfg, train_dataset, model, transfer_data if two_stage else None)
+    imbalance = _imbalance_plan(cfg, train_dataset, transfer_data if two_stage else None)
 
-    def make_trainer(model, trainer_args, train_dataset, data_collator, train_sampler=None):
+    def make_trainer(model, trainer_args, train_dataset, data_collator, train_sampler=None, source_label_loss=None):
+        # the Burmese path's eq. 12 adjustment is the run's; the English path's depends on the stage's rows
         return CTAMTrainer(
             model=model,
             args=trainer_args,
@@ -230,6 +222,8 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
             callbacks=callbacks,
             path_by_path=cfg.run.path_by_path_backward,
             train_sampler=train_sampler,
+            label_loss=imbalance.label_loss,
+            source_label_loss=source_label_loss,
         )
 
     # the two-stage recipe trains in its own stage folders; this trainer then only scores the final model
@@ -238,7 +232,7 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
         from .imbalance import ClassBalancedSampler
 
         sampler = ClassBalancedSampler(imbalance.sample_weights, seed=args.data_seed or args.seed)
-    trainer = make_trainer(model, trainer_args, train_dataset, collator, sampler)
+    trainer = make_trainer(model, trainer_args, train_dataset, collator, sampler, imbalance.source_label_loss)
     if not two_stage:
         trainer.add_callback(_pairing_epoch_callback(train_dataset))
     resolved = {

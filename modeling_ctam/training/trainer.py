@@ -7,6 +7,8 @@ from collections import defaultdict
 import torch
 from transformers import Trainer
 
+from .imbalance import LabelLoss
+
 LOSS_COMPONENTS = ("loss_cls", "loss_align", "loss_domain", "loss_mapping", "loss_teacher", "gate_mean")
 
 
@@ -24,12 +26,27 @@ class CTAMTrainer(Trainer):
       the same gradients as the joint pass, with the peak activation memory of one path. One process only.
     - `train_sampler`: a sampler over the training items instead of the Trainer's random one (the class-balanced
       sampler of `modeling_ctam.training.imbalance`).
+    - `label_loss` / `source_label_loss`: the run's class-imbalance handling of each path's eq. 12 (logit offsets or
+      class weights, a [`LabelLoss`] of `modeling_ctam.training.imbalance`). The trainer owns this policy: it hands
+      it to `forward` as `logit_offsets` / `class_weights` (`source_logit_offsets` / `source_class_weights`) in
+      training steps only, so that evaluation, and the saved model, compute plain eq. 12. The two-stage recipe builds
+      one trainer per stage, each with its stage's policy.
     """
 
-    def __init__(self, *args, path_by_path: bool = False, train_sampler=None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        path_by_path: bool = False,
+        train_sampler=None,
+        label_loss: LabelLoss | None = None,
+        source_label_loss: LabelLoss | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.path_by_path = path_by_path
         self.train_sampler = train_sampler
+        self.label_loss = label_loss
+        self.source_label_loss = source_label_loss
         if path_by_path and (self.args.world_size > 1 or self.args.n_gpu > 1):
             raise ValueError(
                 "path_by_path backward runs on one process and one device: each path's forward bypasses the "
@@ -46,6 +63,15 @@ class CTAMTrainer(Trainer):
         if self.train_sampler is not None:
             return self.train_sampler
         return super()._get_train_sampler(train_dataset)
+
+    def _label_loss_inputs(self) -> dict[str, torch.Tensor]:
+        """The `forward` arguments of this run's eq. 12 adjustments (training steps only)."""
+        inputs = {}
+        if self.label_loss is not None:
+            inputs.update(self.label_loss.forward_kwargs(source=False))
+        if self.source_label_loss is not None:
+            inputs.update(self.source_label_loss.forward_kwargs(source=True))
+        return inputs
 
     def _training_progress(self) -> float | None:
         max_steps = getattr(self.state, "max_steps", 0) or 0
@@ -66,7 +92,7 @@ class CTAMTrainer(Trainer):
         model.train()
         inputs = self._prepare_inputs(inputs)
         parts = self.accelerator.unwrap_model(model).path_by_path_losses(
-            **inputs, training_progress=self._training_progress()
+            **inputs, training_progress=self._training_progress(), **self._label_loss_inputs()
         )
         total = None
         while True:
@@ -84,6 +110,8 @@ class CTAMTrainer(Trainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if "source_input_ids" in inputs:
             inputs = {**inputs, "training_progress": self._training_progress()}
+        if model.training:  # the run's eq. 12 adjustments; evaluation scores plain eq. 12
+            inputs = {**inputs, **self._label_loss_inputs()}
         outputs = model(**inputs)
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs[0]
         if model.training and isinstance(outputs, dict):

@@ -142,10 +142,13 @@ def run_stage1(
         _load_weights(model, final)
         return {"stage1": "resumed (finished before)", "stage1_steps": args.stage1_steps}
     items = stage1_items(data, args)
+    source_label_loss = None
     if label_loss_for is not None:  # the teacher path's prior is stage 1's mix of English and Burmese labels
-        model.source_label_loss = label_loss_for([it["source_label"] for it in items])
+        source_label_loss = label_loss_for([it["source_label"] for it in items])
     stage_args = _stage_args(training_args, output_dir / STAGE1_DIR, args.stage1_steps)
-    trainer = make_trainer(model, stage_args, ItemDataset(items), SourceOnlyCollator(collator))
+    trainer = make_trainer(
+        model, stage_args, ItemDataset(items), SourceOnlyCollator(collator), source_label_loss=source_label_loss
+    )
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=_resume_point(output_dir / STAGE1_DIR, resume, find_checkpoint))
     if trainer.is_world_process_zero():
@@ -407,11 +410,14 @@ def run_two_stage(
 
     Args:
         model (`CTAMForSequenceClassification`): built with its preset; trained in place.
-        make_trainer (`Callable`): `(model, training_args, train_dataset, data_collator) -> CTAMTrainer`.
+        make_trainer (`Callable`): `(model, training_args, train_dataset, data_collator, source_label_loss=None) ->
+            CTAMTrainer`; `source_label_loss` is the stage's English-path eq. 12 adjustment (a `LabelLoss` or None),
+            the trainer's policy for that stage (the model keeps none).
         training_args (`TrainingArguments`): the run's arguments; each stage derives its own (folder, steps).
         label_loss_for (`Callable`, *optional*): labels -> the run's imbalance handling for them (a `LabelLoss` or
             None; modeling_ctam.training.imbalance). The few-shot and supervised settings give it: stage 1's teacher
-            path is handled by the prior of its English and Burmese labels, stage 2's English stream by its own.
+            path is handled by the prior of its English and Burmese labels, stage 2's English stream by its own; each
+            stage's trainer gets its own.
 
     Returns:
         `dict`: the record of both stages (written by the caller into `train_config.json`).
@@ -440,8 +446,9 @@ def run_two_stage(
             label_loss_for if data.target_labels else None,
         )
     )
+    stage2_source_label_loss = None
     if label_loss_for is not None and data.target_labels:  # stage 2: the English stream is the English rows alone
-        model.source_label_loss = label_loss_for(data.english_labels)
+        stage2_source_label_loss = label_loss_for(data.english_labels)
     cfg = model.config
     if args.stage2_lambda_align is not None:
         cfg.lambda_align = args.stage2_lambda_align
@@ -475,7 +482,13 @@ def run_two_stage(
             distill_cache=distill_cache,
         )
         stage_args = _stage_args(training_args, round_dir, args.stage2_steps, args.stage2_learning_rate)
-        trainer = make_trainer(model, stage_args, ItemDataset(items), Stage2Collator(collator, cfg.num_labels))
+        trainer = make_trainer(
+            model,
+            stage_args,
+            ItemDataset(items),
+            Stage2Collator(collator, cfg.num_labels),
+            source_label_loss=stage2_source_label_loss,
+        )
         stage_start = time.perf_counter()
         trainer.train(resume_from_checkpoint=_resume_point(round_dir, resume, find_checkpoint))
         round_record["stage2_seconds"] = round(time.perf_counter() - stage_start, 1)
