@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from cli_helpers import eval_cli
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from modeling_ctam import evaluation as figures  # figures, tables and the cosine table, re-exported
+from modeling_ctam.evaluation import cli as eval_cli
 from modeling_ctam.evaluation.cosine import DEFAULT_SENTIMENT_WORDS, load_mapping
 from modeling_ctam.evaluation.metrics import (
     METRIC_MODULE_DIR,
@@ -373,7 +374,7 @@ def tiny_models(tmp_path_factory, offline_encoder_dir):
 
 @needs_gklmip
 def test_eval_py_end_to_end_on_gklmip_dev(tiny_models, tmp_path):
-    cli = eval_cli()
+    cli = eval_cli
     out = tmp_path / "eval"
     argv = [
         "--model",
@@ -430,7 +431,7 @@ def test_eval_py_end_to_end_on_gklmip_dev(tiny_models, tmp_path):
 
 @needs_gklmip
 def test_eval_py_placeholder_label_names_become_the_scheme_names(tiny_models, tmp_path):
-    record = eval_cli().main(
+    record = eval_cli.main(
         [
             "--model",
             tiny_models["generic"],
@@ -461,7 +462,7 @@ def test_eval_py_remaps_a_model_whose_classes_are_in_another_order(tiny_models, 
     config["id2label"] = {"0": "positive", "1": "negative"}  # same weights, output 0 now means positive
     config["label2id"] = {"positive": 0, "negative": 1}
     (swapped / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    cli = eval_cli()
+    cli = eval_cli
     common = ["--data", str(GKLMIP_DEV), "--labels", "binary", "--max-examples", "30", "--no-figure"]
     original = cli.main(["--model", tiny_models["binary"], "--output-dir", str(tmp_path / "a"), *common])
     remapped = cli.main(["--model", str(swapped), "--output-dir", str(tmp_path / "b"), *common])
@@ -473,7 +474,7 @@ def test_eval_py_remaps_a_model_whose_classes_are_in_another_order(tiny_models, 
 @needs_gklmip
 def test_eval_py_label_scheme_mismatch_is_a_clear_error(tiny_models, tmp_path):
     with pytest.raises(SystemExit) as info:
-        eval_cli().main(
+        eval_cli.main(
             [
                 "--model",
                 tiny_models["binary"],
@@ -491,7 +492,7 @@ def test_eval_py_label_scheme_mismatch_is_a_clear_error(tiny_models, tmp_path):
 
 
 def test_eval_py_table_commands(tmp_path):
-    cli = eval_cli()
+    cli = eval_cli
     paths = []
     for i, record in enumerate(_ablation_records()):
         paths.append(str(write_metrics(record, tmp_path / "runs" / f"{record['method']}-{i}" / "metrics.json")))
@@ -555,7 +556,7 @@ def test_eval_py_truncates_like_the_training_run_by_default(tiny_models, tmp_pat
     model = tmp_path / "trained"
     shutil.copytree(tiny_models["binary"], model)
     (model / "train_config.json").write_text(json.dumps({"config": {"max_length": 24}}), encoding="utf-8")
-    cli = eval_cli()
+    cli = eval_cli
     argv = [
         "--model",
         str(model),
@@ -576,3 +577,21 @@ def test_eval_py_truncates_like_the_training_run_by_default(tiny_models, tmp_pat
         cli.main(["--model", tiny_models["binary"]] + argv[2:] + ["--output-dir", str(tmp_path / "c")])["max_length"]
         == 66
     )
+
+
+def test_eval_py_is_the_package_command_line_and_a_command_is_one_table_entry(monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("COLUMNS", "120")
+    proc = subprocess.run(
+        [sys.executable, "eval.py", "--help"], cwd=REPO, capture_output=True, text=True, env={**os.environ}
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout == eval_cli.build_parser().format_help()
+    assert list(eval_cli.COMMANDS) == ["evaluate", "f1-bars", "ablation-table", "cosine-table"]
+    # a new command (e.g. predict) is one entry: its help, its arguments, its run
+    echo = eval_cli.Command("Echo a word.", lambda p: p.add_argument("--word"), lambda args, argv: (args.word, argv))
+    monkeypatch.setitem(eval_cli.COMMANDS, "echo", echo)
+    assert eval_cli.main(["echo", "--word", "hi"]) == ("hi", ["--word", "hi"])
+    assert "echo" in eval_cli.build_parser().format_help()

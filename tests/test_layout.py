@@ -221,6 +221,20 @@ def test_old_commands_still_run_with_a_warning_naming_the_new_one(old):
     assert proc.stdout.startswith(f"usage: python -m {MOVED_COMMANDS[old]}"), proc.stdout[:200]
 
 
+@pytest.mark.parametrize("script", ["train.py", "eval.py"])
+def test_the_scripts_are_shells_over_the_package(script):
+    # the command lines live in the package (modeling_ctam.training, modeling_ctam.evaluation.cli), tested in process
+    text = (REPO / script).read_text(encoding="utf-8")
+    imported = set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add((node.module or "").split(".")[0])
+    assert imported <= {"__future__", "json", "logging", "os", "sys", "modeling_ctam"}, imported
+    assert "argparse" not in text and len(text.splitlines()) < 70
+
+
 def test_no_module_over_700_lines():
     long = {
         str(p.relative_to(REPO)): n

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from cli_helpers import eval_cli
 
 from modeling_ctam import CTAMConfig, CTAMForSequenceClassification, CTAMTokenizer
+from modeling_ctam.evaluation import cli as eval_cli
 from modeling_ctam.utils.paths import data_dir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -77,7 +77,7 @@ def _edit_config(folder: Path, **changes) -> None:
 
 
 def _evaluate(model: Path, data: Path, out: Path, *extra: str):
-    return eval_cli().main(
+    return eval_cli.main(
         [
             "--model",
             str(model),

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from cli_helpers import eval_cli
 
 from modeling_ctam import CTAMConfig, CTAMForSequenceClassification, CTAMTokenizer
 from modeling_ctam.data import DataFormatError, load_examples
+from modeling_ctam.evaluation import cli as eval_cli
 from modeling_ctam.utils.paths import data_dir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -68,7 +68,7 @@ def _write_csv(path: Path, records: list[tuple[str, str]], encoding: str = "utf-
 
 
 def _evaluate(model: Path, data: Path, out: Path, *extra: str) -> dict:
-    return eval_cli().main(
+    return eval_cli.main(
         [
             "--model",
             str(model),
