@@ -96,10 +96,10 @@ def alignment_loss(
     per_layer = squared.sum(-1) if reduction == "sum" else squared.mean(-1)  # (B, M)  ||s_i - h'_i||^2
     if reduction == "normalized":  # divide by Var(h') over the paired rows, per layer and unit, averaged: scale-free
         t = teacher.float()  # (B, M, k)
-        w = torch.ones(t.shape[0], device=t.device) if row_weights is None else row_weights.float()  # (B,)
-        w = (w / w.sum().clamp_min(1e-6))[:, None, None]  # (B, 1, 1)
-        centre = (w * t).sum(0, keepdim=True)  # (1, M, k)
-        variance = (w * (t - centre) ** 2).sum(0).mean()  # scalar
+        share = torch.ones(t.shape[0], device=t.device) if row_weights is None else row_weights.float()  # (B,)
+        share = (share / share.sum().clamp_min(1e-6))[:, None, None]  # (B, 1, 1) each pair's share of the batch
+        centre = (share * t).sum(0, keepdim=True)  # (1, M, k)
+        variance = (share * (t - centre) ** 2).sum(0).mean()  # scalar
         per_layer = per_layer / variance.clamp_min(1e-6).to(per_layer.dtype)
     per_pair = (x * per_layer).sum(-1)  # (B,)  eq. 10 for each pair
     if row_weights is None:

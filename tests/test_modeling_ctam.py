@@ -294,6 +294,16 @@ def test_attention_weights_sum_to_one():
     assert bool((w > 0).all()) and bool((x > 0).all())
 
 
+@pytest.mark.parametrize("reduction", ["sum", "mean", "normalized"])
+def test_alignment_loss_returns_the_attention_weights_whatever_the_reduction(reduction):
+    torch.manual_seed(0)
+    score = BilinearScore(6)
+    torch.nn.init.xavier_uniform_(score.weight)
+    student, teacher = torch.randn(4, 5, 6), torch.randn(4, 5, 6)
+    _, w, _ = alignment_loss(student, teacher, score, reduction=reduction, row_weights=torch.tensor([1.0, 0, 1, 1]))
+    torch.testing.assert_close(w, torch.softmax(score(teacher, student), dim=-1))  # eqs. 4-5, (B, M, M)
+
+
 @pytest.mark.parametrize("weighting", ["attention", "uniform"])
 def test_alignment_loss_zero_for_identical_states_positive_otherwise(weighting):
     torch.manual_seed(0)
