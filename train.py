@@ -40,12 +40,13 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from modeling_ctam.training import parse_args, train
+    from modeling_ctam.training import parse_args, setup_logging, train
 
     cfg, print_only = parse_args(argv)
     if print_only:
         print(json.dumps(cfg.to_dict(), indent=2, default=str))
         return 0
+    setup_logging(cfg.training.process_index)
     try:
         train(cfg)
     except (FileNotFoundError, ValueError) as err:

@@ -315,6 +315,9 @@ def write_figure(table: dict, path: Path, title: str) -> None:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from modeling_ctam.training import setup_logging
+
+    setup_logging()  # each run's progress, as train.py shows it
     if args.work_dir is None:
         from modeling_ctam.utils.paths import cache_dir
 

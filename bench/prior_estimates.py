@@ -94,7 +94,7 @@ def main(argv=None) -> int:
     from modeling_ctam.training.assembly import build_transfer_data
     from modeling_ctam.training.run import build_model
     from modeling_ctam.transfer.prior import bbse_prior, em_prior, language_confusion
-    from modeling_ctam.transfer.recipe import STAGE1_MODEL, _load_weights, _posteriors
+    from modeling_ctam.transfer.recipe import STAGE1_MODEL, cached_teacher_posteriors, load_teacher_weights
     from modeling_ctam.transfer.teacher import teacher_posteriors
     from modeling_ctam.utils.paths import cache_dir, data_dir
 
@@ -136,15 +136,21 @@ def main(argv=None) -> int:
             cfg = load_config(None, overrides)
             data, _, _ = build_transfer_data(cfg.data, seed, with_parallel=True)
             model, tokenizer, _ = build_model(cfg.model, cfg.data)
-            _load_weights(model, teacher)
+            load_teacher_weights(model, teacher)
             length = cfg.data.max_length
-            reviews = _posteriors(model, tokenizer, data.unlabelled, length, 64, teacher.parent)  # cached by the grid
+            reviews = cached_teacher_posteriors(
+                model, tokenizer, data.unlabelled, length, 64, teacher.parent
+            )  # cached by the grid
             english = teacher_posteriors(model, tokenizer, list(imdb["text"]), language="en", max_length=length)
             pairs = [] if args.no_parallel else data.parallel
             par_my = par_en = None
             if pairs:  # cached beside the teacher, as the recipe's cross_lingual_prior does
-                par_my = _posteriors(model, tokenizer, [m for m, _ in pairs], length, 64, teacher.parent, "my")
-                par_en = _posteriors(model, tokenizer, [e for _, e in pairs], length, 64, teacher.parent, "en")
+                par_my = cached_teacher_posteriors(
+                    model, tokenizer, [m for m, _ in pairs], length, 64, teacher.parent, "my"
+                )
+                par_en = cached_teacher_posteriors(
+                    model, tokenizer, [e for _, e in pairs], length, 64, teacher.parent, "en"
+                )
             labels = np.asarray(imdb["label"])
             shares = np.bincount(reviews.argmax(1), minlength=2) / len(reviews)
             c_en = source_confusion(english, labels)

@@ -20,6 +20,13 @@ STUDENT_GRU_INITS = ("independent", "teacher")
 STATIC_POOLING_MODES = ("word_form", "occurrence")
 VECMAP_INTEGRATIONS = ("fusion", "init", "aux_loss")
 
+LEGACY_DEFAULTS = {"align_reduction": "sum"}
+"""Fields whose default changed, with the old default: a saved config.json that lacks one was written when the old
+default applied (every CTAM config.json written since the field exists carries it), so it loads with the old value."""
+
+RETIRED_FIELDS = ("source_language",)
+"""Fields that are gone (nothing read them); a saved config.json that carries one still loads, without it."""
+
 
 class CTAMConfig(PreTrainedConfig):
     r"""
@@ -64,11 +71,14 @@ class CTAMConfig(PreTrainedConfig):
         align_weighting (`str`, *optional*, defaults to `"attention"`):
             Eq. 10 weights: `"attention"` uses the eq. 7-9 weights `X_i`, `"uniform"` weights every teacher layer
             alike.
-        align_reduction (`str`, *optional*, defaults to `"sum"`):
-            How eq. 10 reduces `(s_i - h'_i)^2` over the BiGRU units: `"mean"` (method.md section 3: keeps `L_R` on the
-            scale of `L_T` at the paper's weight 0.4) or `"sum"` (the first reading; about 22 at the start on the
-            offline encoder, which let `L_R` dominate and collapse training), or `"normalized"`: the mean divided by
-            the variance of the teacher states over the batch (scale-free: about 1 for an uninformed student).
+        align_reduction (`str`, *optional*, defaults to `"normalized"`):
+            How eq. 10 reduces `(s_i - h'_i)^2` over the BiGRU units. `"normalized"`: the per-unit mean divided by the
+            variance of the teacher states over the batch, scale-free (about 1 for an uninformed student): what puts
+            `L_R` on the scale of `L_T` at the paper's weight 0.4 (docs/method-notes.md). `"mean"`: the plain per-unit
+            mean, measured at about 0.015 on the offline encoder, too small to move anything. `"sum"`: the first
+            reading, about 22 at the start, which let `L_R` dominate and collapse training. The default was `"sum"`
+            before version 0.2; a config.json without this key (written before the key existed) reads as `"sum"`,
+            so older models keep the loss they were trained with ([`LEGACY_DEFAULTS`]).
         teacher_head (`bool`, *optional*, defaults to `False`):
             Give the teacher BiGRU a signal: a linear head on the mean of its states `h'`, trained with the English
             labels by cross-entropy beside `L_T` (a departure from the paper, whose BiGRU has no loss; method.md
@@ -97,8 +107,6 @@ class CTAMConfig(PreTrainedConfig):
             Weight `l3` of the domain loss `L_S` (eq. 13). 0 switches the discriminator off.
         pairing (`str`, *optional*, defaults to `"random"`):
             How each Burmese example is paired with an English one for training: `"random"`, `"label"`, `"parallel"`.
-        source_language (`str`, *optional*, defaults to `"en"`):
-            Language of the labelled source data (teacher path).
         target_language (`str`, *optional*, defaults to `"my"`):
             Language of the target data (student path, inference).
         encoder_name_or_path (`str`, *optional*):
@@ -138,7 +146,7 @@ class CTAMConfig(PreTrainedConfig):
     align_layers: list[int] | None = None
     gru_hidden_size: int | None = None
     align_weighting: str = "attention"
-    align_reduction: str = "sum"
+    align_reduction: str = "normalized"
     teacher_head: bool = False
     student_gru_init: str = "independent"
     share_encoder: bool = True
@@ -150,9 +158,16 @@ class CTAMConfig(PreTrainedConfig):
     lambda_align: float = 0.4
     lambda_domain: float = 0.1
     pairing: str = "random"
-    source_language: str = "en"
     target_language: str = "my"
     encoder_name_or_path: str | None = None
+
+    @classmethod
+    def from_dict(cls, config_dict: dict, **kwargs) -> CTAMConfig:
+        """`PreTrainedConfig.from_dict` (what `from_pretrained` reads config.json with), keeping saved configs' meaning
+        across changed defaults ([`LEGACY_DEFAULTS`]) and dropping retired fields ([`RETIRED_FIELDS`])."""
+        config_dict = {**LEGACY_DEFAULTS, **config_dict}
+        config_dict = {key: value for key, value in config_dict.items() if key not in RETIRED_FIELDS}
+        return super().from_dict(config_dict, **kwargs)
 
     def __post_init__(self, **kwargs):
         if isinstance(self.encoder_config, dict) and "model_type" not in self.encoder_config:

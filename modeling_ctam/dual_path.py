@@ -4,9 +4,10 @@ The teacher (English) and student (Burmese) paths each summarise the encoder lay
 masked mean of hidden-state layer `m`. A BiGRU per path runs over that length-`M` sequence. The student's attended
 context for each teacher layer is pulled towards that teacher state (eq. 10, our reading):
 
-    L_R = sum_i X_i * mean_units (s_i - stopgrad(h'_i))^2, averaged over the pairs
+    L_R = sum_i X_i * mean_units (s_i - stopgrad(h'_i))^2 / Var(h'), averaged over the pairs
 
-(`align_reduction="sum"` sums over the units instead: the first reading). The teacher side is detached everywhere in
+(`align_reduction="normalized"`, the default: scale-free, near 1 for an uninformed student; `"mean"` leaves out the
+variance, `"sum"` sums over the units instead, the first reading). The teacher side is detached everywhere in
 `L_R`: knowledge flows teacher -> student. The teacher's states come either from this module's teacher BiGRU over the
 English pair's layer summaries, or, in the two-stage recipe, from a frozen stage-1 teacher computed once and cached
 (`teacher_states`). The optional teacher head gives the teacher BiGRU a training signal of its own (a departure from
@@ -57,7 +58,7 @@ def alignment_loss(
     teacher: torch.Tensor,
     score: BilinearScore,
     weighting: str = "attention",
-    reduction: str = "sum",
+    reduction: str = "normalized",
     row_weights: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Eqs. 4-10 on the BiGRU states of both paths.
@@ -67,9 +68,9 @@ def alignment_loss(
         teacher (`torch.Tensor` of shape `(B, M, k)`): teacher states `h'_1..h'_M` (detached inside).
         score (`BilinearScore`): `f`.
         weighting (`str`, *optional*, defaults to `"attention"`): `"attention"` uses `X_i`, `"uniform"` uses `1/M`.
-        reduction (`str`, *optional*, defaults to `"sum"`): `"mean"` or `"sum"` of `(s_i - h'_i)^2` over the `k` units,
-            or `"normalized"`: the mean divided by the variance of the teacher's states over the batch (detached), a
-            scale-free `L_R` near 1 for an uninformed student and 0 for a perfect one.
+        reduction (`str`, *optional*, defaults to `"normalized"`): `"mean"` or `"sum"` of `(s_i - h'_i)^2` over the `k`
+            units, or `"normalized"`: the mean divided by the variance of the teacher's states over the batch
+            (detached), a scale-free `L_R` near 1 for an uninformed student and 0 for a perfect one.
         row_weights (`torch.Tensor` of shape `(B,)`, *optional*): weight of each pair in the average (0 = a row without
             a teacher pair); defaults to 1 for every row.
 
@@ -117,7 +118,8 @@ class DualPathAttention(nn.Module):
         hidden_size (`int`): encoder hidden size `d`.
         gru_hidden_size (`int`): units of each BiGRU direction (`k = 2 * gru_hidden_size`).
         weighting (`str`, *optional*, defaults to `"attention"`): eq. 10 weights, see [`alignment_loss`].
-        reduction (`str`, *optional*, defaults to `"sum"`): eq. 10 reduction over units, see [`alignment_loss`].
+        reduction (`str`, *optional*, defaults to `"normalized"`): eq. 10 reduction over units, see
+            [`alignment_loss`].
         num_labels (`int`, *optional*): with a value, a teacher head `Linear(k, num_labels)` over the mean teacher
             state gives the teacher BiGRU a sentiment signal (method.md section 3, a departure from the paper).
     """
@@ -127,7 +129,7 @@ class DualPathAttention(nn.Module):
         hidden_size: int,
         gru_hidden_size: int,
         weighting: str = "attention",
-        reduction: str = "sum",
+        reduction: str = "normalized",
         num_labels: int | None = None,
     ):
         super().__init__()

@@ -57,7 +57,7 @@ def _encoder_from_config(encoder_config) -> PreTrainedModel:
         return AutoModel.from_config(encoder_config)
 
 
-def _resolve_encoder_name(name_or_path: str) -> str:
+def resolve_encoder_name(name_or_path: str) -> str:
     """Map CTAM's offline-encoder alias to its built folder when the CTAM package is installed; else pass through."""
     try:
         offline = importlib.import_module("modeling_ctam.offline_encoder")
@@ -355,7 +355,7 @@ class CTAMForSequenceClassification(CTAMLossMixin, CTAMPreTrainedModel):
         The encoder's weights are loaded; CTAM's own parts (GRUs, gate, mapping, bilinear attention, discriminator,
         classifier) are initialised by `_init_weights`.
         """
-        path = _resolve_encoder_name(encoder_name_or_path)
+        path = resolve_encoder_name(encoder_name_or_path)
         encoder_kwargs = dict(encoder_kwargs or {})
         encoder_kwargs.setdefault("dtype", torch.float32)
         pretrained = AutoModel.from_pretrained(path, **encoder_kwargs)

@@ -90,6 +90,20 @@ def test_no_import_cycle_among_package_modules():
     assert "modeling_ctam.hub.prepare" not in graph["modeling_ctam.hub.card"]
 
 
+def test_concept_folders_import_downwards_only():
+    # training runs the transfer recipe and reads data; the recipe never reaches back into training, and the data
+    # readers reach into neither (a back arrow would tie the lower folder to the one above it)
+    modules = _package_modules()
+    below = {"modeling_ctam.transfer": "modeling_ctam.training", "modeling_ctam.data": "modeling_ctam.training"}
+    below["modeling_ctam.data."] = "modeling_ctam.transfer"
+    arrows = []
+    for name, path in modules.items():
+        for lower, upper in below.items():
+            if name == lower.rstrip(".") or name.startswith(lower.rstrip(".") + "."):
+                arrows += [f"{name} -> {m}" for m in _imports(path, name, modules) if m.startswith(upper)]
+    assert not arrows, f"imports against the layering: {arrows}"
+
+
 def test_every_relative_import_resolves():
     modules = _package_modules()
     broken = []
@@ -233,6 +247,39 @@ def test_the_scripts_are_shells_over_the_package(script):
             imported.add((node.module or "").split(".")[0])
     assert imported <= {"__future__", "json", "logging", "os", "sys", "modeling_ctam"}, imported
     assert "argparse" not in text and len(text.splitlines()) < 70
+
+
+def test_loggers_are_named_after_their_module_and_only_entry_points_configure_logging():
+    # a library module logs to `logging.getLogger(__name__)` (the flat model files: transformers' get_logger);
+    # where the records go is the command line's choice: basicConfig only in a `main` or in training's setup_logging
+    problems = []
+    for path in _tree_files():
+        if path.parent == REPO / "tests":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        configuring = {id(c) for f in functions if f.name in ("main", "setup_logging") for c in ast.walk(f)}
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            where = f"{path.relative_to(REPO)}:{node.lineno}"
+            if node.func.attr in ("getLogger", "get_logger"):
+                if not (len(node.args) == 1 and isinstance(node.args[0], ast.Name) and node.args[0].id == "__name__"):
+                    problems.append(f"{where}: a logger not named __name__")
+            elif node.func.attr == "basicConfig" and id(node) not in configuring:
+                problems.append(f"{where}: logging configured outside an entry point")
+    assert not problems, problems
+
+
+def test_no_private_name_is_imported_from_another_module():
+    # a name another module needs is public (its docstring says what it promises); _names stay in their module
+    offenders = []
+    for path in _tree_files():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("modeling_ctam")):
+                private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+                offenders += [f"{path.relative_to(REPO)}:{node.lineno}: {name}" for name in private]
+    assert not offenders, offenders
 
 
 def test_no_module_over_700_lines():

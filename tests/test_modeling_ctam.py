@@ -486,6 +486,22 @@ def test_encoder_config_must_be_an_encoder():
         CTAMConfig(encoder_config={"hidden_size": 32})
 
 
+def test_config_json_written_before_a_default_changed_keeps_its_meaning(tmp_path):
+    config = CTAMModelTester().get_config()
+    assert config.align_reduction == "normalized"  # the reading the configs train with
+    config.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["align_reduction"] == "normalized"  # save_pretrained writes every CTAM field, defaults included
+    assert CTAMConfig.from_pretrained(tmp_path).align_reduction == "normalized"
+    # a config.json from before the field existed lacks it: it was trained with the sum, and loads so; a retired
+    # field (source_language) loads and is dropped
+    del saved["align_reduction"]
+    (tmp_path / "config.json").write_text(json.dumps({**saved, "source_language": "en"}))
+    legacy = CTAMConfig.from_pretrained(tmp_path)
+    assert legacy.align_reduction == "sum" and not hasattr(legacy, "source_language")
+    assert CTAMConfig.from_pretrained(tmp_path, align_reduction="mean").align_reduction == "mean"
+
+
 def test_config_round_trips_with_encoder_sub_config(tester):
     config = tester.get_config(align_layers=[1, 2], lambda_domain=0.2)
     again = CTAMConfig.from_dict(config.to_dict())

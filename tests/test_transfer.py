@@ -408,7 +408,7 @@ def test_parallel_distillation_targets_are_the_frozen_teachers_english_posterior
     from transformers import AutoTokenizer
 
     from modeling_ctam.data import load_parallel
-    from modeling_ctam.transfer.recipe import _attach_distillation_targets
+    from modeling_ctam.transfer.recipe import attach_distillation_targets
     from modeling_ctam.transfer.teacher import teacher_posteriors
 
     tok = AutoTokenizer.from_pretrained(offline_encoder_dir)
@@ -431,7 +431,7 @@ def test_parallel_distillation_targets_are_the_frozen_teachers_english_posterior
             streams, 16, parallel_share=0.5, pairing="pseudo-label", shuffle_parallel=shuffle, seed=3
         )
         cache: dict = {}
-        count = _attach_distillation_targets(model, tok, items, 0.5, cache, max_length=32, batch_size=4)
+        count = attach_distillation_targets(model, tok, items, 0.5, cache, max_length=32, batch_size=4)
         par = [it for it in items if it["stream"] == "parallel"]
         assert count == len(par) == 8 and set(cache) == {it["teacher_text"] for it in par}
         english = [it["teacher_text"] for it in par]  # the translation, or the shuffled partner in the control
@@ -446,7 +446,7 @@ def test_parallel_distillation_targets_are_the_frozen_teachers_english_posterior
     with torch.no_grad():
         model.classifier.out_proj.weight.neg_()
     again = build_stage2_items(streams, 16, parallel_share=0.5, pairing="pseudo-label", shuffle_parallel=True, seed=3)
-    _attach_distillation_targets(model, tok, again, 0.5, cache, max_length=32, batch_size=4)
+    attach_distillation_targets(model, tok, again, 0.5, cache, max_length=32, batch_size=4)
     for a, b in zip(again, items):
         if a["stream"] == "parallel":
             np.testing.assert_allclose(a["soft_label"], b["soft_label"])

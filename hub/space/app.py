@@ -21,7 +21,7 @@ from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-logger = logging.getLogger("ctam.space")
+logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 PREVIEW_ROWS = 20  # rows of a CSV's predictions shown in the page (the file has them all)
 

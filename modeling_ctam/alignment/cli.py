@@ -391,8 +391,8 @@ def run_alignment(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m modeling_ctam.alignment ARGS` in process: parses `argv`, runs, prints a JSON summary; the exit "
-    "code."""
+    """`python -m modeling_ctam.alignment ARGS` in process: parses `argv`, runs, prints a JSON summary; returns the
+    exit code."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(name)s: %(message)s"

@@ -216,18 +216,6 @@ class StaticVectors:
                 f.write(word.replace(" ", "_") + " " + " ".join(f"{v:.6g}" for v in row) + "\n")
         return path
 
-    def select_layer(self, layer: int) -> "StaticVectors":
-        """A copy holding only `layer`."""
-        return StaticVectors(
-            self.words,
-            self.counts,
-            self.layer(layer).unsqueeze(0).clone(),
-            [layer],
-            self.language,
-            self.token_counts,
-            dict(self.meta),
-        )
-
     def truncate(self, vocab_size: int) -> "StaticVectors":
         """The `vocab_size` most frequent words (rows are frequency-ordered)."""
         n = min(vocab_size, len(self.words))

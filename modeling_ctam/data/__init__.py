@@ -5,7 +5,8 @@ alignment and the pipeline see the same text and the same token ids.
 
 One concept per module:
 
-- :mod:`.labels`: label schemes (binary / three-class / raw) and how each source's raw labels map onto them;
+- :mod:`.labels`: label schemes (binary / three-class / raw), how each source's raw labels map onto them, and the
+  class prior of labelled rows;
 - :mod:`.rows`: row validation shared by every reader, :class:`DataFormatError` and :class:`LoadStats`;
 - :mod:`.formats`: the data formats, the known Hub datasets and :func:`resolve_format`;
 - :mod:`.readers`: the format readers (each written once) and :func:`load_examples`;
@@ -26,6 +27,7 @@ from .labels import (
     LABEL_SCHEMES,
     SOURCE_LABEL_KINDS,
     check_label_schemes,
+    class_prior,
     id2label,
     label2id,
     label_scheme_of,
@@ -66,6 +68,7 @@ __all__ = [
     "label2id",
     "label_scheme_of",
     "check_label_schemes",
+    "class_prior",
     "resolve_format",
     "load_examples",
     "examples_from_hf_dataset",

@@ -15,8 +15,8 @@ from typing import Any, Mapping, Sequence
 
 import torch
 
-from .pairing import _as_item_label
-from .rows import LANGUAGES, _burmese, check_choice
+from .pairing import as_item_label
+from .rows import LANGUAGES, check_choice, load_burmese
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def _encode(
     check_choice("language", language, LANGUAGES)
     texts = list(texts)
     if preprocess and language == "my":
-        preprocess_fn = _burmese().preprocess
+        preprocess_fn = load_burmese().preprocess
         texts = [preprocess_fn(t) for t in texts]
     call_kwargs = dict(
         padding="longest",
@@ -75,7 +75,7 @@ def _encode(
     out = {"input_ids": encoding["input_ids"], "attention_mask": encoding["attention_mask"]}
     if word_ids:
         if language == "my":
-            segmented = _burmese().batch_word_ids(tokenizer, texts, return_tensors="pt", **call_kwargs)
+            segmented = load_burmese().batch_word_ids(tokenizer, texts, return_tensors="pt", **call_kwargs)
             if not torch.equal(segmented["input_ids"], out["input_ids"]):
                 raise RuntimeError(
                     "burmese.batch_word_ids tokenised the batch differently from the collator; word_ids would not "
@@ -168,7 +168,7 @@ class CTAMCollator:
         self.num_truncated = 0
         self._warned = False
 
-    def _side(self, texts: list[str], language: str) -> dict[str, Any]:
+    def encode_side(self, texts: list[str], language: str) -> dict[str, Any]:
         out, n_truncated = _encode(
             self.tokenizer,
             texts,
@@ -202,16 +202,16 @@ class CTAMCollator:
             )
         texts = [f["text"] for f in features]
         batch: dict[str, Any] = {}
-        target = self._side(texts, self.language)
+        target = self.encode_side(texts, self.language)
         batch["input_ids"] = target["input_ids"]
         batch["attention_mask"] = target["attention_mask"]
-        batch["labels"] = torch.tensor([_as_item_label(f.get("label", -100)) for f in features], dtype=torch.long)
+        batch["labels"] = torch.tensor([as_item_label(f.get("label", -100)) for f in features], dtype=torch.long)
         if all(has_source):
-            source = self._side([f["source_text"] for f in features], self.source_language)
+            source = self.encode_side([f["source_text"] for f in features], self.source_language)
             batch["source_input_ids"] = source["input_ids"]
             batch["source_attention_mask"] = source["attention_mask"]
             batch["source_labels"] = torch.tensor(
-                [_as_item_label(f.get("source_label", -100)) for f in features], dtype=torch.long
+                [as_item_label(f.get("source_label", -100)) for f in features], dtype=torch.long
             )
             if self.word_ids:
                 batch["source_word_ids"] = source["word_ids"]

@@ -30,8 +30,16 @@ from typing import Sequence
 
 from ..utils.paths import data_path, is_hub_id
 from .parallel import read_id_file, read_myxnli
-from .readers import _lines, _read_csv, _read_json, _read_plain, _read_sst2, _read_text, _read_uci
-from .rows import LANGUAGES, LoadStats, _RowSink, check_choice
+from .readers import (
+    numbered_lines,
+    read_csv_rows,
+    read_json_rows,
+    read_plain_rows,
+    read_sst2_rows,
+    read_text_file,
+    read_uci_rows,
+)
+from .rows import LANGUAGES, LoadStats, RowSink, check_choice
 
 DEFAULT_CORPORA = {
     "en": (
@@ -93,7 +101,7 @@ def read_corpus(
         raise IsADirectoryError(f"corpus {spec} is a folder; give the corpus files one by one.")
     name = path.name.lower()
     encoding = encoding or ("latin-1" if name.startswith("rt-polarity") else "utf-8")
-    sink = _RowSink(
+    sink = RowSink(
         LoadStats(source=path.name, data_format="corpus", language=language),
         kind=None,
         labels="raw",
@@ -105,9 +113,9 @@ def read_corpus(
         preprocess=False,
     )
     if name.endswith((".json", ".jsonl")):
-        _read_json(path, sink, encoding, text_column or "text", None)
+        read_json_rows(path, sink, encoding, text_column or "text", None)
     elif name.startswith("rt-polarity"):
-        _read_plain(path, sink, encoding)
+        read_plain_rows(path, sink, encoding)
     else:
         _read_lines(path, sink, encoding, language, text_column)
     if sink.stats.skipped.get("invalid_utf8"):  # a wrongly encoded file, not a bad row: stop, naming the place
@@ -121,31 +129,31 @@ def read_corpus(
     return sink.texts[:max_sentences] if max_sentences else sink.texts
 
 
-def _read_lines(path: Path, sink: _RowSink, encoding: str, language: str, column: str | None) -> None:
+def _read_lines(path: Path, sink: RowSink, encoding: str, language: str, column: str | None) -> None:
     """A line-based corpus: headed TSV (a named column, myXNLI, SST-2), headerless UCI / TALPCo, or plain text."""
-    lines = [line for _, line in _lines(_read_text(path, encoding)) if line.strip()]
+    lines = [line for _, line in numbered_lines(read_text_file(path, encoding)) if line.strip()]
     header = [h.strip().lower() for h in lines[0].split("\t")] if lines else []
     if column is not None:
         if column.lower() not in header:
             raise ValueError(f"{path}:1: no column {column!r} in the header {lines[0][:120] if lines else ''!r}.")
-        _read_csv(path, sink, encoding, lines[0].split("\t")[header.index(column.lower())].strip(), None, "\t")
+        read_csv_rows(path, sink, encoding, lines[0].split("\t")[header.index(column.lower())].strip(), None, "\t")
     elif "sentence1_en" in header or "sentence1_my" in header:
         for _, _, english, burmese in read_myxnli(path, sink):
             sink.add(path.name, english if language == "en" else burmese)
     elif len(header) == 2 and "label" in header:
-        _read_sst2(path, sink, encoding)
+        read_sst2_rows(path, sink, encoding)
     elif len(header) > 1 and ("sentence" in header or "text" in header):
         text = lines[0].split("\t")[header.index("sentence" if "sentence" in header else "text")].strip()
-        _read_csv(path, sink, encoding, text, None, "\t")
+        read_csv_rows(path, sink, encoding, text, None, "\t")
     else:
         rows = [line.split("\t") for line in lines]
         if rows and all(len(r) == 2 for r in rows) and all(r[1].strip() in ("0", "1") for r in rows):
-            _read_uci(path, sink, encoding)
+            read_uci_rows(path, sink, encoding)
         elif rows and all(len(r) == 2 for r in rows) and all(r[0].strip().isdigit() for r in rows):
             for _, sentence in read_id_file(path, sink).values():
                 sink.add(path.name, sentence)
         else:
-            _read_plain(path, sink, encoding)
+            read_plain_rows(path, sink, encoding)
 
 
 def dedupe_sentences(sentences: Sequence[str], mode: str = "exact", max_span_words: int = 64) -> list[str]:

@@ -13,6 +13,10 @@ such data's texts without their labels (``use_source_labels: false``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
+
 LABEL_SCHEMES: dict[str, list[str]] = {
     "binary": ["negative", "positive"],
     "three-class": ["negative", "neutral", "positive"],
@@ -88,7 +92,7 @@ def check_label_schemes(source_scheme: str | None, target_scheme: str | None) ->
     )
 
 
-def _convert_label(value: int, kind: str, labels: str) -> int | str:
+def convert_label(value: int, kind: str, labels: str) -> int | str:
     """Maps a validated raw label to the scheme; returns a drop reason (`str`) when the scheme has no class for it."""
     if kind == "stars0":
         value, kind = value + 1, "stars"
@@ -118,3 +122,10 @@ def _convert_label(value: int, kind: str, labels: str) -> int | str:
             )
         return {0: 0, 2: 1}.get(value, "neutral_in_binary")
     raise AssertionError(kind)
+
+
+def class_prior(labels: Sequence[int], num_classes: int) -> np.ndarray:
+    """The class prior of the labelled rows (labels >= 0), smoothed by one count per class: `(n_c + 1) / (N + C)`."""
+    labels = np.asarray([int(v) for v in labels if v is not None and int(v) >= 0], dtype=np.int64)
+    counts = np.bincount(labels, minlength=num_classes)[:num_classes].astype(np.float64)
+    return (counts + 1.0) / (counts.sum() + num_classes)

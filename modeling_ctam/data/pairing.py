@@ -166,7 +166,7 @@ def _column(dataset, name: str, default: Any = None) -> list:
     return [default] * len(dataset)
 
 
-def _as_item_label(value: Any) -> int:
+def as_item_label(value: Any) -> int:
     value = int(value)
     return -100 if value < 0 else value
 
@@ -187,6 +187,10 @@ class PairedDataset(torch.utils.data.Dataset):
         parallel (:class:`datasets.Dataset`, *optional*):
             For ``mode="parallel"``: translation pairs from :func:`load_parallel` (``source_text``, ``target_text``,
             optional ``source_label`` / ``label``). One item per pair, in order (let the sampler shuffle).
+
+    Attributes:
+        target_labels (`list[int]`): the label each Burmese row carries into the items (-100 where it is unlabelled,
+            or where the setting withholds its label); the class-imbalance handling reads it.
 
     Pairing: the driving side (``driver``) sets the length. In ``random`` mode, driving index ``i`` is paired with
     ``perm[i % m]`` of the other side (size ``m``), where ``perm`` is a permutation drawn from ``(seed, epoch,
@@ -221,9 +225,9 @@ class PairedDataset(torch.utils.data.Dataset):
                 )
             self._src_text = _column(parallel, "source_text")
             self._tgt_text = _column(parallel, "target_text")
-            self._src_label = [_as_item_label(v) for v in _column(parallel, "source_label", -1)]
-            tgt_labels = [_as_item_label(v) for v in _column(parallel, "label", -1)]
-            self._tgt_label = tgt_labels if config.use_target_labels else [-100] * len(tgt_labels)
+            self._src_label = [as_item_label(v) for v in _column(parallel, "source_label", -1)]
+            tgt_labels = [as_item_label(v) for v in _column(parallel, "label", -1)]
+            self.target_labels = tgt_labels if config.use_target_labels else [-100] * len(tgt_labels)
             self._length = len(self._src_text)
             return
 
@@ -242,8 +246,8 @@ class PairedDataset(torch.utils.data.Dataset):
         target_labelled = bool((tgt_raw >= 0).any())
         if target_labelled and config.use_target_labels:
             check_label_schemes(label_scheme_of(source), label_scheme_of(target))
-        self._src_label = [_as_item_label(v) for v in src_raw]
-        self._tgt_label = [_as_item_label(v) for v in tgt_raw] if config.use_target_labels else [-100] * len(tgt_raw)
+        self._src_label = [as_item_label(v) for v in src_raw]
+        self.target_labels = [as_item_label(v) for v in tgt_raw] if config.use_target_labels else [-100] * len(tgt_raw)
 
         driver_is_source = config.driver == "source"
         self._length = len(self._src_text) if driver_is_source else len(self._tgt_text)
@@ -321,7 +325,7 @@ class PairedDataset(torch.utils.data.Dataset):
             source_index, target_index = other, index
         return {
             "text": self._tgt_text[target_index],
-            "label": self._tgt_label[target_index],
+            "label": self.target_labels[target_index],
             "source_text": self._src_text[source_index],
             "source_label": self._src_label[source_index],
         }

@@ -14,16 +14,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .readers import _lines, _read_text, _split_tsv, _tsv_rows
+from .readers import numbered_lines, read_text_file, split_tsv, tsv_rows
 from .rows import (
     DEFAULT_MAX_CHARS,
     ON_ERROR_CHOICES,
     DataFormatError,
     LoadStats,
-    _bad_byte_message,
-    _burmese,
-    _RowSink,
+    RowSink,
+    bad_byte_message,
     check_choice,
+    load_burmese,
 )
 
 logger = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def load_parallel(
         raise FileNotFoundError(f"{path} does not exist (parallel corpora live under CTAM_DATA_DIR/parallel).")
     data_format = _resolve_parallel_format(path, data_format)
     stats = LoadStats(source=path.name, data_format=data_format, label_scheme=None, language="en-my")
-    checker = _RowSink(
+    checker = RowSink(
         stats,
         kind=None,
         labels="raw",
@@ -95,7 +95,7 @@ def load_parallel(
     else:
         pairs = read_myxnli(path, checker)
 
-    preprocess = _burmese().preprocess
+    preprocess = load_burmese().preprocess
     rows: dict[str, list[Any]] = {"pair_id": [], "source_text": [], "target_text": [], "source_line": []}
     seen: set[tuple[str, str]] = set()
     for pair_id, location, english, burmese in pairs:
@@ -141,9 +141,9 @@ def load_parallel(
     return (dataset, stats) if return_stats else dataset
 
 
-def _checked_sentence(checker: _RowSink, location: str, text: str) -> str | None:
+def _checked_sentence(checker: RowSink, location: str, text: str) -> str | None:
     """Validates one side of a pair with the shared rules; returns the stripped text or ``None`` (reported)."""
-    message = _bad_byte_message(text)
+    message = bad_byte_message(text)
     if message is not None:
         checker.bad(location, "invalid_utf8", message)
         return None
@@ -159,11 +159,11 @@ def _checked_sentence(checker: _RowSink, location: str, text: str) -> str | None
     return text
 
 
-def read_id_file(path: Path, checker: _RowSink) -> dict[str, tuple[str, str]]:
+def read_id_file(path: Path, checker: RowSink) -> dict[str, tuple[str, str]]:
     name = path.name
     out: dict[str, tuple[str, str]] = {}
     wrong = "expected 'id<TAB>sentence', got {n} columns"
-    for location, parts in _tsv_rows(_lines(_read_text(path, "utf-8")), checker, name, 2, wrong):
+    for location, parts in tsv_rows(numbered_lines(read_text_file(path, "utf-8")), checker, name, 2, wrong):
         pair_id = parts[0].strip()
         if not pair_id:
             checker.stats.rows_read += 1
@@ -181,7 +181,7 @@ def read_id_file(path: Path, checker: _RowSink) -> dict[str, tuple[str, str]]:
     return out
 
 
-def read_talpco(path: Path, checker: _RowSink) -> list[tuple[str, str, str, str]]:
+def read_talpco(path: Path, checker: RowSink) -> list[tuple[str, str, str, str]]:
     folder = path if path.is_dir() else path.parent
     english = read_id_file(folder / "data_eng.txt", checker)
     burmese = read_id_file(folder / "data_myn.txt", checker)
@@ -199,9 +199,9 @@ def read_talpco(path: Path, checker: _RowSink) -> list[tuple[str, str, str, str]
     return pairs
 
 
-def read_myxnli(path: Path, checker: _RowSink) -> list[tuple[str, str, str, str]]:
+def read_myxnli(path: Path, checker: RowSink) -> list[tuple[str, str, str, str]]:
     name = path.name
-    lines = _lines(_read_text(path, "utf-8"))
+    lines = numbered_lines(read_text_file(path, "utf-8"))
     try:
         _, header_line = next(lines)
     except StopIteration:
@@ -217,7 +217,7 @@ def read_myxnli(path: Path, checker: _RowSink) -> list[tuple[str, str, str, str]
         if line == "":
             checker.stats.blank_lines += 1
             continue
-        parts = _split_tsv(line, len(header))
+        parts = split_tsv(line, len(header))
         if len(parts) != len(header):
             checker.stats.rows_read += 1
             checker.bad(location, "wrong_column_count", f"expected {len(header)} columns, got {len(parts)}")

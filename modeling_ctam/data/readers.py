@@ -7,7 +7,7 @@ the same readers, unlabelled, for the alignment corpora (:mod:`modeling_ctam.dat
 columns ``text`` (`str`), ``label`` (`int`, ``-1`` when unlabelled) and ``source_line`` (`str`, where the row came
 from, e.g. ``"train.tsv:17"``). Formats: GKLMIP JSON, SST-2 label-first TSV, UCI ``sentence<TAB>0|1``, MR (Latin-1
 ``rt-polarity.pos``/``.neg``), generic CSV / JSON / JSON Lines with a column mapping, plain text (one sentence a line,
-unlabelled), and Hub ids through :func:`datasets.load_dataset`. Every reader feeds a :class:`~.rows._RowSink`, which
+unlabelled), and Hub ids through :func:`datasets.load_dataset`. Every reader feeds a :class:`~.rows.RowSink`, which
 validates rows, maps labels (:mod:`.labels`) and counts what it kept.
 
 Texts in language ``"my"`` go through :func:`modeling_ctam.data.burmese.preprocess` (Zawgyi detection and
@@ -32,23 +32,23 @@ from .rows import (
     ON_ERROR_CHOICES,
     DataFormatError,
     LoadStats,
-    _is_utf8,
-    _RowSink,
+    RowSink,
     check_choice,
     get_load_stats,
+    is_utf8,
 )
 
 
-def _read_text(path: Path, encoding: str) -> str:
+def read_text_file(path: Path, encoding: str) -> str:
     """Whole file as text. UTF-8 files keep undecodable bytes as lone surrogates, reported per row later."""
     data = path.read_bytes()
-    if _is_utf8(encoding):
+    if is_utf8(encoding):
         text = data.decode("utf-8", errors="surrogateescape")
         return text[1:] if text.startswith("\ufeff") else text
     return data.decode(encoding)
 
 
-def _lines(text: str) -> Iterator[tuple[int, str]]:
+def numbered_lines(text: str) -> Iterator[tuple[int, str]]:
     """(1-based line number, line without its end) for every line, without a phantom last line."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
@@ -57,7 +57,7 @@ def _lines(text: str) -> Iterator[tuple[int, str]]:
         yield number, line[:-1] if line.endswith("\r") else line
 
 
-def _split_tsv(line: str, expected: int) -> list[str]:
+def split_tsv(line: str, expected: int) -> list[str]:
     """Tab-split fields; empty trailing fields beyond ``expected`` (a stray final tab) are ignored."""
     parts = line.split("\t")
     while len(parts) > expected and not parts[-1].strip():
@@ -65,8 +65,8 @@ def _split_tsv(line: str, expected: int) -> list[str]:
     return parts
 
 
-def _tsv_rows(
-    lines: Iterator[tuple[int, str]], sink: _RowSink, name: str, expected: int, wrong_count: str
+def tsv_rows(
+    lines: Iterator[tuple[int, str]], sink: RowSink, name: str, expected: int, wrong_count: str
 ) -> Iterator[tuple[str, list[str]]]:
     """``(location, fields)`` of the well-formed rows of a TSV; blank lines are counted, rows with another number of
     fields are reported as ``wrong_column_count`` with `wrong_count` (a format string with ``{n}``)."""
@@ -75,7 +75,7 @@ def _tsv_rows(
         if line == "":
             sink.stats.blank_lines += 1
             continue
-        parts = _split_tsv(line, expected)
+        parts = split_tsv(line, expected)
         if len(parts) != expected:
             sink.stats.rows_read += 1
             sink.bad(location, "wrong_column_count", wrong_count.format(n=len(parts)))
@@ -83,9 +83,9 @@ def _tsv_rows(
         yield location, parts
 
 
-def _read_sst2(path: Path, sink: _RowSink, encoding: str) -> None:
+def read_sst2_rows(path: Path, sink: RowSink, encoding: str) -> None:
     name = path.name
-    lines = _lines(_read_text(path, encoding))
+    lines = numbered_lines(read_text_file(path, encoding))
     try:
         _, header_line = next(lines)
     except StopIteration:
@@ -99,26 +99,26 @@ def _read_sst2(path: Path, sink: _RowSink, encoding: str) -> None:
         )
     label_index = header.index("label")
     wrong = "expected 2 tab-separated columns (label, sentence), got {n}"
-    for location, parts in _tsv_rows(lines, sink, name, 2, wrong):
+    for location, parts in tsv_rows(lines, sink, name, 2, wrong):
         sink.add(location, parts[1 - label_index], parts[label_index])
 
 
-def _read_uci(path: Path, sink: _RowSink, encoding: str) -> None:
+def read_uci_rows(path: Path, sink: RowSink, encoding: str) -> None:
     wrong = "expected 2 tab-separated columns (sentence, 0|1), got {n}"
-    for location, parts in _tsv_rows(_lines(_read_text(path, encoding)), sink, path.name, 2, wrong):
+    for location, parts in tsv_rows(numbered_lines(read_text_file(path, encoding)), sink, path.name, 2, wrong):
         sink.add(location, parts[0], parts[1])
 
 
-def _read_mr_file(path: Path, sink: _RowSink, encoding: str, label: int | None) -> None:
+def _read_mr_file(path: Path, sink: RowSink, encoding: str, label: int | None) -> None:
     name = path.name
-    for number, line in _lines(_read_text(path, encoding)):
+    for number, line in numbered_lines(read_text_file(path, encoding)):
         if line == "":
             sink.stats.blank_lines += 1
             continue
         sink.add(f"{name}:{number}", line, label)
 
 
-def _read_mr(path: Path, sink: _RowSink, encoding: str) -> None:
+def _read_mr(path: Path, sink: RowSink, encoding: str) -> None:
     if path.is_dir():
         for index, file_name in enumerate(MR_FILES):  # neg (0) first, then pos (1)
             file_path = path / file_name
@@ -134,12 +134,12 @@ def _read_mr(path: Path, sink: _RowSink, encoding: str) -> None:
         raise DataFormatError(path.name, "file", "an MR file must end in .pos or .neg (or pass the folder)")
 
 
-def _read_plain(path: Path, sink: _RowSink, encoding: str) -> None:
+def read_plain_rows(path: Path, sink: RowSink, encoding: str) -> None:
     """Plain text, one unlabelled sentence a line (alignment corpora)."""
     _read_mr_file(path, sink, encoding, None)
 
 
-def _add_record(sink: _RowSink, location: str, record: Any, text_column: str, label_column: str | None) -> None:
+def _add_record(sink: RowSink, location: str, record: Any, text_column: str, label_column: str | None) -> None:
     if not isinstance(record, dict):
         sink.stats.rows_read += 1
         sink.bad(location, "bad_record", f"expected a JSON object, got {type(record).__name__}")
@@ -163,10 +163,10 @@ def _skip_ws(text: str, index: int) -> int:
     return index
 
 
-def _read_json(path: Path, sink: _RowSink, encoding: str, text_column: str, label_column: str | None) -> None:
+def read_json_rows(path: Path, sink: RowSink, encoding: str, text_column: str, label_column: str | None) -> None:
     """A JSON array of objects (location ``name[i]``), or JSON Lines when the file does not start with ``[``."""
     name = path.name
-    text = _read_text(path, encoding)
+    text = read_text_file(path, encoding)
     start = _skip_ws(text, 0)
     if start >= len(text):
         raise DataFormatError(f"{name}:1", "file", "empty file (expected a JSON array of objects)")
@@ -225,8 +225,8 @@ def _refuse_single_object(name: str, text: str) -> None:
     )
 
 
-def _read_jsonl_text(name: str, text: str, sink: _RowSink, text_column: str, label_column: str | None) -> None:
-    for number, line in _lines(text):
+def _read_jsonl_text(name: str, text: str, sink: RowSink, text_column: str, label_column: str | None) -> None:
+    for number, line in numbered_lines(text):
         location = f"{name}:{number}"
         if not line.strip():
             sink.stats.blank_lines += 1
@@ -240,11 +240,11 @@ def _read_jsonl_text(name: str, text: str, sink: _RowSink, text_column: str, lab
         _add_record(sink, location, record, text_column, label_column)
 
 
-def _read_csv(
-    path: Path, sink: _RowSink, encoding: str, text_column: str, label_column: str | None, delimiter: str
+def read_csv_rows(
+    path: Path, sink: RowSink, encoding: str, text_column: str, label_column: str | None, delimiter: str
 ) -> None:
     name = path.name
-    reader = csv.reader(io.StringIO(_read_text(path, encoding), newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(read_text_file(path, encoding), newline=""), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -285,7 +285,7 @@ def _label_feature(labels: str, kind: str | None):
     return Value("int64")
 
 
-def _build_dataset(sink: _RowSink):
+def _build_dataset(sink: RowSink):
     from datasets import Dataset, DatasetInfo, Features, Value
 
     sink.finish()
@@ -429,7 +429,7 @@ def load_examples(
     language = language or _FORMAT_LANGUAGE.get(data_format, "en")
     encoding = encoding or ("latin-1" if data_format == "mr" else "utf-8")
     stats = LoadStats(source=path.name, data_format=data_format, label_scheme=labels, language=language)
-    sink = _RowSink(
+    sink = RowSink(
         stats,
         kind=kind,
         labels=labels,
@@ -437,24 +437,24 @@ def load_examples(
         on_error=on_error,
         max_chars=max_chars,
         language=language,
-        check_utf8=_is_utf8(encoding),
+        check_utf8=is_utf8(encoding),
     )
     if data_format == "sst2-tsv":
-        _read_sst2(path, sink, encoding)
+        read_sst2_rows(path, sink, encoding)
     elif data_format == "uci-tsv":
-        _read_uci(path, sink, encoding)
+        read_uci_rows(path, sink, encoding)
     elif data_format == "mr":
         _read_mr(path, sink, encoding)
     elif data_format == "gklmip-json":
-        _read_json(path, sink, encoding, "text", "label")
+        read_json_rows(path, sink, encoding, "text", "label")
     elif data_format == "json":
-        _read_json(path, sink, encoding, text_column, label_column)
+        read_json_rows(path, sink, encoding, text_column, label_column)
     elif data_format == "jsonl":
-        _read_jsonl_text(path.name, _read_text(path, encoding), sink, text_column, label_column)
+        _read_jsonl_text(path.name, read_text_file(path, encoding), sink, text_column, label_column)
     elif data_format == "csv":
         if delimiter is None:
             delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-        _read_csv(path, sink, encoding, text_column, label_column, delimiter)
+        read_csv_rows(path, sink, encoding, text_column, label_column, delimiter)
     else:  # pragma: no cover - resolve_format only returns DATA_FORMATS
         raise AssertionError(data_format)
     dataset = _build_dataset(sink)
@@ -539,7 +539,7 @@ def examples_from_hf_dataset(
             "label_map= if needed)."
         )
     stats = LoadStats(source=name, data_format="hub", label_scheme=labels, language=language)
-    sink = _RowSink(
+    sink = RowSink(
         stats,
         kind=kind,
         labels=labels,

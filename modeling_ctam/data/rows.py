@@ -26,7 +26,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .labels import LABEL_SCHEMES, SOURCE_LABEL_KINDS, _convert_label
+from .labels import LABEL_SCHEMES, SOURCE_LABEL_KINDS, convert_label
 
 logger = logging.getLogger(__name__)
 
@@ -169,11 +169,11 @@ _BAD_BYTE = re.compile("[\udc80-\udcff]")
 _INT = re.compile(r"^[+-]?\d+$")
 
 
-def _is_utf8(encoding: str) -> bool:
+def is_utf8(encoding: str) -> bool:
     return encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig")
 
 
-def _bad_byte_message(text: str) -> str | None:
+def bad_byte_message(text: str) -> str | None:
     match = _BAD_BYTE.search(text)
     if match is None:
         return None
@@ -184,7 +184,7 @@ def _bad_byte_message(text: str) -> str | None:
     )
 
 
-class _RowSink:
+class RowSink:
     """Validates raw rows, maps their labels and collects the dataset columns and the statistics.
 
     ``kind=None`` reads unlabelled text (label ``-1``). Burmese texts go through ``burmese.preprocess`` unless
@@ -213,11 +213,11 @@ class _RowSink:
         self.language = language
         self.check_utf8 = check_utf8
         if kind == "binary" and labels in ("three-class", "five-class"):
-            _convert_label(0, "binary", labels)  # raises the binary -> three/five-class error
+            convert_label(0, "binary", labels)  # raises the binary -> three/five-class error
         self.texts: list[str] = []
         self.label_ids: list[int] = []
         self.locations: list[str] = []
-        self._preprocess = _burmese().preprocess if language == "my" and preprocess else None
+        self._preprocess = load_burmese().preprocess if language == "my" and preprocess else None
 
     # -- errors -------------------------------------------------------------------------------------------------------
     def bad(self, location: str, reason: str, message: str) -> None:
@@ -311,9 +311,9 @@ class _RowSink:
             self.bad(location, "bad_record", f"text is not a string but {type(text).__name__}: {text!r:.60}")
             return
         if self.check_utf8:
-            message = _bad_byte_message(text)
+            message = bad_byte_message(text)
             if message is None and isinstance(raw_label, str):
-                message = _bad_byte_message(raw_label)
+                message = bad_byte_message(raw_label)
             if message is not None:
                 self.bad(location, "invalid_utf8", message)
                 return
@@ -331,7 +331,7 @@ class _RowSink:
                 converted = self.label_from_name(raw_label, location)  # 'positive', ' Negative', 'NEUTRAL'
             else:
                 parsed = self.parse_label(raw_label, location)
-                converted = None if parsed is None else _convert_label(parsed, self.kind, self.labels)
+                converted = None if parsed is None else convert_label(parsed, self.kind, self.labels)
             if converted is None:
                 return
             if isinstance(converted, str):
@@ -379,7 +379,7 @@ def _class_name(raw: Any) -> str | None:
     return None
 
 
-def _burmese():
+def load_burmese():
     """Lazy import of :mod:`modeling_ctam.data.burmese` (the one place for Burmese preprocessing and segmentation)."""
     try:
         from . import burmese

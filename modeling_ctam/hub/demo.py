@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-logger = logging.getLogger("ctam.demo")
+logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_LENGTH = 128  # the pipeline's default when config.json has no ctam_inference
 BATCH_SIZE = 32

@@ -36,7 +36,7 @@ from .card import build_model_card, check_card
 from .prepare import HubBuildError, build_hub_folder
 from .space import default_space_id, space_url, upload_space, write_space_folder
 
-logger = logging.getLogger("ctam.hub")
+logger = logging.getLogger(__name__)
 
 
 def parse_args(argv=None, prog: str = "python -m modeling_ctam.hub.push") -> argparse.Namespace:

@@ -35,7 +35,7 @@ from .parsing import DEPRECATED_KEYS, CTAMArgumentParser, load_config, parse_arg
 from .prealign import alignment_options, run_alignment
 from .presets import PRESETS, freeze_parameters, model_config_kwargs
 from .report import format_metrics, make_compute_metrics
-from .run import build_config, build_model, train
+from .run import build_config, build_model, setup_logging, train
 
 __all__ = [
     "TRAINING_DEFAULTS",
@@ -67,5 +67,6 @@ __all__ = [
     "build_model",
     "make_compute_metrics",
     "format_metrics",
+    "setup_logging",
     "train",
 ]

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 from .arguments import DataArguments
 
-logger = logging.getLogger("ctam.train")
+logger = logging.getLogger(__name__)
 
 _DATA_SUFFIXES = (".json", ".jsonl", ".csv", ".tsv", ".txt", ".pos", ".neg")
 

@@ -23,7 +23,7 @@ import zipfile
 from pathlib import Path
 from typing import Optional
 
-logger = logging.getLogger("ctam.train")
+logger = logging.getLogger(__name__)
 
 REPLACED_RUN = ".replaced-run"
 """Where `--overwrite_output_dir true` keeps the earlier run until the new one has saved its model."""

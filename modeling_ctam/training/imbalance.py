@@ -38,6 +38,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from ..data.labels import class_prior
+
 IMBALANCE_CHOICES = ("logit-adjustment", "class-weights", "balanced-sampler", "none")
 
 
@@ -73,13 +75,6 @@ class ImbalanceArguments:
                 f"logit_adjustment_tau={self.logit_adjustment_tau!r} must be a number >= 0 (1.0 is "
                 "Menon et al.'s choice; 0 turns the adjustment off)."
             )
-
-
-def class_prior(labels: Sequence[int], num_classes: int) -> np.ndarray:
-    """The class prior of the labelled rows (labels >= 0), smoothed by one count per class: `(n_c + 1) / (N + C)`."""
-    labels = np.asarray([int(v) for v in labels if v is not None and int(v) >= 0], dtype=np.int64)
-    counts = np.bincount(labels, minlength=num_classes)[:num_classes].astype(np.float64)
-    return (counts + 1.0) / (counts.sum() + num_classes)
 
 
 class LabelLoss:
@@ -255,7 +250,7 @@ class ClassBalancedSampler:
 
 def target_item_labels(dataset) -> list[int]:
     """The Burmese label of each training item of a `PairedDataset` driven by the target side (-100 = none)."""
-    labels = getattr(dataset, "_tgt_label", None)
+    labels = getattr(dataset, "target_labels", None)
     if labels is None or getattr(getattr(dataset, "config", None), "driver", None) != "target":
         raise ValueError(
             "imbalance='balanced-sampler' needs a PairedDataset with pairing_driver: target (and "

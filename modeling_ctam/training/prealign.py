@@ -12,7 +12,7 @@ from typing import Any
 from .arguments import DataArguments, ModelArguments
 from .assembly import resolve_data
 
-logger = logging.getLogger("ctam.train")
+logger = logging.getLogger(__name__)
 
 ALIGNMENT_DEFAULTS: dict[str, Any] = {"identical": True, "numerals": True, "max_sentences": 20000, "cache": True}
 """Alignment options that run_alignment adds unless `alignment_args` sets them."""

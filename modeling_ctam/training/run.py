@@ -33,14 +33,14 @@ from .report import (
     write_json,
 )
 
-logger = logging.getLogger("ctam.train")
+logger = logging.getLogger(__name__)
 
 
 def _encoder_path_and_revision(model_args: ModelArguments) -> tuple[str, dict]:
-    from modeling_ctam.modeling_ctam import _resolve_encoder_name
+    from modeling_ctam.modeling_ctam import resolve_encoder_name
 
     revision = {"revision": model_args.encoder_revision} if model_args.encoder_revision else {}
-    return _resolve_encoder_name(model_args.encoder), revision
+    return resolve_encoder_name(model_args.encoder), revision
 
 
 def build_config(model_args: ModelArguments, data_args: DataArguments):
@@ -112,7 +112,7 @@ def _imbalance_plan(cfg: TrainConfig, train_dataset, transfer_data=None):
         labels = list(transfer_data.target_labels)
     elif train_dataset is not None and data_args.setting != "zero-shot" and cfg.run.imbalance != "none":
         pairs = getattr(train_dataset, "parts", [train_dataset])[0]
-        labels = [int(v) for v in getattr(pairs, "_tgt_label", [])]
+        labels = [int(v) for v in getattr(pairs, "target_labels", [])]
         source_labels = [int(pairs[i]["source_label"]) for i in range(len(pairs))]  # as the items carry them
     plan = plan_imbalance(
         cfg.run,
@@ -149,6 +149,17 @@ def _mixed_precision(trainer, args) -> str:
     return str(getattr(value, "value", value))
 
 
+def setup_logging(process_index: int = 0) -> None:
+    """The log format and level of a training command line: INFO on the main process, WARNING on the others. For
+    entry points (train.py, the bench scripts) to call; [`train`] leaves the process's logging alone."""
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        level=logging.INFO if process_index == 0 else logging.WARNING,
+        force=True,  # replace what an import may have set up, so that the run's progress shows
+    )
+
+
 def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
     """Run training as configured; returns the dev metrics report (dev_metrics.json's content, on every process).
 
@@ -166,12 +177,6 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
 
     model_args, data_args, args = cfg.model, cfg.data, cfg.training
     start = time.perf_counter()
-    logging.basicConfig(
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        level=logging.INFO if args.process_index == 0 else logging.WARNING,
-        force=True,
-    )
     # the two-stage recipe resumes inside its stage folders (modeling_ctam.transfer.recipe)
     two_stage = cfg.run.recipe == "two-stage"
     resuming = args.resume_from_checkpoint is not None

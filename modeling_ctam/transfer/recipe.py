@@ -26,6 +26,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from ..data import CTAMCollator
+from ..data.labels import class_prior
 from .arguments import TransferArguments, TransferData
 from .prior import adjust_posteriors, estimate_target_prior
 from .pseudo_label import select_pseudo_labels
@@ -63,7 +64,7 @@ def _stage_args(base, output_dir: Path, max_steps: int, learning_rate: float | N
     return dataclasses.replace(base, **changes)
 
 
-def _load_weights(model, path: Path) -> None:
+def load_teacher_weights(model, path: Path) -> None:
     from safetensors.torch import load_file
 
     state = load_file(str(path))
@@ -136,10 +137,10 @@ def run_stage1(
                 f"teacher_from={args.teacher_from!r}: no {STAGE1_DIR}/{STAGE1_MODEL} there; give a "
                 "two-stage run folder whose stage 1 finished, or the teacher file itself."
             )
-        _load_weights(model, final)
+        load_teacher_weights(model, final)
         return {"stage1": "reused", "teacher_from": str(args.teacher_from), "stage1_steps": args.stage1_steps}
     if resume and final.is_file():
-        _load_weights(model, final)
+        load_teacher_weights(model, final)
         return {"stage1": "resumed (finished before)", "stage1_steps": args.stage1_steps}
     items = stage1_items(data, args)
     source_label_loss = None
@@ -162,7 +163,7 @@ def run_stage1(
     }
 
 
-def _posteriors(
+def cached_teacher_posteriors(
     model, tokenizer, texts: list[str], max_length: int, batch_size: int, cache_dir: Path | None, language: str = "my"
 ) -> np.ndarray:
     """The teacher's posteriors on `texts` (the unlabelled reviews; the sides of the translation pairs), stored beside
@@ -203,7 +204,9 @@ def _estimate_prior(
     """`(prior, posteriors)`: the target class prior from the frozen teacher's posteriors `(N, C)` on the unlabelled
     reviews (EM, guarded by BBSE on the held-out English rows; :mod:`.prior`), and those posteriors. Writes the
     estimate into `record`."""
-    probs = _posteriors(model, tokenizer, data.unlabelled, max_length, eval_batch_size, posteriors_cache_dir)
+    probs = cached_teacher_posteriors(
+        model, tokenizer, data.unlabelled, max_length, eval_batch_size, posteriors_cache_dir
+    )
     heldout = None
     if data.heldout_texts:
         heldout = (
@@ -216,7 +219,7 @@ def _estimate_prior(
     parallel = None
     if args.cross_lingual_prior and data.parallel:  # both sides of every pair, as the frozen model reads them
         parallel = (
-            _posteriors(
+            cached_teacher_posteriors(
                 model,
                 tokenizer,
                 [m for m, _ in data.parallel],
@@ -225,7 +228,7 @@ def _estimate_prior(
                 posteriors_cache_dir,
                 "my",
             ),
-            _posteriors(
+            cached_teacher_posteriors(
                 model,
                 tokenizer,
                 [e for _, e in data.parallel],
@@ -286,8 +289,6 @@ def prepare_stage2(
             if args.self_training:
                 pseudo_targets = {int(i): t * args.pseudo_weight for i, t in zip(pseudo.indices, pseudo.targets)}
     else:  # supervised: every Burmese review is labelled, so the target prior is the labels' own
-        from ..training.imbalance import class_prior  # here: the training package imports this module
-
         prior = class_prior(data.target_labels, num_labels)  # smoothed as the imbalance handling smooths it
         record["target_prior"] = {"prior": prior.round(4).tolist(), "fallback": None, "from": "target labels"}
     source_weights = None
@@ -315,7 +316,7 @@ def prepare_stage2(
         labelled_share=args.labelled_share,
     )
     if args.parallel_distillation > 0:
-        record["distilled"] = _attach_distillation_targets(
+        record["distilled"] = attach_distillation_targets(
             model, tokenizer, items, args.parallel_distillation, distill_cache, max_length, eval_batch_size
         )
     wanted = sorted({it["teacher_text"] for it in items if it["teacher_text"] is not None})
@@ -339,7 +340,7 @@ def prepare_stage2(
     return items, record
 
 
-def _attach_distillation_targets(
+def attach_distillation_targets(
     model, tokenizer, items: list[dict], weight: float, cache: dict | None, max_length: int, batch_size: int
 ) -> int:
     """Cross-lingual distillation (beyond the paper): every parallel item's `soft_label` becomes the frozen teacher's

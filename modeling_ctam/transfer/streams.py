@@ -212,7 +212,7 @@ class SourceOnlyCollator:
 
     def __call__(self, features: list[Mapping[str, Any]]) -> dict[str, Any]:
         texts = [f["source_text"] for f in features]
-        side = self.base._side(texts, self.base.source_language)
+        side = self.base.encode_side(texts, self.base.source_language)
         return {
             "source_input_ids": side["input_ids"],
             "source_attention_mask": side["attention_mask"],
