@@ -30,7 +30,9 @@ from modeling_ctam.utils.paths import data_dir
 REPO = Path(__file__).resolve().parent.parent
 APP = REPO / "hub" / "space" / "app.py"
 
-pytest.importorskip("gradio", reason='Gradio is not installed (pip install -e ".[demo]")')
+pytest.importorskip(
+    "gradio", reason='Gradio is not installed (bash scripts/test.sh installs it: pip install -e ".[demo]")'
+)
 pytest.importorskip("selenium", reason='selenium is not installed (pip install -e ".[dev]")')
 CHROMIUM = os.environ.get("CHROME_BIN") or shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
@@ -38,7 +40,8 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
         not CHROMIUM or not CHROMEDRIVER,
-        reason="Chromium or its driver is not installed (apt-get install -y chromium chromium-driver)",
+        reason="Chromium or its driver is not installed (bash scripts/test.sh installs them as root: apt-get "
+        "install -y chromium chromium-driver fonts-myanmar)",
     ),
     pytest.mark.skipif(
         not (data_dir() / "my" / "gklmip").is_dir(), reason="shared data folder not found (set CTAM_DATA_DIR)"
