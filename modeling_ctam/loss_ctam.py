@@ -80,17 +80,22 @@ class CTAMLossMixin:
     `classifier`, `dual_path`, `domain_discriminator` and `config`."""
 
     # ------------------------------------------------------------------ the training forward of both paths
+    def _encode(self, path: PathInputs, is_target: bool, output_attentions: bool | None = None) -> CTAMModelOutput:
+        """One path through [`CTAMModel`]: the Burmese rows mapped by eq. 2 (`is_target`), the English rows not."""
+        return self.ctam(
+            path.input_ids,
+            path.attention_mask,
+            path.token_type_ids,
+            path.word_ids,
+            is_target=is_target,
+            output_attentions=output_attentions,
+            return_dict=True,
+        )
+
     def _teacher_only(self, source: PathInputs) -> CTAMSequenceClassifierOutput:
         """Stage 1: English text through the teacher path (no mapping): `l1 (L_T + L_teacher_head)`."""
         source = source.with_mask()
-        teacher = self.ctam(
-            source.input_ids,
-            source.attention_mask,
-            source.token_type_ids,
-            source.word_ids,
-            is_target=False,
-            return_dict=True,
-        )
+        teacher = self._encode(source, is_target=False)
         logits = self.classifier(teacher.pooler_output)  # (Bs, C)
         loss_cls = self._cls_loss(logits, source)
         loss_teacher = None
@@ -114,23 +119,8 @@ class CTAMLossMixin:
         pass when the encoder is shared, whose rows keep the joint length (the longer of the two paths', padding
         masked)."""
         if self.ctam.student_encoder is not None:
-            student = self.ctam(
-                target.input_ids,
-                target.attention_mask,
-                target.token_type_ids,
-                target.word_ids,
-                is_target=True,
-                output_attentions=output_attentions,
-                return_dict=True,
-            )
-            teacher = self.ctam(
-                source.input_ids,
-                source.attention_mask,
-                source.token_type_ids,
-                source.word_ids,
-                is_target=False,
-                return_dict=True,
-            )
+            student = self._encode(target, is_target=True, output_attentions=output_attentions)
+            teacher = self._encode(source, is_target=False)
             return teacher, student, source.attention_mask, target.attention_mask
         Bs, Bt = source.input_ids.shape[0], target.input_ids.shape[0]
         T = max(source.input_ids.shape[1], target.input_ids.shape[1])
@@ -448,14 +438,7 @@ class CTAMLossMixin:
         ).with_mask()
         teacher_states, soft_labels = get("teacher_states"), get("soft_labels")
         setup = self._loss_setup(target, source, get("training_progress"), soft_labels)
-        teacher = self.ctam(
-            source.input_ids,
-            source.attention_mask,
-            source.token_type_ids,
-            source.word_ids,
-            is_target=False,
-            return_dict=True,
-        )  # English rows, no mapping
+        teacher = self._encode(source, is_target=False)  # English rows, no mapping
         src = self._source_terms(
             teacher,
             source.attention_mask,
@@ -465,14 +448,7 @@ class CTAMLossMixin:
         )
         del teacher
         yield src.part, {}
-        student = self.ctam(
-            target.input_ids,
-            target.attention_mask,
-            target.token_type_ids,
-            target.word_ids,
-            is_target=True,
-            return_dict=True,
-        )  # Burmese, mapped
+        student = self._encode(target, is_target=True)  # Burmese, mapped
         tgt = self._target_terms(
             student,
             target.attention_mask,

@@ -512,15 +512,7 @@ class CTAMForSequenceClassification(CTAMLossMixin, CTAMPreTrainedModel):
         output_attentions: bool | None = None,
     ) -> CTAMSequenceClassifierOutput:
         """Inference, and training on Burmese rows alone: the student path, eq. 12 over hard and soft labels."""
-        out = self.ctam(
-            target.input_ids,
-            target.attention_mask,
-            target.token_type_ids,
-            target.word_ids,
-            is_target=True,
-            output_attentions=output_attentions,
-            return_dict=True,
-        )
+        out = self._encode(target, is_target=True, output_attentions=output_attentions)
         logits = self.classifier(out.pooler_output)  # (B, num_labels)
         loss_cls = self._cls_loss(logits, target)
         if soft_labels is not None:  # eq. 12 over hard and soft (pseudo) labels alike

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from modeling_ctam.utils.deprecation import MOVED_MODULES
+
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "modeling_ctam"
 TINY_ENCODER = dict(
@@ -143,16 +145,16 @@ MODEL_FILES = {
 }
 """The package root's modules: exactly the files `save_pretrained` copies next to the weights (remote code)."""
 
-MOVED_MODULES = {  # old import path -> where the code lives now; the old paths go in 0.3.0
-    "modeling_ctam.align": "modeling_ctam.alignment.cli",
-    "modeling_ctam.lexicon": "modeling_ctam.alignment.lexicon",
-    "modeling_ctam.metrics": "modeling_ctam.evaluation",
-    "modeling_ctam.figures": "modeling_ctam.evaluation",
-    "modeling_ctam.trainer": "modeling_ctam.training.trainer",
-    "modeling_ctam.peft_utils": "modeling_ctam.training.lora",
-    "modeling_ctam.paths": "modeling_ctam.utils.paths",
+OLD_PATHS = {  # the modules that moved to a concept folder; their old paths import, with a warning, until 0.3.0
+    "modeling_ctam.align",
+    "modeling_ctam.lexicon",
+    "modeling_ctam.metrics",
+    "modeling_ctam.figures",
+    "modeling_ctam.trainer",
+    "modeling_ctam.peft_utils",
+    "modeling_ctam.paths",
 }
-MOVED_COMMANDS = {
+OLD_COMMANDS = {  # python -m OLD -> the command that replaces it
     "modeling_ctam.align": "modeling_ctam.alignment",
     "modeling_ctam.lexicon": "modeling_ctam.alignment.lexicon",
 }
@@ -191,9 +193,11 @@ def test_save_pretrained_copies_exactly_the_model_files(tmp_path):
 def test_the_package_table_of_moved_modules_is_this_one():
     from modeling_ctam.utils import deprecation
 
-    assert deprecation.MOVED_MODULES == MOVED_MODULES and deprecation.MOVED_COMMANDS == MOVED_COMMANDS
+    assert set(deprecation.MOVED_MODULES) == OLD_PATHS and deprecation.MOVED_COMMANDS == OLD_COMMANDS
     assert deprecation.REMOVED_IN == "0.3.0"
-    assert not [old for old in MOVED_MODULES if (PACKAGE / f"{old.rpartition('.')[2]}.py").exists()]  # no shim files
+    for old, new in deprecation.MOVED_MODULES.items():
+        assert not (PACKAGE / f"{old.rpartition('.')[2]}.py").exists(), f"{old}: a shim file in the package root"
+        assert (PACKAGE / new.split(".")[1]).is_dir(), f"{old} moved to {new}, which is not in a concept folder"
 
 
 def test_nothing_in_the_tree_uses_the_old_paths():
@@ -202,7 +206,7 @@ def test_nothing_in_the_tree_uses_the_old_paths():
 
     allowed = {"modeling_ctam/utils/deprecation.py", "modeling_ctam/utils/__init__.py", "modeling_ctam/__init__.py"}
     allowed |= {"tests/test_layout.py", "README.md"}  # this test; the README's note on the old paths
-    pattern = re.compile("|".join(rf"\b{re.escape(old)}(?![\w.])" for old in MOVED_MODULES))
+    pattern = re.compile("|".join(rf"\b{re.escape(old)}(?![\w.])" for old in OLD_PATHS))
     offenders = []
     for path in _tree_files(".py") + _tree_files(".md") + _tree_files(".yaml") + _tree_files(".sh"):
         if str(path.relative_to(REPO)) not in allowed:
@@ -211,7 +215,7 @@ def test_nothing_in_the_tree_uses_the_old_paths():
     assert not offenders, f"old import paths (use {sorted(set(MOVED_MODULES.values()))}): {offenders}"
 
 
-@pytest.mark.parametrize("old", sorted(MOVED_MODULES))
+@pytest.mark.parametrize("old", sorted(OLD_PATHS))
 def test_old_import_paths_still_work_with_a_warning_naming_the_new_place(old):
     new = MOVED_MODULES[old]
     code = (
@@ -227,12 +231,12 @@ def test_old_import_paths_still_work_with_a_warning_naming_the_new_place(old):
     assert f"{old} moved to {new}" in out.stdout and "removed in 0.3.0" in out.stdout, out.stdout
 
 
-@pytest.mark.parametrize("old", sorted(MOVED_COMMANDS))
+@pytest.mark.parametrize("old", sorted(OLD_COMMANDS))
 def test_old_commands_still_run_with_a_warning_naming_the_new_one(old):
     proc = subprocess.run([sys.executable, "-m", old, "--help"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert f"use python -m {MOVED_COMMANDS[old]} (the old name is removed in 0.3.0)" in proc.stderr
-    assert proc.stdout.startswith(f"usage: python -m {MOVED_COMMANDS[old]}"), proc.stdout[:200]
+    assert f"use python -m {OLD_COMMANDS[old]} (the old name is removed in 0.3.0)" in proc.stderr
+    assert proc.stdout.startswith(f"usage: python -m {OLD_COMMANDS[old]}"), proc.stdout[:200]
 
 
 @pytest.mark.parametrize("script", ["train.py", "eval.py"])

@@ -45,17 +45,10 @@ def run_ablation_table(args: argparse.Namespace, argv: list[str] | None = None) 
 
 
 def run_cosine_table(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
-    from .cosine import (
-        cosine_distance_table,
-        cosine_markdown,
-        default_word_pairs,
-        load_mapping,
-        load_word_vectors,
-        read_word_pairs,
-    )
+    from . import cosine
 
-    pairs = read_word_pairs(args.pairs) if args.pairs else default_word_pairs(args.data_dir, limit=None)
-    mapping = load_mapping(args.mapping)
+    pairs = cosine.read_word_pairs(args.pairs) if args.pairs else cosine.default_word_pairs(args.data_dir, limit=None)
+    mapping = cosine.load_mapping(args.mapping)
     vectors_dir = Path(args.vectors_dir or args.mapping)
     for attr, name in (("source_vectors", "vectors.en.txt"), ("target_vectors", "vectors.my.txt")):
         if getattr(args, attr) is None:
@@ -66,12 +59,12 @@ def run_cosine_table(args: argparse.Namespace, argv: list[str] | None = None) ->
                     f"--save-vectors`."
                 )
             setattr(args, attr, str(vectors_dir / name))
-    source = load_word_vectors(args.source_vectors, [e for e, _ in pairs])
-    target = load_word_vectors(args.target_vectors, [b for _, b in pairs])
+    source = cosine.load_word_vectors(args.source_vectors, [e for e, _ in pairs])
+    target = cosine.load_word_vectors(args.target_vectors, [b for _, b in pairs])
     if not args.pairs:  # default pairs: those both vector files hold first, then at most --max-pairs
         found = [p for p in pairs if p[0] in source and p[1] in target]
         pairs = (found + [p for p in pairs if p not in found])[: args.max_pairs]
-    table = cosine_distance_table(pairs, source, target, mapping)
+    table = cosine.cosine_distance_table(pairs, source, target, mapping)
     table.update(
         mapping=args.mapping,
         mapping_file=mapping["source"],
@@ -83,7 +76,7 @@ def run_cosine_table(args: argparse.Namespace, argv: list[str] | None = None) ->
             f"error: none of the {len(pairs)} word pairs is in both vector files (missing: {table['missing'][:3]} "
             f"...); save vectors for a larger vocabulary or give --pairs with words the files hold."
         )
-    return write_table(table, cosine_markdown(table, title=args.title), args.output_dir, args.name)
+    return write_table(table, cosine.cosine_markdown(table, title=args.title), args.output_dir, args.name)
 
 
 def add_f1_bars_arguments(parser: argparse.ArgumentParser) -> None:
