@@ -20,7 +20,8 @@ class CTAMTrainer(Trainer):
     - Each component (`loss_cls`, `loss_align`, `loss_domain`, `loss_mapping`) and the mean gate value are averaged
       over the optimisation steps since the last log and logged beside `loss`.
     - The model reports `accepts_loss_kwargs = False`, so Trainer divides the per-batch mean loss by the gradient
-      accumulation steps itself: accumulation 2 at half batch gives the update of accumulation 1 at full batch.
+      accumulation steps itself: accumulation 2 at half batch gives the update of accumulation 1 at full batch (for
+      `align_reduction="normalized"`, up to `L_R`'s variance, which each micro-batch estimates on its own rows).
     - Labels: only the target `labels` are prediction labels (`label_names=["labels"]` unless set otherwise).
     - `path_by_path=True` runs the backward pass after each path (`CTAMForSequenceClassification.path_by_path_losses`):
       the same gradients as the joint pass, with the peak activation memory of one path. One process only.
