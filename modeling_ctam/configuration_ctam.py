@@ -76,9 +76,9 @@ class CTAMConfig(PreTrainedConfig):
             variance of the teacher states over the batch, scale-free (about 1 for an uninformed student): what puts
             `L_R` on the scale of `L_T` at the paper's weight 0.4 (docs/method-notes.md). `"mean"`: the plain per-unit
             mean, measured at about 0.015 on the offline encoder, too small to move anything. `"sum"`: the first
-            reading, about 22 at the start, which let `L_R` dominate and collapse training. The default was `"sum"`
-            before version 0.2; a config.json without this key (written before the key existed) reads as `"sum"`,
-            so older models keep the loss they were trained with ([`LEGACY_DEFAULTS`]).
+            reading, about 22 at the start, which let `L_R` dominate and collapse training. The first default was
+            `"sum"`: a config.json without this key (written before the key existed) reads as `"sum"`, so older
+            models keep the loss they were trained with ([`LEGACY_DEFAULTS`]).
         teacher_head (`bool`, *optional*, defaults to `False`):
             Give the teacher BiGRU a signal: a linear head on the mean of its states `h'`, trained with the English
             labels by cross-entropy beside `L_T` (a departure from the paper, whose BiGRU has no loss; method.md
