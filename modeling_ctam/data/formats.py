@@ -58,11 +58,35 @@ _LOCAL_SUFFIXES = (".json", ".jsonl", ".csv", ".tsv", ".txt", ".pos", ".neg")
 MR_FILES = ("rt-polarity.neg", "rt-polarity.pos")
 
 
+SHARD_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".parquet")
+
+
+def shard_files(folder: str | os.PathLike) -> list[Path]:
+    """The data files of a folder of shards (``part-00000.csv``, ``train-00001-of-00004.parquet``, ...), by name.
+
+    Files whose names start with ``.`` or ``_`` (``_SUCCESS``, ``.crc``) and files without a data suffix
+    (:data:`SHARD_SUFFIXES`) are left out; the others must share one suffix.
+
+    Raises:
+        ValueError: no data file, or files of several kinds (the message names them).
+    """
+    folder = Path(folder)
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_"))
+                   and p.suffix.lower() in SHARD_SUFFIXES)
+    if not files:
+        raise ValueError(f"{folder}: a folder of shards needs data files ({', '.join(SHARD_SUFFIXES)}); it has none.")
+    kinds = sorted({p.suffix.lower() for p in files})
+    if len(kinds) > 1:
+        raise ValueError(f"{folder}: its shards must be of one kind, but it holds {', '.join(kinds)} files "
+                         f"({', '.join(p.name for p in files[:6])}{' ...' if len(files) > 6 else ''}).")
+    return files
+
+
 def resolve_format(path_or_id: str | os.PathLike, data_format: str | None = None) -> str:
     """Decides how :func:`load_examples` reads ``path_or_id``.
 
     An existing local path is read from disk; its format comes from ``data_format`` or, when that is ``None``, from
-    its name: a folder or file named ``rt-polarity.*`` -> ``"mr"``, ``product_sentiment_dataset_*.json`` ->
+    its name (a folder of shards, :func:`shard_files`, from its files' names): a folder or file named ``rt-polarity.*`` -> ``"mr"``, ``product_sentiment_dataset_*.json`` ->
     ``"gklmip-json"``, ``*_labelled.txt`` -> ``"uci-tsv"``, a ``.tsv`` whose header has a ``label`` column ->
     ``"sst2-tsv"``, ``.csv`` / ``.json`` / ``.jsonl`` -> generic. Anything else that looks like ``owner/name`` (and
     is not a missing file with a data-file extension) is a Hub id -> ``"hub"``, read with
@@ -95,7 +119,7 @@ def resolve_format(path_or_id: str | os.PathLike, data_format: str | None = None
     if path.is_dir():
         if all((path / f).is_file() for f in MR_FILES):
             return "mr"
-        raise ValueError(f"{text}: cannot tell the format of a folder that is not MR (rt-polarity.pos/.neg).")
+        return resolve_format(shard_files(path)[0])  # a folder of shards: the format of its files
     if name in MR_FILES:
         return "mr"
     suffix = path.suffix.lower()

@@ -18,13 +18,12 @@ conversion, normalisation) when loaded, and through the same function in
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from .formats import HUB_DATASETS, MR_FILES, HubDatasetSpec, resolve_format
+from .formats import HUB_DATASETS, MR_FILES, HubDatasetSpec, resolve_format, shard_files
 from .labels import LABEL_CHOICES, LABEL_SCHEMES, SOURCE_LABEL_KINDS
 from .rows import (
     DEFAULT_MAX_CHARS,
@@ -46,6 +45,26 @@ def read_text_file(path: Path, encoding: str) -> str:
         text = data.decode("utf-8", errors="surrogateescape")
         return text[1:] if text.startswith("\ufeff") else text
     return data.decode(encoding)
+
+
+def open_text_file(path: Path, encoding: str, newline: str | None):
+    """The file opened for reading as text a line at a time (never whole): UTF-8 keeps undecodable bytes as lone
+    surrogates, as :func:`read_text_file` does."""
+    errors = "surrogateescape" if is_utf8(encoding) else "strict"
+    return open(path, encoding="utf-8" if is_utf8(encoding) else encoding, errors=errors, newline=newline)
+
+
+def without_bom(lines: Iterator[str]) -> Iterator[str]:
+    for number, line in enumerate(lines):
+        yield line[1:] if number == 0 and line.startswith("\ufeff") else line
+
+
+def streamed_lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
+    """What :func:`numbered_lines` gives for the file's text, read a line at a time (memory flat whatever the size)."""
+    with open_text_file(path, encoding, newline="\n") as handle:
+        for number, line in enumerate(without_bom(handle), start=1):
+            line = line[:-1] if line.endswith("\n") else line
+            yield number, line[:-1] if line.endswith("\r") else line
 
 
 def numbered_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -154,7 +173,7 @@ def _add_record(sink: RowSink, location: str, record: Any, text_column: str, lab
         sink.stats.rows_read += 1
         sink.bad(location, "missing_field", f"field {label_column!r} is null")
         return
-    sink.add(location, record[text_column], raw_label)
+    sink.add(location, record[text_column], raw_label, record=record)
 
 
 def _skip_ws(text: str, index: int) -> int:
@@ -226,7 +245,13 @@ def _refuse_single_object(name: str, text: str) -> None:
 
 
 def _read_jsonl_text(name: str, text: str, sink: RowSink, text_column: str, label_column: str | None) -> None:
-    for number, line in numbered_lines(text):
+    read_jsonl_lines(name, numbered_lines(text), sink, text_column, label_column)
+
+
+def read_jsonl_lines(
+    name: str, lines: Iterator[tuple[int, str]], sink: RowSink, text_column: str, label_column: str | None
+) -> None:
+    for number, line in lines:
         location = f"{name}:{number}"
         if not line.strip():
             sink.stats.blank_lines += 1
@@ -243,8 +268,13 @@ def _read_jsonl_text(name: str, text: str, sink: RowSink, text_column: str, labe
 def read_csv_rows(
     path: Path, sink: RowSink, encoding: str, text_column: str, label_column: str | None, delimiter: str
 ) -> None:
-    name = path.name
-    reader = csv.reader(io.StringIO(read_text_file(path, encoding), newline=""), delimiter=delimiter)
+    with open_text_file(path, encoding, newline="") as handle:  # streamed: csv reads a line at a time
+        _read_csv_reader(
+            path.name, csv.reader(without_bom(handle), delimiter=delimiter), sink, text_column, label_column
+        )
+
+
+def _read_csv_reader(name: str, reader, sink: RowSink, text_column: str, label_column: str | None) -> None:
     try:
         header = next(reader)
     except StopIteration:
@@ -274,7 +304,12 @@ def read_csv_rows(
                 location, "wrong_column_count", f"expected {len(header)} columns as in the header, got {len(row)}"
             )
             continue
-        sink.add(location, row[text_index], row[label_index] if label_index is not None else None)
+        sink.add(
+            location,
+            row[text_index],
+            row[label_index] if label_index is not None else None,
+            record=dict(zip(header, row)) if sink.wants_records else None,
+        )
 
 
 def _label_feature(labels: str, kind: str | None):
@@ -439,7 +474,25 @@ def load_examples(
         language=language,
         check_utf8=is_utf8(encoding),
     )
-    if data_format == "sst2-tsv":
+    read_file(path, data_format, sink, encoding, text_column, label_column, delimiter)
+    dataset = _build_dataset(sink)
+    return (dataset, stats) if return_stats else dataset
+
+
+def read_file(
+    path: Path,
+    data_format: str,
+    sink: RowSink,
+    encoding: str,
+    text_column: str,
+    label_column: str | None,
+    delimiter: str | None = None,
+) -> None:
+    """Feeds every row of a local file (or of each file of a folder of shards, in name order) to ``sink``."""
+    if path.is_dir() and data_format != "mr":
+        for shard in shard_files(path):
+            read_file(shard, data_format, sink, encoding, text_column, label_column, delimiter)
+    elif data_format == "sst2-tsv":
         read_sst2_rows(path, sink, encoding)
     elif data_format == "uci-tsv":
         read_uci_rows(path, sink, encoding)
@@ -450,15 +503,18 @@ def load_examples(
     elif data_format == "json":
         read_json_rows(path, sink, encoding, text_column, label_column)
     elif data_format == "jsonl":
-        _read_jsonl_text(path.name, read_text_file(path, encoding), sink, text_column, label_column)
+        read_jsonl_lines(path.name, streamed_lines(path, encoding), sink, text_column, label_column)
     elif data_format == "csv":
-        if delimiter is None:
-            delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-        read_csv_rows(path, sink, encoding, text_column, label_column, delimiter)
+        read_csv_rows(
+            path,
+            sink,
+            encoding,
+            text_column,
+            label_column,
+            delimiter or ("\t" if path.suffix.lower() == ".tsv" else ","),
+        )
     else:  # pragma: no cover - resolve_format only returns DATA_FORMATS
         raise AssertionError(data_format)
-    dataset = _build_dataset(sink)
-    return (dataset, stats) if return_stats else dataset
 
 
 def _load_hub(repo_id: str, *, split: str, hub_config: str | None, revision: str | None, **kwargs):

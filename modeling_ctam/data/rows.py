@@ -43,6 +43,7 @@ BAD_ROW_REASONS = (
     "missing_field",
     "bad_record",
     "unaligned_id",
+    "not_burmese",
 )
 
 DEFAULT_MAX_CHARS = 10_000
@@ -301,8 +302,11 @@ class RowSink:
         return None
 
     # -- rows ---------------------------------------------------------------------------------------------------------
-    def add(self, location: str, text: Any, raw_label: Any = None) -> None:
-        """Validates one record and appends it (or reports it as bad, or drops it by the label scheme)."""
+    wants_records = False  # readers pass each whole record to `add` only when a sink asks for them
+
+    def add(self, location: str, text: Any, raw_label: Any = None, record: Mapping[str, Any] | None = None) -> None:
+        """Validates one record and appends it (or reports it as bad, or drops it by the label scheme). ``record``,
+        the whole input record, is given to sinks with ``wants_records`` (this one ignores it)."""
         self.stats.rows_read += 1
         if text is None:
             self.bad(location, "missing_field", "text is missing (null)")
@@ -343,6 +347,10 @@ class RowSink:
             if not text.strip():
                 self.bad(location, "empty_text", "text is empty after Burmese preprocessing")
                 return
+        self._keep(location, text, label_id)
+
+    def _keep(self, location: str, text: str, label_id: int) -> None:
+        """Collects one valid row (a streaming sink hands it on instead, :mod:`.stream`)."""
         self.texts.append(text)
         self.label_ids.append(label_id)
         self.locations.append(location)
