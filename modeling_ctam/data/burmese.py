@@ -96,6 +96,7 @@ __all__ = [
     "is_zawgyi",
     "normalize_burmese",
     "preprocess",
+    "preprocess_with_encoding",
     "segment_words",
     "word_ids_from_segmentation",
     "word_spans",
@@ -358,12 +359,31 @@ def preprocess(
     'Great phone 👍'
     ```
     """
+    return preprocess_with_encoding(text, convert_zawgyi=convert_zawgyi, normalize=normalize,
+                                    zawgyi_threshold=zawgyi_threshold)[0]
+
+
+def preprocess_with_encoding(
+    text: str,
+    *,
+    convert_zawgyi: bool = True,
+    normalize: bool = True,
+    zawgyi_threshold: float = ZAWGYI_THRESHOLD,
+) -> tuple[str, str | None]:
+    """
+    :func:`preprocess`, and the encoding it detected: `"zawgyi"` when it converted a line from Zawgyi, `"unicode"`
+    when the text has Burmese and nothing was converted, `None` when it has no Myanmar character.
+
+    Returns:
+        `tuple[str, str | None]`: `(preprocess(text, ...), encoding)`.
+    """
     _check_str(text)
     if not 0.0 < zawgyi_threshold <= 1.0:
         raise ValueError(f"`zawgyi_threshold` must be in (0, 1], got {zawgyi_threshold}")
     cleaned = _collapse_whitespace(_remove_invisibles(text))
+    encoding = "unicode" if contains_myanmar(cleaned) else None
     if not cleaned:
-        return ""
+        return "", None
     out = []
     for line in cleaned.split("\n"):
         if not contains_myanmar(line):
@@ -380,9 +400,9 @@ def preprocess(
             if normalize:
                 converted = _normalize_line(converted)
             if zawgyi_probability(converted) < zawgyi_threshold:
-                final = converted
+                final, encoding = converted, "zawgyi"
         out.append(final)
-    return _collapse_whitespace("\n".join(out))
+    return _collapse_whitespace("\n".join(out)), encoding
 
 
 # ---------------------------------------------------------------------------------------------------------------------

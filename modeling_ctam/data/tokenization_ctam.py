@@ -107,4 +107,16 @@ class CTAMTokenizer(TokenizersBackend):
         if not is_split_into_words:
             text = self.prepare_text(text)
             text_pair = self.prepare_text(text_pair) if text_pair is not None else None
+            _refuse_empty(text)
         return super()._encode_plus(text, text_pair, *args, is_split_into_words=is_split_into_words, **kwargs)
+
+
+def _refuse_empty(text) -> None:
+    """An empty or whitespace-only text (after preprocessing) has no sentiment: a `ValueError`, not the bare special
+    tokens that a classifier would score (as the CTAM pipeline and the Inference Endpoints handler refuse it)."""
+    texts = [text] if isinstance(text, str) else text if isinstance(text, (list, tuple)) else []
+    empty = [i for i, t in enumerate(texts) if isinstance(t, str) and not t.strip()]
+    if empty:
+        where = "" if isinstance(text, str) else f" (position {empty[:5]} of the batch)"
+        raise ValueError(f"CTAMTokenizer: a text is empty or whitespace-only{where}; an empty text has no sentiment: "
+                         "give text to classify.")
