@@ -73,10 +73,14 @@ _HASH_MODULI = (2_147_483_647, 2_147_483_629)
 
 
 _POWERS_CACHE: dict[tuple[int, int, int, str], torch.Tensor] = {}
+# The power tables cover at least this many positions, so that one table (a constant in an exported ONNX graph)
+# serves every sequence length up to it.
+_MIN_POWERS = 512
 
 
 def _powers(base: int, mod: int, length: int, device: torch.device) -> torch.Tensor:
-    """`base**k % mod` for k < length, computed once per (length, device) and cached."""
+    """`base**k % mod` for k < max(length, 512), computed once per (length, device) and cached."""
+    length = max(length, _MIN_POWERS)
     key = (base, mod, length, str(device))
     if key not in _POWERS_CACHE:
         values, p = [], 1
@@ -133,7 +137,8 @@ def static_pooling_matrix(
     else:
         same = word_ids.unsqueeze(2) == word_ids.unsqueeze(1)  # (B, T, T) same word occurrence
     same = same & valid.unsqueeze(1) & valid.unsqueeze(2)
-    eye = torch.eye(T, dtype=torch.bool, device=input_ids.device).expand(B, T, T)
+    pos = torch.arange(T, device=input_ids.device)
+    eye = (pos.unsqueeze(1) == pos.unsqueeze(0)).expand(B, T, T)  # not torch.eye: it exports as a bool EyeLike
     same = same | (eye & ~valid.unsqueeze(2))  # outside words: identity row
     matrix = same.float()
     return matrix / matrix.sum(-1, keepdim=True)  # each row sums to 1
