@@ -857,3 +857,23 @@ def test_cli_runs_as_a_script_and_checks_its_arguments(tmp_path):
         timeout=120,
     )
     assert module.returncode == 0 and "python -m modeling_ctam.hub.push" in module.stdout
+
+
+def test_the_folder_can_ship_the_int8_onnx_graph_beside_the_safetensors(built, tiny_model_dir, tmp_path,
+                                                                         monkeypatch):
+    pytest.importorskip("onnxruntime")
+    from modeling_ctam.serving import load_classifier
+
+    # the isolated load gives what it gave for the same model in `built` (the ONNX files do not take part in it)
+    monkeypatch.setattr(prepare, "run_isolated_checks", lambda *args, **kwargs: built["checks"])
+    folder = tmp_path / "repo"
+    report = prepare.build_hub_folder(tiny_model_dir, folder, repo_id=REPO_ID, onnx=True)
+    assert set(report.files) - {p.name for p in built["folder"].iterdir()} == {"model_quantized.onnx",
+                                                                             "ctam_onnx.json"}
+    assert prepare.check_hub_folder(folder) == []
+    assert "`model_quantized.onnx` beside the safetensors" in (folder / "README.md").read_text(encoding="utf-8")
+    classifier = load_classifier(folder, "onnx")  # the Hub folder is an ONNX folder too
+    assert classifier.label_names == LABELS and classifier.max_length == TRAIN_MAX_LENGTH
+    (folder / "model_quantized.onnx").unlink()
+    assert any("ctam_onnx.json names" in p for p in prepare.check_hub_folder(folder))
+    assert push.parse_args(["--model", "m", "--repo-id", "a/b", "--dry-run", "--output-dir", "o", "--onnx"]).onnx

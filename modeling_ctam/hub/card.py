@@ -376,6 +376,7 @@ def build_model_card(
     revision: str | None,
     requirements: Sequence[str],
     space_id: str | None = None,
+    onnx: dict | None = None,
 ) -> ModelCard:
     """The model card of a built folder (see the module docstring)."""
     labels = [config["id2label"][k] for k in sorted(config["id2label"], key=int)]
@@ -431,6 +432,7 @@ def build_model_card(
         zawgyi_threshold=ZAWGYI_THRESHOLD,
         citations=CITATIONS,
         space_id=space_id,
+        onnx=onnx,
     )
 
 

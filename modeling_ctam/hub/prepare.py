@@ -281,6 +281,7 @@ def build_hub_folder(
     overwrite: bool = False,
     check_timeout: int = 900,
     space_id: str | None = None,
+    onnx: bool = False,
 ) -> BuildReport:
     """Write the Hub repository folder of the trained model in `model_dir` to `output_dir` and check it.
 
@@ -298,6 +299,8 @@ def build_hub_folder(
             :data:`modeling_ctam.hub.card.WIDGET_TEXTS`).
         metrics_file: evaluation metrics to report (default ``metrics.json``, else ``dev_metrics.json``).
         space_id: the demo Space's id (``owner/name``), linked from the card; `None`: no link.
+        onnx: also ship the student path as int8 ONNX (``model_quantized.onnx``, ``ctam_onnx.json``;
+            :func:`modeling_ctam.serving.onnx.export_onnx`), beside the safetensors.
 
     Returns:
         A :class:`BuildReport`. Raises :class:`HubBuildError` when the folder fails a check (the folder is left in
@@ -380,6 +383,12 @@ def build_hub_folder(
         encoding="utf-8",
     )
 
+    onnx_record = None
+    if onnx:  # the int8 serving graph beside the safetensors; the folder already has config and tokenizer
+        from ..serving.onnx import export_onnx
+
+        onnx_record = export_onnx(model_dir, output_dir, write_tokenizer=False, overwrite=True)
+
     # 5. Run the folder as a Hub user would (no CTAM package): widget outputs, Zawgyi = Unicode, handler = pipeline.
     examples = card_lib.widget_examples(widget_texts)
     checks = run_isolated_checks(output_dir, examples, timeout=check_timeout)
@@ -398,6 +407,7 @@ def build_hub_folder(
         revision=revision,
         requirements=requirements,
         space_id=space_id,
+        onnx=onnx_record,
     )
     card_lib.build_model_card(**card_inputs).save(output_dir / "README.md")
 
@@ -551,6 +561,10 @@ def check_hub_folder(folder: str | os.PathLike, forbidden_strings: Sequence[str]
         for module in list((config.get("auto_map") or {}).values()) + ["pipeline_ctam.x", "burmese.x"]:
             if f"{module.split('.')[0]}.py" not in names:
                 problems.append(f"config.json names {module}, but {module.split('.')[0]}.py is missing")
+    if "ctam_onnx.json" in names:
+        onnx_file = (read_json(folder / "ctam_onnx.json") or {}).get("file")
+        if not onnx_file or onnx_file not in names:
+            problems.append(f"ctam_onnx.json names {onnx_file!r}, which is not in the folder")
     py_files = sorted(folder.glob("*.py"))
     for path in py_files:
         try:

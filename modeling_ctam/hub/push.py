@@ -89,6 +89,12 @@ def parse_args(argv=None, prog: str = "python -m modeling_ctam.hub.push") -> arg
         "--space-dir or --push-space is given)",
     )
     parser.add_argument(
+        "--onnx",
+        action="store_true",
+        help="also ship the student path as int8 ONNX (model_quantized.onnx) beside the safetensors, for "
+        "`eval.py predict --backend onnx` (needs the [onnx] extra)",
+    )
+    parser.add_argument(
         "--push-space", action="store_true", help="after the model, create and upload the demo Space (real push only)"
     )
     args = parser.parse_args(argv)
@@ -119,6 +125,7 @@ def build(args, output_dir: Path):
         metrics_file=args.metrics,
         overwrite=args.overwrite,
         space_id=args.space_id,
+        onnx=args.onnx,
     )
 
 

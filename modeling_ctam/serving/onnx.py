@@ -156,13 +156,16 @@ def _student_module(model, word_ids: bool):
     return StudentLogits(model).eval()
 
 
-def _probe_batches(tokenizer, max_length: int, texts: Sequence[str] = PROBE_TEXTS) -> list[dict]:
+def _probe_batches(tokenizer, max_length: int, word_ids: bool, texts: Sequence[str] = PROBE_TEXTS) -> list[dict]:
     """Tokenised probe batches of several sizes and lengths (the export's dynamic axes must serve them all)."""
     from ..data import tokenize_for_eval
 
     texts = list(texts)
     batches = [texts, texts[:1], texts[1:2], [" ".join(texts)] * 3]
-    return [tokenize_for_eval(tokenizer, batch, "my", max_length=max_length, preprocess=True) for batch in batches]
+    return [
+        tokenize_for_eval(tokenizer, batch, "my", max_length=max_length, word_ids=word_ids, preprocess=True)
+        for batch in batches
+    ]
 
 
 def _strip_shapes(path: Path) -> None:
@@ -251,7 +254,7 @@ def export_onnx(
         settings["max_length"] = int(max_length)
     word_ids = settings["word_ids"]
     module = _student_module(net, word_ids)
-    batches = _probe_batches(tokenizer, settings["max_length"])
+    batches = _probe_batches(tokenizer, settings["max_length"], word_ids)
     names = ["input_ids", "attention_mask"] + (["word_ids"] if word_ids else [])
     example = tuple(batches[0][name] for name in names)
     fp32 = out / ONNX_FP32_FILE

@@ -1,0 +1,190 @@
+"""Int8 ONNX serving: the student path exported, checked against PyTorch, quantised, and used by ``eval.py predict``.
+
+A tiny random CTAM (hidden 32, 2 layers) with the real offline XLM-R tokenizer; the texts are real GKLMIP reviews.
+Skipped cleanly without the ``[onnx]`` extra.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from transformers import AutoTokenizer
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+from cli_helpers import eval_cli
+
+from modeling_ctam import CTAMConfig, CTAMForSequenceClassification, CTAMTokenizer
+from modeling_ctam.data import load_examples, tokenize_for_eval
+from modeling_ctam.paths import data_dir
+from modeling_ctam.serving import load_classifier
+from modeling_ctam.serving.onnx import OnnxSequenceClassifier, export_onnx
+
+GKLMIP_DEV = data_dir() / "my" / "gklmip" / "product_sentiment_dataset_dev.json"
+needs_gklmip = pytest.mark.skipif(not GKLMIP_DEV.is_file(), reason="shared GKLMIP data not found (set CTAM_DATA_DIR)")
+TINY_ENCODER = dict(
+    model_type="xlm-roberta",
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=37,
+    vocab_size=250037,
+    max_position_embeddings=514,
+    pad_token_id=1,
+    bos_token_id=0,
+    eos_token_id=2,
+)
+
+
+def _save_run(folder: Path, tokenizer, *, word_ids: bool = False, gate_type: str = "vector") -> Path:
+    torch.manual_seed(0)
+    config = CTAMConfig(
+        encoder_config=dict(TINY_ENCODER),
+        num_labels=2,
+        id2label={0: "negative", 1: "positive"},
+        label2id={"negative": 0, "positive": 1},
+        initializer_range=0.2,
+        gate_type=gate_type,
+    )
+    model = CTAMForSequenceClassification(config).eval()
+    model.ctam.set_word_boundaries(tokenizer)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    (folder / "train_config.json").write_text(json.dumps({"config": {"max_length": 64, "word_ids": word_ids}}))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tokenizer(offline_encoder_dir):
+    return CTAMTokenizer.from_tokenizer(AutoTokenizer.from_pretrained(offline_encoder_dir))
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, tokenizer):
+    root = tmp_path_factory.mktemp("onnx")
+    run = _save_run(root / "run", tokenizer)
+    record = export_onnx(run, root / "onnx", keep_fp32=True)
+    return run, root / "onnx", record
+
+
+def _texts(n: int | None = None) -> list[str]:
+    texts = list(load_examples(GKLMIP_DEV, "gklmip-json", labels="raw")["text"])
+    return texts[:n] if n else texts
+
+
+def test_export_writes_the_serving_folder(exported):
+    run, folder, record = exported
+    assert {"model_quantized.onnx", "model.onnx", "ctam_onnx.json", "config.json", "tokenizer.json"} <= {
+        p.name for p in folder.iterdir()
+    }
+    saved = json.loads((folder / "ctam_onnx.json").read_text())
+    assert saved == record and saved["inputs"] == ["input_ids", "attention_mask"] and saved["opset"] == 17
+    assert saved["inference"]["max_length"] == 64 and saved["max_abs_logit_difference_fp32"] < 1e-4
+    assert json.loads((folder / "config.json").read_text())["ctam_inference"]["max_length"] == 64
+    assert (folder / "model_quantized.onnx").stat().st_size < (folder / "model.onnx").stat().st_size / 3
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        export_onnx(run, folder)
+
+
+@needs_gklmip
+def test_fp32_graph_reproduces_pytorch_at_every_batch_size_and_length(exported, tokenizer):
+    run, folder, _ = exported
+    model = CTAMForSequenceClassification.from_pretrained(run).eval()
+    session = OnnxSequenceClassifier(folder / "model.onnx")
+    texts = _texts(40)
+    for batch, max_length in ((texts[:1], 64), (texts[:7], 64), (texts, 64), (texts[:5], 300)):
+        encoded = tokenize_for_eval(
+            tokenizer, [" ".join(batch)] * 2 if max_length == 300 else batch, max_length=max_length
+        )
+        with torch.inference_mode():
+            expected = model(**encoded).logits
+        assert torch.allclose(session(**encoded).logits, expected, atol=1e-4), encoded["input_ids"].shape
+
+
+@needs_gklmip
+def test_int8_graph_agrees_with_pytorch_on_gklmip_reviews(exported):
+    run, folder, _ = exported
+    texts = _texts(200)
+    reference = np.array(load_classifier(run, "pytorch", device="cpu").probabilities(texts))
+    served = np.array(load_classifier(folder, "onnx").probabilities(texts))
+    assert served.shape == reference.shape == (len(texts), 2)
+    assert (served.argmax(1) == reference.argmax(1)).mean() >= 0.95
+    assert np.abs(served - reference).max() < 0.05
+    fp32 = load_classifier(folder, "onnx")
+    fp32.model = OnnxSequenceClassifier(folder / "model.onnx")
+    assert np.abs(np.array(fp32.probabilities(texts)) - reference).max() < 1e-5
+
+
+def test_word_ids_models_export_with_a_word_ids_input(tmp_path, tokenizer):
+    run = _save_run(tmp_path / "run", tokenizer, word_ids=True, gate_type="scalar")
+    record = export_onnx(run, tmp_path / "onnx", quantize=False)
+    assert record["inputs"] == ["input_ids", "attention_mask", "word_ids"] and record["file"] == "model.onnx"
+    classifier = load_classifier(tmp_path / "onnx", "onnx")
+    assert classifier.word_ids and len(classifier.probabilities(["သုံးရတာ အရမ်းအဆင်ပြေပါတယ်"])) == 1
+
+
+@needs_gklmip
+def test_predict_backend_onnx_end_to_end(exported, tmp_path):
+    run, folder, _ = exported
+    data = tmp_path / "reviews.jsonl"
+    data.write_text(
+        "".join(json.dumps({"text": t, "n": i}) + "\n" for i, t in enumerate(_texts(30))) + "\n{}\n", encoding="utf-8"
+    )
+    outputs = {}
+    for backend, model in (("pytorch", run), ("onnx", folder)):
+        manifest = eval_cli().main(
+            [
+                "predict",
+                "--model",
+                str(model),
+                "--backend",
+                backend,
+                "--data",
+                str(data),
+                "--keep-columns",
+                "n",
+                "--output-dir",
+                str(tmp_path / backend),
+                "--no-progress",
+            ]
+        )
+        assert manifest["rows"] == 31 and manifest["bad_rows"] == {"missing_field": 1}
+        assert manifest["settings"]["backend"] == backend
+        outputs[backend] = [
+            json.loads(line)
+            for line in (tmp_path / backend / "predictions-00000-of-00001.jsonl").read_text().splitlines()
+        ]
+    assert [r["n"] for r in outputs["onnx"]] == list(range(30)) + [None]
+    agree = np.mean([a["label"] == b["label"] for a, b in zip(outputs["onnx"][:30], outputs["pytorch"][:30])])
+    assert agree >= 0.9
+    with pytest.raises(SystemExit, match="export-onnx"):
+        eval_cli().main(
+            [
+                "predict",
+                "--model",
+                str(run),
+                "--backend",
+                "onnx",
+                "--data",
+                str(data),
+                "--output-dir",
+                str(tmp_path / "nope"),
+                "--no-progress",
+            ]
+        )
+
+
+def test_cli_export_onnx(exported, tmp_path):
+    run, _, _ = exported
+    record = eval_cli().main(
+        ["export-onnx", "--model", str(run), "--output-dir", str(tmp_path / "cli"), "--per-channel"]
+    )
+    assert record["quantization"]["per_channel"] is True and (tmp_path / "cli" / "model_quantized.onnx").is_file()
+    assert not (tmp_path / "cli" / "model.onnx").exists()
+    with pytest.raises(SystemExit, match="already holds an ONNX export"):
+        eval_cli().main(["export-onnx", "--model", str(run), "--output-dir", str(tmp_path / "cli")])
