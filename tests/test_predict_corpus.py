@@ -399,3 +399,21 @@ def test_stock_pipeline_refuses_whitespace_only_text(tiny_run):
             classify(text)
     with pytest.raises(ValueError, match=r"position \[1\]"):
         classify.tokenizer([UNICODE, "  "])
+
+
+def test_a_batch_in_memory_gets_the_rows_a_file_gets(classifier, tmp_path):
+    """What the Ray Data recipe of docs/evaluation.md runs per batch: the same rows as `eval.py predict`."""
+    from modeling_ctam.evaluation.corpus import predict_texts
+
+    texts = [UNICODE, "  ", "great phone", ZAWGYI, None]
+    rows = predict_texts(classifier, texts, first_row=10)
+    assert [r["row"] for r in rows] == [10, 11, 12, 13, 14]
+    assert [r["reason"] for r in rows] == [None, "empty_text", "not_burmese", None, "missing_field"]
+    assert rows[1]["error"] == "batch[11]: empty or whitespace-only text"
+    path = _write_csv(tmp_path / "in.csv", [[str(i), t] for i, t in enumerate(texts[:4])])
+    predict_corpus(classifier, path, tmp_path / "out", text_column="comment", progress=False)
+    from_file = _rows(tmp_path / "out")
+    for a, b in zip(rows, from_file):
+        assert {k: a[k] for k in ("label", "p_positive", "encoding", "reason")} == {
+            k: b[k] for k in ("label", "p_positive", "encoding", "reason")
+        }

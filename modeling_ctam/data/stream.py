@@ -222,6 +222,37 @@ def stream_rows(
     return stats
 
 
+def stream_texts(
+    texts: Sequence[Any],
+    on_row: Callable[[StreamRow], None],
+    *,
+    language: str = "my",
+    max_chars: int | None = DEFAULT_MAX_CHARS,
+    first_index: int = 0,
+    name: str = "texts",
+) -> LoadStats:
+    """Validates and preprocesses texts already in memory (a batch of a Ray / Spark / pandas job) exactly as
+    :func:`stream_rows` does a file's rows, and calls ``on_row`` for each, valid or bad. Row ``i`` of `texts` gets
+    the index ``first_index + i`` and the location ``name[first_index + i]``."""
+    check_choice("language", language, ("en", "my"))
+    stats = LoadStats(source=name, data_format="texts", language=language)
+    stats.rows_read = first_index
+    sink = _StreamSink(
+        stats,
+        on_row,
+        language=language,
+        max_chars=max_chars,
+        check_utf8=True,
+        keep_records=False,
+        start=0,
+        rank=0,
+        world_size=1,
+    )
+    for index, text in enumerate(texts, start=first_index):
+        sink.add(f"{name}[{index}]", text)
+    return stats
+
+
 def _check_csv_header(path: Path, encoding: str, text_column: str, keep_columns: Sequence[str]) -> None:
     import csv
 

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..data.stream import StreamRow, input_files, is_local_input, stream_rows
+from ..data.stream import StreamRow, input_files, is_local_input, stream_rows, stream_texts
 from .manifest import MANIFEST, ShardWriter, merge_manifests, shard_stem
 
 logger = logging.getLogger(__name__)
@@ -92,6 +92,24 @@ def _output_row(
     for column in keep_columns:
         out[column] = (row.record or {}).get(column)
     return out
+
+
+def classified(classifier, rows: Sequence[StreamRow], keep_columns: Sequence[str] = ()) -> list[dict]:
+    """The output rows of `rows`: the valid ones classified (in one call), the bad ones with their reason."""
+    probabilities = iter(classifier.probabilities([row.text for row in rows if row.text is not None]))
+    return [
+        _output_row(row, next(probabilities) if row.text is not None else None, classifier.label_names, keep_columns)
+        for row in rows
+    ]
+
+
+def predict_texts(classifier, texts: Sequence[Any], *, language: str = "my", first_row: int = 0) -> list[dict]:
+    """Output rows (as ``eval.py predict`` writes them) for a batch of raw texts in memory: each validated,
+    preprocessed and classified as a file's rows are, bad ones with their reason. For engines that hand out
+    batches themselves (docs/evaluation.md: Ray Data's ``map_batches``)."""
+    rows: list[StreamRow] = []
+    stream_texts(texts, rows.append, language=language, first_index=first_row, name="batch")
+    return classified(classifier, rows)
 
 
 def predict_corpus(
@@ -182,12 +200,7 @@ def predict_corpus(
 
     def flush(next_row: int) -> None:
         truncated_before = classifier.num_truncated
-        valid = [row for row in chunk if row.text is not None]
-        probabilities = iter(classifier.probabilities([row.text for row in valid]))
-        rows = [
-            _output_row(row, next(probabilities) if row.text is not None else None, labels, keep_columns)
-            for row in chunk
-        ]
+        rows = classified(classifier, chunk, keep_columns)
         writer.write_chunk(rows, next_row, classifier.num_truncated - truncated_before)
         bar.update(len(chunk))
         chunk.clear()
