@@ -182,9 +182,11 @@ def test_predict_backend_onnx_end_to_end(exported, tmp_path):
 def test_cli_export_onnx(exported, tmp_path):
     run, _, _ = exported
     record = eval_cli().main(
-        ["export-onnx", "--model", str(run), "--output-dir", str(tmp_path / "cli"), "--per-channel"]
+        ["export-onnx", "--model", str(run), "--output-dir", str(tmp_path / "cli"), "--no-per-channel"]
+        + ["--fp32-nodes", r"layer\.1/output/dense"]
     )
-    assert record["quantization"]["per_channel"] is True and (tmp_path / "cli" / "model_quantized.onnx").is_file()
+    assert record["quantization"]["per_channel"] is False and (tmp_path / "cli" / "model_quantized.onnx").is_file()
+    assert record["quantization"]["fp32_matmuls"] == 5  # mapping, gate, the classifier's two, one FFN output
     assert not (tmp_path / "cli" / "model.onnx").exists()
     with pytest.raises(SystemExit, match="already holds an ONNX export"):
         eval_cli().main(["export-onnx", "--model", str(run), "--output-dir", str(tmp_path / "cli")])

@@ -8,7 +8,7 @@
 
     accelerate launch [--num_processes N] eval.py predict ...   (row i goes to process i % N)
 
-    python eval.py export-onnx --model DIR --output-dir ONNX_DIR [--per-channel --reduce-range --keep-fp32]
+    python eval.py export-onnx --model DIR --output-dir ONNX_DIR [--no-per-channel --fp32-nodes REGEX --keep-fp32]
         -> ONNX_DIR/model_quantized.onnx, config.json, tokenizer, ctam_onnx.json
 
 The parsers are added by :func:`add_predict_arguments` / :func:`add_export_onnx_arguments`, so the commands sit in
@@ -107,7 +107,20 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
 def add_export_onnx_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="A trained model folder (train.py / save_pretrained).")
     parser.add_argument("--output-dir", required=True, help="Folder for model_quantized.onnx and its tokenizer.")
-    parser.add_argument("--per-channel", action="store_true", help="quantize_dynamic per_channel=True.")
+    parser.add_argument(
+        "--per-channel",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="quantize_dynamic per_channel (default on).",
+    )
+    parser.add_argument(
+        "--fp32-nodes",
+        nargs="+",
+        default=[],
+        metavar="REGEX",
+        help="Keep the MatMuls whose ONNX node name matches in fp32 (besides the eq. 2 mapping, the gate and the "
+        "classifier), e.g. 'layer\\.\\d+/output/dense' (docs/evaluation.md).",
+    )
     parser.add_argument("--reduce-range", action="store_true", help="quantize_dynamic reduce_range=True (7-bit).")
     parser.add_argument("--no-quantize", action="store_true", help="Write the fp32 model.onnx only.")
     parser.add_argument("--keep-fp32", action="store_true", help="Keep model.onnx beside the int8 graph.")
@@ -203,6 +216,7 @@ def run_export_onnx(args: argparse.Namespace) -> dict:
             quantize=not args.no_quantize,
             per_channel=args.per_channel,
             reduce_range=args.reduce_range,
+            fp32_nodes=args.fp32_nodes,
             keep_fp32=args.keep_fp32,
             max_length=args.max_length,
             overwrite=args.overwrite,
