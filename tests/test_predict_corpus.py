@@ -417,3 +417,39 @@ def test_a_batch_in_memory_gets_the_rows_a_file_gets(classifier, tmp_path):
         assert {k: a[k] for k in ("label", "p_positive", "encoding", "reason")} == {
             k: b[k] for k in ("label", "p_positive", "encoding", "reason")
         }
+
+
+def test_accelerate_launch_writes_one_shard_per_process(tiny_run, tmp_path):
+    """`accelerate launch` with two CPU processes (the repository's torchrun configuration): rows split i % 2."""
+    path = _write_csv(tmp_path / "in.csv", [[str(i), UNICODE if i % 5 else " "] for i in range(30)])
+    argv = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(REPO / "configs" / "accelerate" / "cpu_2proc.yaml"),
+        str(REPO / "eval.py"),
+        "predict",
+        "--model",
+        str(tiny_run),
+        "--data",
+        str(path),
+        "--text-column",
+        "comment",
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--chunk-size",
+        "4",
+        "--num-threads",
+        "1",
+        "--no-progress",
+    ]
+    done = subprocess.run(
+        argv, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["world_size"] == 2 and [s["rows"] for s in manifest["shards"]] == [15, 15]
+    assert manifest["bad_rows"] == {"empty_text": 6}
+    odd = (tmp_path / "out" / "predictions-00001-of-00002.jsonl").read_text().splitlines()
+    assert [json.loads(line)["row"] for line in odd] == list(range(1, 30, 2))

@@ -285,12 +285,20 @@ def write_parquet(
 
 def process_identity() -> tuple[int, int, int, Any]:
     """``(rank, world_size, local_world_size, state)`` of this process: accelerate's when launched with
-    ``accelerate launch`` (or ``torchrun``), else ``(0, 1, 1, None)``."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+    ``accelerate launch`` (or ``torchrun``), else ``(0, 1, 1, None)``. Without a GPU the processes meet over gloo on
+    the CPU."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
         return 0, 1, 1, None
+    import torch
     from accelerate import PartialState
 
-    state = PartialState()
+    state = PartialState(cpu=not torch.cuda.is_available())
+    if state.num_processes != world_size:  # never let several processes write one shard
+        raise RuntimeError(
+            f"WORLD_SIZE is {world_size} but accelerate set up {state.num_processes} process(es); "
+            "launch with a multi-process configuration (docs/evaluation.md)."
+        )
     local = int(os.environ.get("LOCAL_WORLD_SIZE", state.num_processes))
     return state.process_index, state.num_processes, local, state
 

@@ -306,7 +306,7 @@ def export_onnx(
         quantized = out / ONNX_MODEL_FILE
         root = logging.getLogger()
         level = root.level
-        root.setLevel(max(level, logging.WARNING))  # quantize_dynamic logs a line per tensor on the root logger
+        root.setLevel(max(level, logging.ERROR))  # quantize_dynamic logs per tensor on the root logger
         patterns = [re.compile(p) for p in (*FP32_NODES, *fp32_nodes)]
         graph = onnx.load(str(fp32), load_external_data=False).graph
         excluded = [
