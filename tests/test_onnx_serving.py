@@ -18,45 +18,16 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
 from cli_helpers import eval_cli
+from tiny_runs import GKLMIP_DEV, needs_gklmip, save_tiny_run
 
-from modeling_ctam import CTAMConfig, CTAMForSequenceClassification, CTAMTokenizer
+from modeling_ctam import CTAMForSequenceClassification, CTAMTokenizer
 from modeling_ctam.data import load_examples, tokenize_for_eval
-from modeling_ctam.paths import data_dir
 from modeling_ctam.serving import load_classifier
 from modeling_ctam.serving.onnx import OnnxSequenceClassifier, export_onnx
 
-GKLMIP_DEV = data_dir() / "my" / "gklmip" / "product_sentiment_dataset_dev.json"
-needs_gklmip = pytest.mark.skipif(not GKLMIP_DEV.is_file(), reason="shared GKLMIP data not found (set CTAM_DATA_DIR)")
-TINY_ENCODER = dict(
-    model_type="xlm-roberta",
-    hidden_size=32,
-    num_hidden_layers=2,
-    num_attention_heads=2,
-    intermediate_size=37,
-    vocab_size=250037,
-    max_position_embeddings=514,
-    pad_token_id=1,
-    bos_token_id=0,
-    eos_token_id=2,
-)
-
 
 def _save_run(folder: Path, tokenizer, *, word_ids: bool = False, gate_type: str = "vector") -> Path:
-    torch.manual_seed(0)
-    config = CTAMConfig(
-        encoder_config=dict(TINY_ENCODER),
-        num_labels=2,
-        id2label={0: "negative", 1: "positive"},
-        label2id={"negative": 0, "positive": 1},
-        initializer_range=0.2,
-        gate_type=gate_type,
-    )
-    model = CTAMForSequenceClassification(config).eval()
-    model.ctam.set_word_boundaries(tokenizer)
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    (folder / "train_config.json").write_text(json.dumps({"config": {"max_length": 64, "word_ids": word_ids}}))
-    return folder
+    return save_tiny_run(folder, tokenizer, max_length=64, word_ids=word_ids, gate_type=gate_type)
 
 
 @pytest.fixture(scope="module")

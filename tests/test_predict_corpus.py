@@ -18,32 +18,18 @@ from pathlib import Path
 import pytest
 import torch
 from cli_helpers import REPO, eval_cli
+from tiny_runs import GKLMIP_DEV, needs_gklmip, save_tiny_run
 from transformers import AutoTokenizer
 
-from modeling_ctam import CTAMConfig, CTAMForSequenceClassification, CTAMTokenizer
+from modeling_ctam import CTAMTokenizer
 from modeling_ctam.data import load_examples
 from modeling_ctam.data import readers as readers_module
 from modeling_ctam.data.stream import stream_rows
 from modeling_ctam.evaluation.corpus import finish_run, predict_corpus
 from modeling_ctam.evaluation.manifest import ResumeError
 from modeling_ctam.evaluation.predict import predict
-from modeling_ctam.paths import data_dir
 from modeling_ctam.serving import load_classifier
 
-GKLMIP_DEV = data_dir() / "my" / "gklmip" / "product_sentiment_dataset_dev.json"
-needs_gklmip = pytest.mark.skipif(not GKLMIP_DEV.is_file(), reason="shared GKLMIP data not found (set CTAM_DATA_DIR)")
-TINY_ENCODER = dict(
-    model_type="xlm-roberta",
-    hidden_size=32,
-    num_hidden_layers=2,
-    num_attention_heads=2,
-    intermediate_size=37,
-    vocab_size=250037,
-    max_position_embeddings=514,
-    pad_token_id=1,
-    bos_token_id=0,
-    eos_token_id=2,
-)
 ZAWGYI = "ေပးရတဲ့ေစ်းနဲ႔တန္တဲ့ပစၥည္းေလးပါ။ သံုးရတာအဆင္ေျပပါတယ္ ။"  # a GKLMIP review stored in Zawgyi
 UNICODE = "သုံးရတာ အရမ်းအဆင်ပြေပါတယ် ပစ္စည်းကောင်းပါတယ်"
 
@@ -51,22 +37,8 @@ UNICODE = "သုံးရတာ အရမ်းအဆင်ပြေပါတ�
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, offline_encoder_dir) -> Path:
     """A folder as train.py leaves it: model, CTAMTokenizer (with its flat code), train_config.json."""
-    folder = tmp_path_factory.mktemp("run") / "tiny"
     tokenizer = CTAMTokenizer.from_tokenizer(AutoTokenizer.from_pretrained(offline_encoder_dir))
-    torch.manual_seed(0)
-    config = CTAMConfig(
-        encoder_config=dict(TINY_ENCODER),
-        num_labels=2,
-        id2label={0: "negative", 1: "positive"},
-        label2id={"negative": 0, "positive": 1},
-        initializer_range=0.2,
-    )
-    model = CTAMForSequenceClassification(config).eval()
-    model.ctam.set_word_boundaries(tokenizer)
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    (folder / "train_config.json").write_text(json.dumps({"config": {"max_length": 48, "word_ids": False}}))
-    return folder
+    return save_tiny_run(tmp_path_factory.mktemp("run") / "tiny", tokenizer, max_length=48)
 
 
 @pytest.fixture(scope="module")
@@ -283,32 +255,33 @@ def test_a_shard_shorter_than_its_manifest_or_other_settings_are_refused(classif
     assert len(_rows(out)) == 9
 
 
+def _predict_argv(model: Path, data: Path, out: Path, *options: str) -> list[str]:
+    """`eval.py predict` on the tiny run, one thread a process (a tiny model gains nothing from two, and loses much
+    when another job holds the second core)."""
+    return [
+        str(REPO / "eval.py"),
+        "predict",
+        "--model",
+        str(model),
+        "--data",
+        str(data),
+        "--text-column",
+        "comment",
+        "--output-dir",
+        str(out),
+        "--num-threads",
+        "1",
+        "--no-progress",
+        *options,
+    ]
+
+
 @needs_gklmip
 def test_a_killed_process_resumes_where_it_stopped(tiny_run, tmp_path):
     """A real SIGKILL of `eval.py predict` in the middle of its input, then the same command again."""
     n = 400
     path = _write_csv(tmp_path / "in.csv", [[str(i), text] for i, text in enumerate(_reviews(n))])
-    # one thread: a tiny model gains nothing from two, and loses much when another job holds the second core
-    argv = [
-        sys.executable,
-        str(REPO / "eval.py"),
-        "predict",
-        "--model",
-        str(tiny_run),
-        "--data",
-        str(path),
-        "--text-column",
-        "comment",
-        "--output-dir",
-        str(tmp_path / "out"),
-        "--batch-size",
-        "1",
-        "--chunk-size",
-        "8",
-        "--num-threads",
-        "1",
-        "--no-progress",
-    ]
+    argv = [sys.executable, *_predict_argv(tiny_run, path, tmp_path / "out", "--batch-size", "1", "--chunk-size", "8")]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     manifest = tmp_path / "out" / "predictions-00000-of-00001.manifest.json"
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -422,28 +395,9 @@ def test_a_batch_in_memory_gets_the_rows_a_file_gets(classifier, tmp_path):
 def test_accelerate_launch_writes_one_shard_per_process(tiny_run, tmp_path):
     """`accelerate launch` with two CPU processes (the repository's torchrun configuration): rows split i % 2."""
     path = _write_csv(tmp_path / "in.csv", [[str(i), UNICODE if i % 5 else " "] for i in range(30)])
-    argv = [
-        sys.executable,
-        "-m",
-        "accelerate.commands.launch",
-        "--config_file",
-        str(REPO / "configs" / "accelerate" / "cpu_2proc.yaml"),
-        str(REPO / "eval.py"),
-        "predict",
-        "--model",
-        str(tiny_run),
-        "--data",
-        str(path),
-        "--text-column",
-        "comment",
-        "--output-dir",
-        str(tmp_path / "out"),
-        "--chunk-size",
-        "4",
-        "--num-threads",
-        "1",
-        "--no-progress",
-    ]
+    config = REPO / "configs" / "accelerate" / "cpu_2proc.yaml"
+    argv = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config)]
+    argv += _predict_argv(tiny_run, path, tmp_path / "out", "--chunk-size", "4")
     done = subprocess.run(
         argv, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=600, check=False
     )
