@@ -25,13 +25,11 @@ import argparse
 import json
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
 
 TARGETS = {"agreement": 0.995, "macro_f1_gap": 0.005, "throughput_ratio": 2.5}
 
@@ -72,7 +70,7 @@ def _forward_seconds(classifier, batches) -> float:
     start = time.perf_counter()
     with torch.inference_mode():
         for batch in batches:
-            classifier.model(**batch).logits
+            _ = classifier.model(**batch).logits
     return time.perf_counter() - start
 
 
@@ -153,23 +151,37 @@ def main(argv=None) -> dict:
 
 def markdown(r: dict) -> str:
     q = r["quantization"] or {}
+    kind = "ONNX int8" if q else "ONNX fp32"
+    how = (
+        f"dynamic int8 quantisation (per_channel={q.get('per_channel')}, reduce_range={q.get('reduce_range')}, "
+        f"{q.get('fp32_matmuls')} MatMuls kept fp32: {', '.join(q.get('fp32_nodes') or [])})"
+        if q
+        else "not quantised"
+    )
     lines = [
-        f"# Int8 ONNX against PyTorch fp32: {r['data']} ({r['n']} reviews), {r['threads']} threads",
+        f"# {kind} against PyTorch fp32: {r['data']} ({r['n']} reviews), {r['threads']} threads",
         "",
-        f"Model `{r['model']}`; ONNX: dynamic int8 quantisation (per_channel={q.get('per_channel')}, "
-        f"reduce_range={q.get('reduce_range')}), {r['onnx_bytes'] / 1e6:.0f} MB.",
+        f"Model `{r['model']}`; ONNX: {how}, {r['onnx_bytes'] / 1e6:.0f} MB.",
         "",
-        "| measure | PyTorch fp32 | ONNX int8 | ONNX / PyTorch | target |",
+        f"| measure | PyTorch fp32 | {kind} | ONNX / PyTorch | target |",
         "|---|---:|---:|---:|---|",
-        f"| predicted-label agreement | | | {r['agreement']:.4f} ({r['disagreements']} of {r['n']} differ) | "
-        f">= {r['targets']['agreement']} |",
-        f"| macro-F1 | {r['macro_f1']['pytorch']:.4f} | {r['macro_f1']['onnx']:.4f} | gap {r['macro_f1_gap']:.4f} | "
-        f"<= {r['targets']['macro_f1_gap']} |",
-        f"| throughput at batch {r['batch_size']}, rows/s | {r['throughput_rows_per_s']['pytorch']:.1f} | "
-        f"{r['throughput_rows_per_s']['onnx']:.1f} | {r['throughput_ratio']:.2f}x | >= {r['targets']['throughput_ratio']}x |",
-        f"| latency at batch 1, median ms (p90) | {r['latency_ms_median']['pytorch']:.1f} "
-        f"({r['latency_ms_p90']['pytorch']:.1f}) | {r['latency_ms_median']['onnx']:.1f} "
-        f"({r['latency_ms_p90']['onnx']:.1f}) | {r['latency_ratio']:.2f}x faster | |",
+        (
+            f"| predicted-label agreement | | | {r['agreement']:.4f} ({r['disagreements']} of {r['n']} differ) | "
+            f">= {r['targets']['agreement']} |"
+        ),
+        (
+            f"| macro-F1 | {r['macro_f1']['pytorch']:.4f} | {r['macro_f1']['onnx']:.4f} | gap {r['macro_f1_gap']:.4f} | "
+            f"<= {r['targets']['macro_f1_gap']} |"
+        ),
+        (
+            f"| throughput at batch {r['batch_size']}, rows/s | {r['throughput_rows_per_s']['pytorch']:.1f} | "
+            f"{r['throughput_rows_per_s']['onnx']:.1f} | {r['throughput_ratio']:.2f}x | >= {r['targets']['throughput_ratio']}x |"
+        ),
+        (
+            f"| latency at batch 1, median ms (p90) | {r['latency_ms_median']['pytorch']:.1f} "
+            f"({r['latency_ms_p90']['pytorch']:.1f}) | {r['latency_ms_median']['onnx']:.1f} "
+            f"({r['latency_ms_p90']['onnx']:.1f}) | {r['latency_ratio']:.2f}x faster | |"
+        ),
         "",
         f"Largest difference of a class probability: {r['max_abs_probability_difference']:.4f}.",
         "",

@@ -34,7 +34,6 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
 
 BAD_ROWS = ("", "   ", "Great phone, fast delivery", "x" * 10_001, b"\xff\xfe not utf-8")
 
@@ -240,9 +239,11 @@ def markdown(record: dict) -> str:
     lines = [
         f"# eval.py predict at scale: {record['threads']} threads, batch {record['batch_size']}",
         "",
-        f"Input: {big['rows']:,} rows ({big['bytes'] / 1e6:.0f} MB CSV) from {big['source_reviews']:,} real GKLMIP "
-        f"reviews, {big['converted_to_zawgyi']:,} converted to Zawgyi, {big['bad_rows']:,} bad rows; the small "
-        "input is its first rows.",
+        (
+            f"Input: {big['rows']:,} rows ({big['bytes'] / 1e6:.0f} MB CSV) from {big['source_reviews']:,} real GKLMIP "
+            f"reviews, {big['converted_to_zawgyi']:,} converted to Zawgyi, {big['bad_rows']:,} bad rows; the small "
+            "input is its first rows."
+        ),
         "",
         "| run | rows | rows/s | peak RSS (MB) | wall (s) | bad rows |",
         "|---|---:|---:|---:|---:|---|",

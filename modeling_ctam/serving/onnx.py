@@ -244,7 +244,7 @@ def export_onnx(
     from transformers import AutoTokenizer
 
     from .. import CTAMForSequenceClassification
-    from .backends import inference_settings
+    from .settings import inference_settings
 
     source, out = Path(model), Path(output_dir)
     if not (source / "config.json").is_file():
