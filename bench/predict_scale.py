@@ -42,6 +42,17 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="Trained model folder (PyTorch backend).")
     parser.add_argument("--onnx", help="Folder written by eval.py export-onnx (ONNX backend).")
+    parser.add_argument(
+        "--onnx-inputs",
+        choices=("both", "small"),
+        default="both",
+        help="Inputs the --onnx model runs on (small: when the big one does not fit the time).",
+    )
+    parser.add_argument(
+        "--memory-onnx",
+        default=None,
+        help="Another ONNX folder (e.g. a tiny model's) run on both inputs: flat memory at full scale in less time.",
+    )
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--small", type=int, default=20_000)
     parser.add_argument("--pytorch-rows", type=int, default=2_000, help="Rows of the PyTorch estimate run.")
@@ -199,8 +210,13 @@ def main(argv=None) -> dict:
         )
         print(runs[-1], flush=True)
     if args.onnx:
-        for data in (small, big):
+        for data in (small, big) if args.onnx_inputs == "both" else (small,):
             runs.append(predict_run(args.onnx, "onnx", data, work / f"out-onnx-{data.stem}", args))
+            print(runs[-1], flush=True)
+    if args.memory_onnx:
+        for data in (small, big):
+            run = predict_run(args.memory_onnx, "onnx", data, work / f"out-memory-{data.stem}", args)
+            runs.append({**run, "backend": f"onnx, {Path(args.memory_onnx).name} (memory run)"})
             print(runs[-1], flush=True)
     pytorch_note = None
     if args.model:
@@ -225,6 +241,7 @@ def main(argv=None) -> dict:
         "pytorch_note": pytorch_note,
         "model": Path(args.model).name if args.model else None,
         "onnx": Path(args.onnx).name if args.onnx else None,
+        "memory_onnx": Path(args.memory_onnx).name if args.memory_onnx else None,
     }
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
