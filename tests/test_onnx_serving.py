@@ -104,7 +104,8 @@ def test_predict_backend_onnx_end_to_end(exported, tmp_path):
     run, folder, _ = exported
     data = tmp_path / "reviews.jsonl"
     data.write_text(
-        "".join(json.dumps({"text": t, "n": i}) + "\n" for i, t in enumerate(_texts(30))) + "\n{}\n", encoding="utf-8"
+        "".join(json.dumps({"text": t, "n": i, "label": "5"}) + "\n" for i, t in enumerate(_texts(30))) + "\n{}\n",
+        encoding="utf-8",
     )
     outputs = {}
     for backend, model in (("pytorch", run), ("onnx", folder)):
@@ -119,6 +120,7 @@ def test_predict_backend_onnx_end_to_end(exported, tmp_path):
                 str(data),
                 "--keep-columns",
                 "n",
+                "label",
                 "--output-dir",
                 str(tmp_path / backend),
                 "--no-progress",
@@ -131,6 +133,7 @@ def test_predict_backend_onnx_end_to_end(exported, tmp_path):
             for line in (tmp_path / backend / "predictions-00000-of-00001.jsonl").read_text().splitlines()
         ]
     assert [r["n"] for r in outputs["onnx"]] == list(range(30)) + [None]
+    assert outputs["onnx"][0]["input_label"] == "5" and outputs["onnx"][0]["label"] in ("negative", "positive")
     agree = np.mean([a["label"] == b["label"] for a, b in zip(outputs["onnx"][:30], outputs["pytorch"][:30])])
     assert agree >= 0.9
     with pytest.raises(SystemExit, match="export-onnx"):

@@ -33,6 +33,14 @@ logger = logging.getLogger(__name__)
 
 OUTPUT_FORMATS = ("jsonl", "parquet")
 RESERVED_COLUMNS = ("row", "source", "label", "encoding", "reason", "error")
+
+
+def kept_key(column: str, labels: Sequence[str]) -> str:
+    """The output field of a kept input column: its own name, or ``input_<name>`` when an output field has that name
+    (a gold ``label`` column is kept as ``input_label``)."""
+    return f"input_{column}" if column in RESERVED_COLUMNS or column in map(probability_key, labels) else column
+
+
 DEFAULT_CHUNK_SIZE = 1024
 
 
@@ -90,7 +98,7 @@ def _output_row(
         out[probability_key(name)] = probabilities[index] if probabilities is not None else None
     out.update(encoding=row.encoding, reason=row.reason, error=row.message)
     for column in keep_columns:
-        out[column] = (row.record or {}).get(column)
+        out[kept_key(column, labels)] = (row.record or {}).get(column)
     return out
 
 
@@ -160,12 +168,6 @@ def predict_corpus(
     check_choice("output_format", output_format, OUTPUT_FORMATS)
     if chunk_size < 1:
         raise ValueError(f"chunk_size={chunk_size} must be >= 1.")
-    clash = [c for c in keep_columns if c in RESERVED_COLUMNS or c in map(probability_key, classifier.label_names)]
-    if clash:
-        raise ValueError(
-            f"--keep-columns {clash[0]!r} would overwrite an output field ({', '.join(RESERVED_COLUMNS)}, "
-            "p_<label>); rename the column."
-        )
     settings = run_settings(
         classifier,
         data,
@@ -258,13 +260,11 @@ def write_parquet(
                 if not block:
                     break
                 if schema is None:
-                    kept = pa.Table.from_pylist([{c: r.get(c) for c in keep_columns} for r in block]).schema
+                    keys = [kept_key(c, labels) for c in keep_columns]
+                    kept = pa.Table.from_pylist([{k: r.get(k) for k in keys} for r in block]).schema
                     schema = pa.schema(
                         fixed
-                        + [
-                            (c, kept.field(c).type if kept.field(c).type != pa.null() else pa.string())
-                            for c in keep_columns
-                        ]
+                        + [(k, kept.field(k).type if kept.field(k).type != pa.null() else pa.string()) for k in keys]
                     )
                     writer = pq.ParquetWriter(tmp, schema)
                 try:
@@ -275,7 +275,8 @@ def write_parquet(
                         "JSON Lines output, or keep columns of one type."
                     ) from error
         if writer is None:
-            writer = pq.ParquetWriter(tmp, pa.schema(fixed + [(c, pa.string()) for c in keep_columns]))
+            keys = [kept_key(c, labels) for c in keep_columns]
+            writer = pq.ParquetWriter(tmp, pa.schema(fixed + [(k, pa.string()) for k in keys]))
     finally:
         if writer is not None:
             writer.close()
