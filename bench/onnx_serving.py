@@ -80,7 +80,7 @@ def main(argv=None) -> dict:
     from sklearn.metrics import f1_score
 
     from modeling_ctam.data import load_examples
-    from modeling_ctam.paths import data_path
+    from modeling_ctam.utils.paths import data_path
     from modeling_ctam.serving import load_classifier
     from modeling_ctam.serving.onnx import export_onnx
 

@@ -71,7 +71,7 @@ def build_input(path: Path, rows: int, seed: int = 0) -> dict:
     from myanmar import converter
 
     from modeling_ctam.data.burmese import contains_myanmar, is_zawgyi
-    from modeling_ctam.paths import data_path
+    from modeling_ctam.utils.paths import data_path
 
     reviews = []
     for split in ("train", "dev"):

@@ -17,11 +17,11 @@ from transformers import AutoTokenizer
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from cli_helpers import eval_cli
 from tiny_runs import GKLMIP_DEV, needs_gklmip, save_tiny_run
 
 from modeling_ctam import CTAMForSequenceClassification, CTAMTokenizer
 from modeling_ctam.data import load_examples, tokenize_for_eval
+from modeling_ctam.evaluation import cli as eval_cli
 from modeling_ctam.serving import load_classifier
 from modeling_ctam.serving.onnx import OnnxSequenceClassifier, export_onnx
 
@@ -109,7 +109,7 @@ def test_predict_backend_onnx_end_to_end(exported, tmp_path):
     )
     outputs = {}
     for backend, model in (("pytorch", run), ("onnx", folder)):
-        manifest = eval_cli().main(
+        manifest = eval_cli.main(
             [
                 "predict",
                 "--model",
@@ -137,7 +137,7 @@ def test_predict_backend_onnx_end_to_end(exported, tmp_path):
     agree = np.mean([a["label"] == b["label"] for a, b in zip(outputs["onnx"][:30], outputs["pytorch"][:30])])
     assert agree >= 0.9
     with pytest.raises(SystemExit, match="export-onnx"):
-        eval_cli().main(
+        eval_cli.main(
             [
                 "predict",
                 "--model",
@@ -155,7 +155,7 @@ def test_predict_backend_onnx_end_to_end(exported, tmp_path):
 
 def test_cli_export_onnx(exported, tmp_path):
     run, _, _ = exported
-    record = eval_cli().main(
+    record = eval_cli.main(
         ["export-onnx", "--model", str(run), "--output-dir", str(tmp_path / "cli"), "--no-per-channel"]
         + ["--fp32-nodes", r"layer\.1/output/dense"]
     )
@@ -163,4 +163,4 @@ def test_cli_export_onnx(exported, tmp_path):
     assert record["quantization"]["fp32_matmuls"] == 5  # mapping, gate, the classifier's two, one FFN output
     assert not (tmp_path / "cli" / "model.onnx").exists()
     with pytest.raises(SystemExit, match="already holds an ONNX export"):
-        eval_cli().main(["export-onnx", "--model", str(run), "--output-dir", str(tmp_path / "cli")])
+        eval_cli.main(["export-onnx", "--model", str(run), "--output-dir", str(tmp_path / "cli")])

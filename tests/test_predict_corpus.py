@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from cli_helpers import REPO, eval_cli
 from tiny_runs import GKLMIP_DEV, needs_gklmip, save_tiny_run
 from transformers import AutoTokenizer
 
@@ -25,11 +24,13 @@ from modeling_ctam import CTAMTokenizer
 from modeling_ctam.data import load_examples
 from modeling_ctam.data import readers as readers_module
 from modeling_ctam.data.stream import stream_rows
+from modeling_ctam.evaluation import cli as eval_cli
 from modeling_ctam.evaluation.corpus import finish_run, predict_corpus
 from modeling_ctam.evaluation.manifest import ResumeError
 from modeling_ctam.evaluation.predict import predict
 from modeling_ctam.serving import load_classifier
 
+REPO = Path(__file__).resolve().parent.parent
 ZAWGYI = "ေပးရတဲ့ေစ်းနဲ႔တန္တဲ့ပစၥည္းေလးပါ။ သံုးရတာအဆင္ေျပပါတယ္ ။"  # a GKLMIP review stored in Zawgyi
 UNICODE = "သုံးရတာ အရမ်းအဆင်ပြေပါတယ် ပစ္စည်းကောင်းပါတယ်"
 
@@ -99,7 +100,7 @@ def test_stream_hands_on_every_row_with_its_number_location_encoding_or_reason(t
 
 
 def test_local_files_are_streamed_never_read_whole(tmp_path, monkeypatch):
-    monkeypatch.setattr(readers_module, "_read_text", lambda *a: pytest.fail("a whole file was read into memory"))
+    monkeypatch.setattr(readers_module, "read_text_file", lambda *a: pytest.fail("a whole file was read into memory"))
     csv_path = _write_csv(tmp_path / "a.csv", [[str(i), UNICODE] for i in range(5)])
     jsonl = tmp_path / "a.jsonl"
     jsonl.write_text("".join(json.dumps({"comment": UNICODE}) + "\n" for _ in range(4)), encoding="utf-8")
@@ -326,7 +327,7 @@ def test_cli_predict_writes_parquet_too_and_evaluate_reads_a_folder(tiny_run, tm
             header=("id", "text"),
         )
     out = tmp_path / "out"
-    manifest = eval_cli().main(
+    manifest = eval_cli.main(
         [
             "predict",
             "--model",
@@ -349,14 +350,14 @@ def test_cli_predict_writes_parquet_too_and_evaluate_reads_a_folder(tiny_run, tm
     assert table == _rows(out) and [r["id"] for r in table] == ["0-0", "0-1", "1-0", "1-1"]
     assert [r["encoding"] for r in table] == ["unicode", "zawgyi"] * 2
     with pytest.raises(SystemExit, match="other settings"):
-        eval_cli().main(
+        eval_cli.main(
             ["predict", "--model", str(tiny_run), "--data", str(data), "--output-dir", str(out), "--no-progress"]
         )
     labelled = tmp_path / "labelled"
     labelled.mkdir()
     for part in range(2):
         _write_csv(labelled / f"part-{part}.csv", [[UNICODE, "1"], [ZAWGYI, "0"]], header=("text", "label"))
-    record = eval_cli().main(
+    record = eval_cli.main(
         ["--model", str(tiny_run), "--data", str(labelled), "--output-dir", str(tmp_path / "eval"), "--no-figure"]
     )  # a folder: no IsADirectoryError
     assert record["n_examples"] == 4

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from modeling_ctam import CTAMConfig, CTAMForSequenceClassification
-from modeling_ctam.paths import data_dir
+from modeling_ctam.utils.paths import data_dir
 
 GKLMIP_DEV = data_dir() / "my" / "gklmip" / "product_sentiment_dataset_dev.json"
 needs_gklmip = pytest.mark.skipif(not GKLMIP_DEV.is_file(), reason="shared GKLMIP data not found (set CTAM_DATA_DIR)")

@@ -359,8 +359,9 @@ def preprocess(
     'Great phone 👍'
     ```
     """
-    return preprocess_with_encoding(text, convert_zawgyi=convert_zawgyi, normalize=normalize,
-                                    zawgyi_threshold=zawgyi_threshold)[0]
+    return preprocess_with_encoding(
+        text, convert_zawgyi=convert_zawgyi, normalize=normalize, zawgyi_threshold=zawgyi_threshold
+    )[0]
 
 
 def preprocess_with_encoding(

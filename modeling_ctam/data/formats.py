@@ -71,14 +71,19 @@ def shard_files(folder: str | os.PathLike) -> list[Path]:
         ValueError: no data file, or files of several kinds (the message names them).
     """
     folder = Path(folder)
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_"))
-                   and p.suffix.lower() in SHARD_SUFFIXES)
+    files = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith((".", "_")) and p.suffix.lower() in SHARD_SUFFIXES
+    )
     if not files:
         raise ValueError(f"{folder}: a folder of shards needs data files ({', '.join(SHARD_SUFFIXES)}); it has none.")
     kinds = sorted({p.suffix.lower() for p in files})
     if len(kinds) > 1:
-        raise ValueError(f"{folder}: its shards must be of one kind, but it holds {', '.join(kinds)} files "
-                         f"({', '.join(p.name for p in files[:6])}{' ...' if len(files) > 6 else ''}).")
+        raise ValueError(
+            f"{folder}: its shards must be of one kind, but it holds {', '.join(kinds)} files "
+            f"({', '.join(p.name for p in files[:6])}{' ...' if len(files) > 6 else ''})."
+        )
     return files
 
 

@@ -158,7 +158,7 @@ def read_plain_rows(path: Path, sink: RowSink, encoding: str) -> None:
     _read_mr_file(path, sink, encoding, None)
 
 
-def _add_record(sink: RowSink, location: str, record: Any, text_column: str, label_column: str | None) -> None:
+def add_record(sink: RowSink, location: str, record: Any, text_column: str, label_column: str | None) -> None:
     if not isinstance(record, dict):
         sink.stats.rows_read += 1
         sink.bad(location, "bad_record", f"expected a JSON object, got {type(record).__name__}")
@@ -208,7 +208,7 @@ def read_json_rows(path: Path, sink: RowSink, encoding: str, text_column: str, l
         except json.JSONDecodeError as error:
             location = f"{name}:{error.lineno}:{error.colno}"
             raise DataFormatError(location, "file", f"invalid JSON: {error.msg}") from None
-        _add_record(sink, f"{name}[{record_number}]", record, text_column, label_column)
+        add_record(sink, f"{name}[{record_number}]", record, text_column, label_column)
         record_number += 1
         index = _skip_ws(text, end)
         if index < len(text) and text[index] == ",":
@@ -262,7 +262,7 @@ def read_jsonl_lines(
             sink.stats.rows_read += 1
             sink.bad(location, "bad_record", f"invalid JSON at column {error.colno}: {error.msg}")
             continue
-        _add_record(sink, location, record, text_column, label_column)
+        add_record(sink, location, record, text_column, label_column)
 
 
 def read_csv_rows(

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from .formats import HUB_DATASETS, resolve_format, shard_files
-from .readers import _add_record, read_file
-from .rows import DEFAULT_MAX_CHARS, LoadStats, _burmese, _is_utf8, _RowSink, check_choice
+from .readers import add_record, read_file
+from .rows import DEFAULT_MAX_CHARS, LoadStats, RowSink, check_choice, is_utf8, load_burmese
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class StreamRow:
     record: Mapping[str, Any] | None = field(default=None, metadata={"help": "The input record (keep_columns)."})
 
 
-class _StreamSink(_RowSink):
+class _StreamSink(RowSink):
     """A row sink that validates and preprocesses rows like every reader, then hands each one on instead of keeping
     it. Rows of other processes, and rows before the resume position, are counted as read and nothing more."""
 
@@ -93,7 +93,7 @@ class _StreamSink(_RowSink):
         return index >= self.start and index % self.world_size == self.rank
 
     def _preprocess_and_detect(self, text: str) -> str:
-        text, self._encoding = _burmese().preprocess_with_encoding(text)
+        text, self._encoding = load_burmese().preprocess_with_encoding(text)
         return text
 
     def add(self, location: str, text: Any, raw_label: Any = None, record: Mapping[str, Any] | None = None) -> None:
@@ -114,7 +114,7 @@ class _StreamSink(_RowSink):
         self.on_row(StreamRow(index, location, reason=reason, message=f"{location}: {message}", record=self._record))
 
     def _keep(self, location: str, text: str, label_id: int) -> None:
-        if self.check_burmese and not _burmese().contains_myanmar(text):
+        if self.check_burmese and not load_burmese().contains_myanmar(text):
             self.bad(location, "not_burmese", "no Burmese (Myanmar) character in the text")
             return
         self.stats.rows_kept += 1
@@ -202,7 +202,7 @@ def stream_rows(
         on_row,
         language=language,
         max_chars=max_chars,
-        check_utf8=_is_utf8(encoding),
+        check_utf8=is_utf8(encoding),
         keep_records=bool(keep_columns),
         start=start,
         rank=rank,
@@ -256,14 +256,14 @@ def stream_texts(
 def _check_csv_header(path: Path, encoding: str, text_column: str, keep_columns: Sequence[str]) -> None:
     import csv
 
-    from .readers import _open_text, _without_bom
+    from .readers import open_text_file, without_bom
     from .rows import DataFormatError
 
-    with _open_text(path, encoding, newline="") as handle:
+    with open_text_file(path, encoding, newline="") as handle:
         header = [
             h.strip()
             for h in next(
-                csv.reader(_without_bom(handle), delimiter="\t" if path.suffix.lower() == ".tsv" else ","), []
+                csv.reader(without_bom(handle), delimiter="\t" if path.suffix.lower() == ".tsv" else ","), []
             )
         ]
     missing = [c for c in keep_columns if c not in header]
@@ -297,7 +297,7 @@ def _stream_parquet(path: Path, sink: _StreamSink, text_column: str, keep_column
     number = 0
     for batch in parquet.iter_batches(batch_size=_PARQUET_BATCH, columns=wanted):
         for record in batch.to_pylist():
-            _add_record(sink, f"{path.name}[{number}]", record, text_column, None)
+            add_record(sink, f"{path.name}[{number}]", record, text_column, None)
             number += 1
 
 
@@ -321,4 +321,4 @@ def _stream_hub(
                 "--text-column / --keep-columns"
             )
     for number, record in enumerate(dataset):
-        _add_record(sink, f"{repo_id}:{split}:{number}", record, text_column, None)
+        add_record(sink, f"{repo_id}:{split}:{number}", record, text_column, None)

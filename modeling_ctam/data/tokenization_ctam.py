@@ -118,5 +118,7 @@ def _refuse_empty(text) -> None:
     empty = [i for i, t in enumerate(texts) if isinstance(t, str) and not t.strip()]
     if empty:
         where = "" if isinstance(text, str) else f" (position {empty[:5]} of the batch)"
-        raise ValueError(f"CTAMTokenizer: a text is empty or whitespace-only{where}; an empty text has no sentiment: "
-                         "give text to classify.")
+        raise ValueError(
+            f"CTAMTokenizer: a text is empty or whitespace-only{where}; an empty text has no sentiment: "
+            "give text to classify."
+        )

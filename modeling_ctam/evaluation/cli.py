@@ -19,12 +19,19 @@ Commands (the first one is the default, so ``python eval.py --model ...`` evalua
         en.txt --target-vectors my.txt] --output-dir DIR [--pairs PAIRS.txt --data-dir DATA]
         -> DIR/cosine_distance.json and .md: 1 - cos of word pairs before / after the eq. 2 mapping (paper table 3)
 
+    python eval.py predict --model PATH --data FILE_FOLDER_OR_HUB_ID --data-format csv --text-column comment \\
+        --output-dir OUT [--backend onnx --keep-columns id --output-format parquet]   (labels optional, any size)
+        -> OUT/predictions-*.jsonl, one shard a process (also under `accelerate launch`), OUT/manifest.json
+
+    python eval.py export-onnx --model PATH --output-dir ONNX_DIR
+        -> ONNX_DIR/model_quantized.onnx (the student path, int8), its tokenizer and config
+
 METRICS arguments are ``metrics.json`` files or folders holding one; they are grouped by their ``method`` field
 (``--method-name`` at evaluation), or ``NAME=PATH`` forces a name. See docs/evaluation.md.
 
 A new command is one entry of :data:`COMMANDS`: its help line, a function that adds its arguments to its
 sub-parser, and a function that runs it (``run(args, argv)``, ``argv`` being the command's own arguments, for the
-record). The commands live in :mod:`.cli_evaluate` and :mod:`.cli_tables`.
+record). The commands live in :mod:`.cli_evaluate`, :mod:`.cli_tables` and :mod:`.cli_predict`.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import cli_evaluate, cli_tables
+from . import cli_evaluate, cli_predict, cli_tables
 
 DESCRIPTION = "Evaluate a CTAM (or any sequence-classification) model, and build the paper's figures and tables."
 
@@ -74,6 +81,16 @@ COMMANDS: dict[str, Command] = {
         "1 - cos of English-Burmese word pairs before/after mapping (table 3).",
         cli_tables.add_cosine_table_arguments,
         cli_tables.run_cosine_table,
+    ),
+    "predict": Command(
+        "Classify unlabelled rows of any size (streamed, sharded over processes, resumable).",
+        cli_predict.add_predict_arguments,
+        cli_predict.run_predict,
+    ),
+    "export-onnx": Command(
+        "Export the student path to int8 ONNX for CPU serving.",
+        cli_predict.add_export_onnx_arguments,
+        cli_predict.run_export_onnx,
     ),
 }
 """The commands, in the order `--help` lists them."""

@@ -5,7 +5,8 @@
 One concept per module:
 
 - :mod:`.settings`: a trained model's tokenisation settings and class names;
-- :mod:`.backends`: one :class:`~.backends.Classifier` over PyTorch or ONNX Runtime (:func:`~.backends.load_classifier`);
+- :mod:`.backends`: one :class:`~.backends.Classifier` over PyTorch or ONNX Runtime
+  (:func:`~.backends.load_classifier`);
 - :mod:`.onnx`: the student path exported to ONNX and quantised to int8 (:func:`~.onnx.export_onnx`), and its
   ONNX Runtime session (:class:`~.onnx.OnnxSequenceClassifier`). Needs ``pip install -e ".[onnx]"``.
 """

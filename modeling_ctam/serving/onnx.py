@@ -304,9 +304,8 @@ def export_onnx(
     }
     if quantize:
         quantized = out / ONNX_MODEL_FILE
-        root = logging.getLogger()
-        level = root.level
-        root.setLevel(max(level, logging.ERROR))  # quantize_dynamic logs per tensor on the root logger
+        disabled = logging.root.manager.disable
+        logging.disable(max(disabled, logging.WARNING))  # quantize_dynamic logs per tensor on the root logger
         patterns = [re.compile(p) for p in (*FP32_NODES, *fp32_nodes)]
         graph = onnx.load(str(fp32), load_external_data=False).graph
         excluded = [
@@ -322,7 +321,7 @@ def export_onnx(
                 nodes_to_exclude=excluded,
             )
         finally:
-            root.setLevel(level)
+            logging.disable(disabled)
         record["file"] = ONNX_MODEL_FILE
         record["quantization"] = {
             "method": "onnxruntime.quantization.quantize_dynamic",

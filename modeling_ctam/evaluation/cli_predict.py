@@ -11,8 +11,7 @@
     python eval.py export-onnx --model DIR --output-dir ONNX_DIR [--no-per-channel --fp32-nodes REGEX --keep-fp32]
         -> ONNX_DIR/model_quantized.onnx, config.json, tokenizer, ctam_onnx.json
 
-The parsers are added by :func:`add_predict_arguments` / :func:`add_export_onnx_arguments`, so the commands sit in
-whichever command line hosts them (docs/evaluation.md).
+Entries of :data:`modeling_ctam.evaluation.cli.COMMANDS` (docs/evaluation.md).
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ import shutil
 import sys
 from pathlib import Path
 
-logger = logging.getLogger("ctam.eval")
+logger = logging.getLogger(__name__)
 
 
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
@@ -173,7 +172,9 @@ def run_predict(args: argparse.Namespace, argv: list[str] | None = None) -> dict
         )
     except ImportError as error:  # the [onnx] extra is not installed
         raise SystemExit(f"error: {error}") from error
-    command = "python eval.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    command = "python eval.py predict " + " ".join(
+        shlex.quote(a) for a in (argv if argv is not None else sys.argv[2:])
+    )
     try:
         predict_corpus(
             classifier,
@@ -205,7 +206,7 @@ def run_predict(args: argparse.Namespace, argv: list[str] | None = None) -> dict
     return manifest
 
 
-def run_export_onnx(args: argparse.Namespace) -> dict:
+def run_export_onnx(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
     """``eval.py export-onnx``: the student path as an int8 ONNX graph with its tokenizer and config."""
     from ..serving.onnx import export_onnx
 
