@@ -55,6 +55,9 @@ CONFIGS = {
     "supervised": "configs/supervised-ctam.yaml",
 }
 PLAIN_ZERO_SHOT = {"parallel_share": 0.0, "unlabelled_pairing": "none", "self_training": False}
+# --plain-recipe same: plain fine-tuning trained by CTAM's recipe (self-training, the prior, the n-gram view), without
+# what only CTAM has (the parallel stream of L_R, class-conditional eq. 10 pairs)
+PLAIN_SAME_RECIPE = {"parallel_share": 0.0, "unlabelled_pairing": "none"}
 POINTS = ("0", "8", "32", "128", "all")
 
 
@@ -79,6 +82,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         "labels as the runs of the point (none at point 0).",
     )
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    p.add_argument(
+        "--plain-recipe",
+        choices=("same", "english-only"),
+        default="same",
+        help="Plain fine-tuning outside the supervised setting: 'same' (default) trains it by CTAM's recipe "
+        "(self-training under the same prior, the config's n-gram view) without the parallel stream and eq. 10 "
+        "pairs; 'english-only' is the earlier curve's plain (English L_T and the gold rows, no self-training).",
+    )
     p.add_argument(
         "--zero-shot-from",
         default=None,
@@ -169,7 +180,7 @@ def run_one(point: str, method: str, seed: int, args, run_dir: Path) -> dict:
     if setting == "few-shot":
         tokens += ["--few_shot_n", point]
     if setting != "supervised" and method == "plain":  # English L_T and the gold rows only, as at point 0
-        for key, value in PLAIN_ZERO_SHOT.items():
+        for key, value in (PLAIN_SAME_RECIPE if args.plain_recipe == "same" else PLAIN_ZERO_SHOT).items():
             tokens += [f"--{key}", str(value).lower() if isinstance(value, bool) else str(value)]
     out = Path(args.work_dir) / args.tag / point / method / f"seed-{seed}"
     cfg = T.load_config(REPO_ROOT / CONFIGS[setting], tokens, output_dir=str(out))

@@ -213,19 +213,19 @@ class TransferArguments:
         },
     )
     ngram_fraction: float = field(
-        default=1.0,
+        default=0.8,
         metadata={
             "help": "n-gram view: share of the unlabelled reviews that may be pseudo-labelled (class quotas from the "
             "prior)."
         },
     )
     ngram_weight: float = field(
-        default=0.5,
+        default=0.7,
         metadata={
             "help": "n-gram view: its share a of the ensemble log-posterior, (1 - a) log p_student + a log p_ngram."
         },
     )
-    ngram_C: float = field(default=1.0, metadata={"help": "n-gram view: inverse L2 strength of its regression."})
+    ngram_C: float = field(default=3.0, metadata={"help": "n-gram view: inverse L2 strength of its regression."})
     teacher_from: Optional[str] = field(
         default=None,
         metadata={

@@ -67,9 +67,9 @@ def fit_ngram_head(
     posteriors: np.ndarray,
     prior,
     *,
-    fraction: float = 1.0,
-    weight: float = 0.5,
-    C: float = 1.0,
+    fraction: float = 0.8,
+    weight: float = 0.7,
+    C: float = 3.0,
     max_order: int = 3,
     max_length: int = 64,
     batch_size: int = 64,
@@ -83,9 +83,9 @@ def fit_ngram_head(
         texts (`Sequence[str]`): unlabelled target reviews, as the loaders preprocessed them.
         posteriors (`np.ndarray` of shape `(N, C)`): the student's posteriors on `texts` (no n-gram view yet).
         prior (`array-like` of shape `(C,)`): the estimated target class prior (the quotas).
-        fraction (`float`, *optional*, defaults to 1.0): share of `texts` that may be pseudo-labelled.
-        weight (`float`, *optional*, defaults to 0.5): the n-gram view's share `a` of the ensemble's log-posterior.
-        C (`float`, *optional*, defaults to 1.0): inverse L2 strength of the logistic regression.
+        fraction (`float`, *optional*, defaults to 0.8): share of `texts` that may be pseudo-labelled.
+        weight (`float`, *optional*, defaults to 0.7): the n-gram view's share `a` of the ensemble's log-posterior.
+        C (`float`, *optional*, defaults to 3.0): inverse L2 strength of the logistic regression.
         max_order (`int`, *optional*, defaults to 3): n-grams of 1..`max_order` tokens.
         labelled_texts / labelled_labels (*optional*): gold target rows (few-shot, supervised); they join the fit.
 
