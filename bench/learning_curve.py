@@ -45,12 +45,19 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 METHODS = {"plain": "xlmr-base", "ctam": "ctam"}
+TFIDF = (
+    "tfidf"  # the in-domain TF-IDF baseline on the same Burmese labels (no run; modeling_ctam.evaluation.baselines)
+)
+ROWS = (*METHODS, TFIDF)
 CONFIGS = {
     "zero-shot": "configs/zero-shot-ctam.yaml",
     "few-shot": "configs/few-shot-ctam.yaml",
     "supervised": "configs/supervised-ctam.yaml",
 }
 PLAIN_ZERO_SHOT = {"parallel_share": 0.0, "unlabelled_pairing": "none", "self_training": False}
+# --plain-recipe same: plain fine-tuning trained by CTAM's recipe (self-training, the prior, the n-gram view), without
+# what only CTAM has (the parallel stream of L_R, class-conditional eq. 10 pairs)
+PLAIN_SAME_RECIPE = {"parallel_share": 0.0, "unlabelled_pairing": "none"}
 POINTS = ("0", "8", "32", "128", "all")
 
 
@@ -66,8 +73,23 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=list(POINTS),
         help="Burmese labels per class: 0 (zero-shot), any k >= 1 (few-shot), 'all' (supervised).",
     )
-    p.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        choices=list(ROWS),
+        default=list(ROWS),
+        help=f"Rows: plain, ctam, and {TFIDF!r}, the character n-gram TF-IDF regression trained on the same Burmese "
+        "labels as the runs of the point (none at point 0).",
+    )
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    p.add_argument(
+        "--plain-recipe",
+        choices=("same", "english-only"),
+        default="same",
+        help="Plain fine-tuning outside the supervised setting: 'same' (default) trains it by CTAM's recipe "
+        "(self-training under the same prior, the config's n-gram view) without the parallel stream and eq. 10 "
+        "pairs; 'english-only' is the earlier curve's plain (English L_T and the gold rows, no self-training).",
+    )
     p.add_argument(
         "--zero-shot-from",
         default=None,
@@ -107,8 +129,40 @@ def setting_of(point: str) -> str:
     return "zero-shot" if point == "0" else "supervised" if point == "all" else "few-shot"
 
 
+def tfidf_record(point: str, seed: int, args, run_dir: Path) -> dict:
+    """The TF-IDF baseline at one point: trained on exactly the Burmese labels the runs of (point, seed) get."""
+    import modeling_ctam.training as T
+    from modeling_ctam.evaluation.baselines import tfidf_predictions
+    from modeling_ctam.evaluation.metrics import metrics_record
+    from modeling_ctam.training.assembly import load_target
+
+    setting = setting_of(point)
+    tokens = ["--seed", str(seed), *(["--few_shot_n", point] if setting == "few-shot" else [])]
+    cfg = T.load_config(REPO_ROOT / CONFIGS[setting], tokens, output_dir=str(Path(args.work_dir) / "tfidf"))
+    start = time.perf_counter()
+    train, dev = load_target(cfg.data, seed)
+    labelled = train.filter(lambda ex: ex["label"] >= 0)
+    predictions = tfidf_predictions(labelled["text"], labelled["label"], dev["text"])
+    record = metrics_record(
+        dev["label"],
+        predictions,
+        ["negative", "positive"],
+        point=point,
+        method=TFIDF,
+        seed=seed,
+        setting=setting,
+        labelled_rows=len(labelled),
+        seconds=round(time.perf_counter() - start, 1),
+    )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "metrics.json").write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+    return record
+
+
 def run_one(point: str, method: str, seed: int, args, run_dir: Path) -> dict:
     """Train one run of the curve and return its dev record (with `seconds`)."""
+    if method == TFIDF:
+        return tfidf_record(point, seed, args, run_dir)
     import modeling_ctam.training as T
 
     setting = setting_of(point)
@@ -126,7 +180,7 @@ def run_one(point: str, method: str, seed: int, args, run_dir: Path) -> dict:
     if setting == "few-shot":
         tokens += ["--few_shot_n", point]
     if setting != "supervised" and method == "plain":  # English L_T and the gold rows only, as at point 0
-        for key, value in PLAIN_ZERO_SHOT.items():
+        for key, value in (PLAIN_SAME_RECIPE if args.plain_recipe == "same" else PLAIN_ZERO_SHOT).items():
             tokens += [f"--{key}", str(value).lower() if isinstance(value, bool) else str(value)]
     out = Path(args.work_dir) / args.tag / point / method / f"seed-{seed}"
     cfg = T.load_config(REPO_ROOT / CONFIGS[setting], tokens, output_dir=str(out))
@@ -204,7 +258,7 @@ def summarise(records: list[dict], points: list[str]) -> dict:
     table = {}
     for point in points:
         row = {}
-        for method in METHODS:
+        for method in ROWS:
             runs = sorted(
                 (r for r in records if r["point"] == point and r["method"] == method), key=lambda r: r["seed"]
             )
@@ -237,26 +291,27 @@ def write_markdown(table: dict, meta: dict, path: Path) -> None:
         f"{meta['machine']['torch_threads']}, load average at start {meta['load_start']}. Mean ± sample std over "
         "the seeds listed; dev has 343 reviews (35 negative), majority-class baseline 0.473.",
         "",
-        "| Burmese labels per class | setting | plain macro-F1 | CTAM macro-F1 | CTAM - plain | plain neg. F1 | "
-        "CTAM neg. F1 | seeds | s / run (plain, CTAM) |",
-        "|---|---|---:|---:|---:|---:|---:|---|---|",
+        "| Burmese labels per class | setting | plain macro-F1 | CTAM macro-F1 | CTAM - plain | TF-IDF macro-F1 | "
+        "plain neg. F1 | CTAM neg. F1 | TF-IDF neg. F1 | seeds | s / run (plain, CTAM) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for point, row in table.items():
-        plain, ctam = row.get("plain", {}), row.get("ctam", {})
+        plain, ctam, tfidf = row.get("plain", {}), row.get("ctam", {}), row.get(TFIDF, {})
         gap = row.get("ctam_minus_plain")
         seconds = [
             ", ".join("-" if s is None else f"{s:.0f}" for s in (r.get("seconds") or [])) or "-" for r in (plain, ctam)
         ]
-        seeds = sorted(set((plain.get("seeds") or []) + (ctam.get("seeds") or [])))
+        seeds = sorted(set((plain.get("seeds") or []) + (ctam.get("seeds") or []) + (tfidf.get("seeds") or [])))
         label = point + (" (reused: " + plain["reused_from"] + ")" if plain.get("reused_from") else "")
         lines.append(
             f"| {label} | {setting_of(point)} | {_fmt(plain.get('macro_f1'))} | {_fmt(ctam.get('macro_f1'))} "
-            f"| {'-' if gap is None else f'{gap:+.3f}'} | {_fmt(plain.get('f1_negative'))} | "
-            f"{_fmt(ctam.get('f1_negative'))} | {', '.join(map(str, seeds))} | {seconds[0]} / {seconds[1]} |"
+            f"| {'-' if gap is None else f'{gap:+.3f}'} | {_fmt(tfidf.get('macro_f1'))} | "
+            f"{_fmt(plain.get('f1_negative'))} | {_fmt(ctam.get('f1_negative'))} | {_fmt(tfidf.get('f1_negative'))} "
+            f"| {', '.join(map(str, seeds))} | {seconds[0]} / {seconds[1]} |"
         )
     lines += ["", "Per seed (macro-F1):", ""]
     for point, row in table.items():
-        for method in METHODS:
+        for method in ROWS:
             if method in row:
                 values = ", ".join(
                     f"seed {s}: {v:.3f}" for s, v in zip(row[method]["seeds"], row[method]["macro_f1"]["values"])
@@ -283,14 +338,17 @@ def write_figure(table: dict, path: Path, title: str) -> None:
     points = list(table)
     x = list(range(len(points)))
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    for i, (method, colour) in enumerate((("plain", "tab:gray"), ("ctam", "tab:blue"))):
+    names = {"plain": "plain fine-tuning", "ctam": "CTAM", TFIDF: "TF-IDF (same Burmese labels)"}
+    for i, (method, colour) in enumerate((("plain", "tab:gray"), ("ctam", "tab:blue"), (TFIDF, "tab:green"))):
         xs, means, stds = [], [], []
         for xi, point in zip(x, points):
             stat = (table[point].get(method) or {}).get("macro_f1") or {}
             if stat.get("mean") is not None:
-                xs.append(xi + (i - 0.5) * 0.08)
+                xs.append(xi + (i - 1) * 0.08)
                 means.append(stat["mean"])
                 stds.append(stat["std"])
+        if not xs:
+            continue
         ax.errorbar(
             xs,
             means,
@@ -298,7 +356,7 @@ def write_figure(table: dict, path: Path, title: str) -> None:
             marker="o",
             capsize=4,
             color=colour,
-            label="plain fine-tuning" if method == "plain" else "CTAM",
+            label=names[method],
         )
     ax.axhline(0.473, color="tab:red", linestyle=":", linewidth=1, label="majority class (0.473)")
     ax.set_xticks(x, [("0 (zero-shot)" if p == "0" else "all" if p == "all" else p) for p in points])
@@ -336,7 +394,7 @@ def main(argv=None) -> dict:
     for point in args.points:
         for seed in args.seeds:
             for method in args.methods:
-                if point == "0" and method in reused:
+                if point == "0" and (method in reused or method == TFIDF):  # TF-IDF needs labels
                     continue
                 run_dir = per_run / point / method / f"seed-{seed}"
                 if (run_dir / "metrics.json").is_file():

@@ -44,6 +44,8 @@ import sys
 import time
 from pathlib import Path
 
+from modeling_ctam.evaluation.baselines import TFIDF_BASELINE
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 PRESETS = ("xlmr-base", "vxlm", "ctam")
@@ -132,6 +134,17 @@ TRANSFER_ROWS = {
     # fair
     "plain+teacher-x4": ("xlmr-base", {}, dict(NO_STREAMS, self_training=False, stage1_steps=160), "xlmr-base-s1x4"),
     "ctam+imdb+teacher-x4": ("ctam", CTAM_TWO_STAGE, {"heldout_data": IMDB, "stage1_steps": 160}, "ctam-s1x4"),
+    # plain fine-tuning trained by the same recipe as CTAM: self-training under the same (IMDb-guarded) prior
+    "plain+imdb+self-training": ("xlmr-base", {}, dict(NO_STREAMS, heldout_data=IMDB), "xlmr-base"),
+    # the n-gram view (beyond the paper): a hashed token n-gram regression fitted on the student's class-quota
+    # pseudo-labels after stage 2, shipped inside the model and ensembled with the student; plain gets it too
+    "ctam+imdb+ngram": ("ctam", CTAM_TWO_STAGE, {"heldout_data": IMDB, "ngram_view": True}, "ctam"),
+    "plain+imdb+self-training+ngram": (
+        "xlmr-base",
+        {},
+        dict(NO_STREAMS, heldout_data=IMDB, ngram_view=True),
+        "xlmr-base",
+    ),
 }
 
 
@@ -159,9 +172,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--rows",
         nargs="+",
-        choices=list(TRANSFER_ROWS),
+        choices=[TFIDF_BASELINE, *TRANSFER_ROWS],
         default=list(TRANSFER_ROWS),
-        help="--grid transfer: the rows to run.",
+        help=f"--grid transfer: the rows to run. {TFIDF_BASELINE!r} is the in-domain TF-IDF baseline (trained on the "
+        "GKLMIP train labels: not zero-shot; cross-fitted on the pilot split).",
     )
     p.add_argument("--settings", nargs="+", choices=SETTINGS, default=list(SETTINGS))
     p.add_argument("--presets", nargs="+", choices=PRESETS, default=list(PRESETS))
@@ -262,9 +276,29 @@ def budget_from(args, base: dict) -> dict:
     return budget
 
 
+def tfidf_report(args) -> dict:
+    """The in-domain TF-IDF baseline's report on the score file (no training run; the same for every seed)."""
+    from modeling_ctam.data import load_examples
+    from modeling_ctam.evaluation.baselines import tfidf_predictions
+    from modeling_ctam.evaluation.metrics import metrics_record
+    from modeling_ctam.utils.paths import data_dir
+
+    root = Path(args.data_dir) if args.data_dir else data_dir()
+    train = load_examples(root / TARGET_TRAIN)
+    if args.score_on == "dev":
+        scored = load_examples(root / TARGET_DEV)
+        predictions = tfidf_predictions(train["text"], train["label"], scored["text"])
+    else:  # the pilot split is the baseline's own training data: cross-fitted predictions
+        scored, predictions = train, tfidf_predictions(train["text"], train["label"])
+    return metrics_record(scored["label"], predictions, ["negative", "positive"], global_step=0)
+
+
 def run_one(setting: str, preset: str, seed: int, budget: dict, args, run_dir: Path) -> dict:
     """Train one run as train.py does and return its dev report (dev_metrics.json)."""
     from modeling_ctam.training import load_config, train
+
+    if preset == TFIDF_BASELINE:
+        return tfidf_report(args)
 
     overrides = dict(budget)
     overrides.update(
@@ -329,6 +363,20 @@ def run_transfer_row(row: str, seed: int, overrides: dict, args, run_dir: Path) 
     return report
 
 
+VIEW_SUFFIXES = {"student": "[student alone]", "ngram": "[n-gram view alone]"}
+
+
+def view_records(records: list[dict]) -> list[dict]:
+    """For runs with the n-gram view: each view's own score as a row of its own (`<row> [student alone]` is the row
+    with the n-gram view removed), from the same models (train.py's `views`)."""
+    out = []
+    for record in records:
+        for view, scores in (record.get("views") or {}).items():
+            extra = {k: v for k, v in record.items() if k not in scores and k not in ("views", "macro_f1")}
+            out.append({**extra, **scores, "method": f"{record['method']} {VIEW_SUFFIXES[view]}"})
+    return out
+
+
 def _cuda() -> bool:
     import torch
 
@@ -339,6 +387,7 @@ def to_metrics_record(
     report: dict, setting: str, preset: str, seed: int, dev_path: Path, budget: dict, seconds: float
 ) -> dict:
     keep = (
+        "views",
         "schema_version",
         "macro_f1",
         "weighted_f1",
@@ -481,6 +530,7 @@ def main(argv=None) -> int:
             )  # no machine paths in the results
             records.append(record)
         records = [r for r in records if r.get("method") in args.presets and r.get("seed") in args.seeds]
+        records += view_records(records)
         if not records:
             continue
         summary["runs"] += [
@@ -494,6 +544,7 @@ def main(argv=None) -> int:
             for r in records
         ]
         names = args.rows if transfer_grid else PRESETS
+        names = [n for p in names for n in (p, *(f"{p} {v}" for v in VIEW_SUFFIXES.values()))]
         order = [p for p in names if any(r["method"] == p for r in records)]
         groups = group_metrics(records, method_order=order)
         baseline = "plain" if transfer_grid else "xlmr-base"

@@ -6,7 +6,8 @@ preprocessing to every text) for local use, and marks the classes for the Hub so
 `auto_map` and the flat modeling (and tokenizer) files for `trust_remote_code=True` loading.
 
 The package root holds the model and nothing else: `configuration_ctam.py`, `modeling_ctam.py`, `outputs_ctam.py`,
-`loss_ctam.py`, `vxlm.py`, `dual_path.py` and `domain.py` are the files `save_pretrained` copies next to the weights.
+`loss_ctam.py`, `vxlm.py`, `dual_path.py`, `domain.py` and `ngram_head.py` are the files `save_pretrained` copies
+next to the weights.
 Everything else sits in one folder per concept (`data/`, `alignment/`, `training/`, `transfer/`, `evaluation/`,
 `hub/`, `offline_encoder/`, `utils/`). The old import paths of moved modules (`modeling_ctam.trainer`, `.peft_utils`,
 `.paths`, `.metrics`, `.figures`, `.lexicon`, `python -m modeling_ctam.align`) still work until 0.3.0, with a

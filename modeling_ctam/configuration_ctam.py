@@ -28,6 +28,36 @@ RETIRED_FIELDS = ("source_language",)
 """Fields that are gone (nothing read them); a saved config.json that carries one still loads, without it."""
 
 
+DEFAULT_NGRAM_BUCKETS = 1048573  # the largest prime below 2^20
+NGRAM_HEAD_DEFAULTS = {"max_order": 3, "buckets": DEFAULT_NGRAM_BUCKETS, "weight": 0.5, "ignore_ids": []}
+
+
+def resolve_ngram_head_config(spec: dict | None) -> dict | None:
+    """`CTAMConfig.ngram_head` with its defaults filled in and checked; `None` (no n-gram view) stays `None`."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        raise ValueError(
+            f"CTAMConfig.ngram_head={spec!r} must be a dict (keys {sorted(NGRAM_HEAD_DEFAULTS)}) or None."
+        )
+    unknown = sorted(set(spec) - set(NGRAM_HEAD_DEFAULTS))
+    if unknown:
+        raise ValueError(f"CTAMConfig.ngram_head has unknown keys {unknown}; use {sorted(NGRAM_HEAD_DEFAULTS)}.")
+    out = {**NGRAM_HEAD_DEFAULTS, **spec}
+    if out["max_order"] not in (1, 2, 3):
+        raise ValueError(f"CTAMConfig.ngram_head max_order={out['max_order']!r} must be 1, 2 or 3.")
+    if not isinstance(out["buckets"], int) or out["buckets"] < 2:
+        raise ValueError(
+            f"CTAMConfig.ngram_head buckets={out['buckets']!r} must be an integer >= 2 (a prime is best)."
+        )
+    if not isinstance(out["weight"], (int, float)) or not 0.0 <= out["weight"] <= 1.0:
+        raise ValueError(
+            f"CTAMConfig.ngram_head weight={out['weight']!r} must lie in [0, 1] (the n-gram view's share)."
+        )
+    out["ignore_ids"] = sorted({int(i) for i in out["ignore_ids"]})
+    return out
+
+
 class CTAMConfig(PreTrainedConfig):
     r"""
     Configuration of a CTAM model (VXLM encoder + dual-path attention supervision + domain discriminator).
@@ -109,6 +139,11 @@ class CTAMConfig(PreTrainedConfig):
             How each Burmese example is paired with an English one for training: `"random"`, `"label"`, `"parallel"`.
         target_language (`str`, *optional*, defaults to `"my"`):
             Language of the target data (student path, inference).
+        ngram_head (`dict`, *optional*):
+            The n-gram view (beyond the paper; `ngram_head.py`, docs/transfer.md): a linear model over hashed token
+            n-grams whose log-posterior is mixed into the student's, `{"max_order": 3, "buckets": 1048573,
+            "weight": 0.5, "ignore_ids": [...]}` (missing keys take these defaults). `None` (default): no n-gram view.
+            The recipe sets it when it fits the head (`ngram_view: true`).
         encoder_name_or_path (`str`, *optional*):
             Where the encoder's pretrained weights came from (a Hub id or the offline alias); informational, used by
             the model card's `base_model`.
@@ -160,6 +195,7 @@ class CTAMConfig(PreTrainedConfig):
     pairing: str = "random"
     target_language: str = "my"
     encoder_name_or_path: str | None = None
+    ngram_head: dict | None = None
 
     @classmethod
     def from_dict(cls, config_dict: dict, **kwargs) -> CTAMConfig:
@@ -255,6 +291,7 @@ class CTAMConfig(PreTrainedConfig):
                 raise ValueError(
                     f"CTAMConfig.{name}={value!r} must be a positive integer or None (half the hidden size)."
                 )
+        self.ngram_head = resolve_ngram_head_config(self.ngram_head)
         if self.num_labels is not None and self.num_labels < 2:
             raise ValueError(f"CTAMConfig.num_labels={self.num_labels}: CTAM is a classifier, use at least 2 labels.")
 

@@ -26,6 +26,7 @@ from .configuration_ctam import CTAMConfig
 from .domain import DomainDiscriminator
 from .dual_path import BilinearScore, DualPathAttention
 from .loss_ctam import CTAMLossMixin, PathInputs
+from .ngram_head import NgramHead, ensemble_logits
 from .outputs_ctam import CTAMModelOutput, CTAMSequenceClassifierOutput
 from .vxlm import (
     NOT_A_WORD,
@@ -108,6 +109,10 @@ class CTAMPreTrainedModel(PreTrainedModel):
             init.constant_(module.static_layer, self.config.static_layer)
         elif isinstance(module, CTAMModel):
             init.ones_(module.word_start_table)
+        elif isinstance(module, NgramHead):  # fitted by the recipe; unfitted it predicts uniformly
+            init.zeros_(module.weight)
+            init.zeros_(module.bias)
+            init.ones_(module.idf)
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, allow_partial_load: bool = False, **kwargs):
@@ -325,6 +330,8 @@ class CTAMForSequenceClassification(CTAMLossMixin, CTAMPreTrainedModel):
         self.domain_discriminator = (
             DomainDiscriminator(d, config.resolved_discriminator_hidden_size) if config.lambda_domain > 0 else None
         )
+        # the n-gram view (beyond the paper): fitted after training by the recipe, None until then
+        self.ngram_head = NgramHead(config.ngram_head, config.num_labels) if config.ngram_head else None
         self.post_init()
         if self.dual_path is not None and config.student_gru_init == "teacher":
             self.dual_path.student_starts_as_teacher()
@@ -514,6 +521,9 @@ class CTAMForSequenceClassification(CTAMLossMixin, CTAMPreTrainedModel):
         """Inference, and training on Burmese rows alone: the student path, eq. 12 over hard and soft labels."""
         out = self._encode(target, is_target=True, output_attentions=output_attentions)
         logits = self.classifier(out.pooler_output)  # (B, num_labels)
+        if self.ngram_head is not None:  # the n-gram view's share of the posterior (ngram_head.py)
+            ngram_logits = self.ngram_head(target.input_ids, target.attention_mask)  # (B, num_labels)
+            logits = ensemble_logits(logits, ngram_logits, self.config.ngram_head["weight"])  # (B, num_labels)
         loss_cls = self._cls_loss(logits, target)
         if soft_labels is not None:  # eq. 12 over hard and soft (pseudo) labels alike
             hard = target.labels if target.labels is not None else torch.full_like(target.input_ids[:, 0], -100)

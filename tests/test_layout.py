@@ -142,6 +142,7 @@ MODEL_FILES = {
     "vxlm.py",  # eqs. 1-3
     "dual_path.py",  # eqs. 4-10
     "domain.py",  # eq. 11
+    "ngram_head.py",  # the n-gram view (beyond the paper)
 }
 """The package root's modules: exactly the files `save_pretrained` copies next to the weights (remote code)."""
 

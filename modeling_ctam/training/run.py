@@ -306,6 +306,20 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
         wall_time_s=round(time.perf_counter() - start, 1),
         world_size=args.world_size,
     )
+    scored = getattr(trainer.model, "module", trainer.model)
+    if getattr(scored, "ngram_head", None) is not None:  # each view alone, beside the ensemble (reported, not chosen)
+        from modeling_ctam.transfer.ngram_view import score_views
+
+        logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
+        report["views"] = score_views(
+            scored,
+            tokenizer,
+            dev_dataset["text"],
+            logits,
+            prediction.label_ids.reshape(-1),
+            data_args.class_names,
+            max_length=data_args.max_length,
+        )
 
     if trainer.is_world_process_zero():
         final = trainer.model

@@ -202,6 +202,30 @@ class TransferArguments:
             )
         },
     )
+    ngram_view: bool = field(
+        default=False,
+        metadata={
+            "help": (
+                "After stage 2, fit the n-gram view (a linear model over hashed token n-grams, inside the model) on "
+                "the student's class-quota pseudo-labels of the unlabelled reviews and any gold target labels; the "
+                "saved model predicts with the product of both views (beyond the paper; docs/transfer.md)."
+            )
+        },
+    )
+    ngram_fraction: float = field(
+        default=0.8,
+        metadata={
+            "help": "n-gram view: share of the unlabelled reviews that may be pseudo-labelled (class quotas from the "
+            "prior)."
+        },
+    )
+    ngram_weight: float = field(
+        default=0.7,
+        metadata={
+            "help": "n-gram view: its share a of the ensemble log-posterior, (1 - a) log p_student + a log p_ngram."
+        },
+    )
+    ngram_C: float = field(default=3.0, metadata={"help": "n-gram view: inverse L2 strength of its regression."})
     teacher_from: Optional[str] = field(
         default=None,
         metadata={
@@ -251,6 +275,11 @@ class TransferArguments:
             )
         if not 0.0 <= self.labelled_share <= 1.0:
             raise ValueError(f"labelled_share={self.labelled_share} must lie in [0, 1].")
+        if not 0.0 < self.ngram_fraction <= 1.0 or not 0.0 <= self.ngram_weight <= 1.0 or self.ngram_C <= 0:
+            raise ValueError(
+                f"ngram_fraction={self.ngram_fraction} must lie in (0, 1], ngram_weight={self.ngram_weight} in [0, 1] "
+                f"and ngram_C={self.ngram_C} must be positive."
+            )
         if self.shuffle_parallel and self.parallel_share == 0:
             raise ValueError("shuffle_parallel is a control of the parallel stream; it needs parallel_share > 0.")
 

@@ -28,6 +28,7 @@ import numpy as np
 from ..data import CTAMCollator
 from ..data.labels import class_prior
 from .arguments import TransferArguments, TransferData
+from .ngram_view import fit_ngram_head
 from .prior import adjust_posteriors, estimate_target_prior
 from .pseudo_label import select_pseudo_labels
 from .streams import (
@@ -390,6 +391,34 @@ def match_decision_to_prior(model, tokenizer, texts: list[str], prior, max_lengt
     return record
 
 
+def fit_ngram_view(
+    model, tokenizer, data: TransferData, args: TransferArguments, prior, max_length: int, batch_size: int
+) -> dict:
+    """The n-gram view (:mod:`.ngram_view`), fitted on the student's posteriors on the unlabelled reviews under the
+    estimated `prior`'s quotas, and on the labelled reviews' gold labels (few-shot, supervised)."""
+    posteriors = None
+    if data.unlabelled:  # the student alone: the model has no n-gram view yet
+        posteriors = teacher_posteriors(
+            model, tokenizer, data.unlabelled, language="my", max_length=max_length, batch_size=batch_size
+        )
+    record = fit_ngram_head(
+        model,
+        tokenizer,
+        data.unlabelled,
+        posteriors,
+        prior,
+        fraction=args.ngram_fraction,
+        weight=args.ngram_weight,
+        C=args.ngram_C,
+        max_length=max_length,
+        batch_size=batch_size,
+        labelled_texts=data.target_texts,
+        labelled_labels=data.target_labels,
+    )
+    logger.info("n-gram view: %s", record)
+    return record
+
+
 def run_two_stage(
     model,
     tokenizer,
@@ -506,6 +535,16 @@ def run_two_stage(
             model,
             tokenizer,
             data.unlabelled or data.target_texts,
+            rounds[0]["target_prior"]["prior"],
+            collator.max_length,
+            training_args.per_device_eval_batch_size,
+        )
+    if args.ngram_view:  # the second view, fitted on the final student's pseudo-labels (and any gold labels)
+        record["ngram_view"] = fit_ngram_view(
+            model,
+            tokenizer,
+            data,
+            args,
             rounds[0]["target_prior"]["prior"],
             collator.max_length,
             training_args.per_device_eval_batch_size,
