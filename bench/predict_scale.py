@@ -257,9 +257,9 @@ def markdown(record: dict) -> str:
         f"# eval.py predict at scale: {record['threads']} threads, batch {record['batch_size']}",
         "",
         (
-            f"Input: {big['rows']:,} rows ({big['bytes'] / 1e6:.0f} MB CSV) from {big['source_reviews']:,} real GKLMIP "
-            f"reviews, {big['converted_to_zawgyi']:,} converted to Zawgyi, {big['bad_rows']:,} bad rows; the small "
-            "input is its first rows."
+            f"Input: {big['rows']:,} rows ({big['bytes'] / 1e6:.0f} MB CSV) from {big['source_reviews']:,} real "
+            f"GKLMIP reviews, {big['converted_to_zawgyi']:,} converted to Zawgyi, {big['bad_rows']:,} bad rows; the "
+            f"small input is its first rows."
         ),
         "",
         "| run | rows | rows/s | peak RSS (MB) | wall (s) | bad rows |",

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 bash scripts/setup.sh
-"$PYTHON" -m pip install --quiet --disable-pip-version-check -e ".[dev,demo]"
+"$PYTHON" -m pip install --quiet --disable-pip-version-check -e ".[dev,demo,onnx]"
 SYSTEM_PACKAGES=(chromium chromium-driver fonts-myanmar)
 missing=()
 for package in "${SYSTEM_PACKAGES[@]}"; do

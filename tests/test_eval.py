@@ -589,7 +589,14 @@ def test_eval_py_is_the_package_command_line_and_a_command_is_one_table_entry(mo
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout == eval_cli.build_parser().format_help()
-    assert list(eval_cli.COMMANDS) == ["evaluate", "f1-bars", "ablation-table", "cosine-table", "predict", "export-onnx"]
+    assert list(eval_cli.COMMANDS) == [
+        "evaluate",
+        "f1-bars",
+        "ablation-table",
+        "cosine-table",
+        "predict",
+        "export-onnx",
+    ]
     # a new command (e.g. predict) is one entry: its help, its arguments, its run
     echo = eval_cli.Command("Echo a word.", lambda p: p.add_argument("--word"), lambda args, argv: (args.word, argv))
     monkeypatch.setitem(eval_cli.COMMANDS, "echo", echo)

@@ -859,8 +859,7 @@ def test_cli_runs_as_a_script_and_checks_its_arguments(tmp_path):
     assert module.returncode == 0 and "python -m modeling_ctam.hub.push" in module.stdout
 
 
-def test_the_folder_can_ship_the_int8_onnx_graph_beside_the_safetensors(built, tiny_model_dir, tmp_path,
-                                                                         monkeypatch):
+def test_the_folder_can_ship_the_int8_onnx_graph_beside_the_safetensors(built, tiny_model_dir, tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
     from modeling_ctam.serving import load_classifier
 
@@ -868,8 +867,10 @@ def test_the_folder_can_ship_the_int8_onnx_graph_beside_the_safetensors(built, t
     monkeypatch.setattr(prepare, "run_isolated_checks", lambda *args, **kwargs: built["checks"])
     folder = tmp_path / "repo"
     report = prepare.build_hub_folder(tiny_model_dir, folder, repo_id=REPO_ID, onnx=True)
-    assert set(report.files) - {p.name for p in built["folder"].iterdir()} == {"model_quantized.onnx",
-                                                                             "ctam_onnx.json"}
+    assert set(report.files) - {p.name for p in built["folder"].iterdir()} == {
+        "model_quantized.onnx",
+        "ctam_onnx.json",
+    }
     assert prepare.check_hub_folder(folder) == []
     assert "`model_quantized.onnx` beside the safetensors" in (folder / "README.md").read_text(encoding="utf-8")
     classifier = load_classifier(folder, "onnx")  # the Hub folder is an ONNX folder too

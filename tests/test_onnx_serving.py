@@ -164,3 +164,26 @@ def test_cli_export_onnx(exported, tmp_path):
     assert not (tmp_path / "cli" / "model.onnx").exists()
     with pytest.raises(SystemExit, match="already holds an ONNX export"):
         eval_cli.main(["export-onnx", "--model", str(run), "--output-dir", str(tmp_path / "cli")])
+
+
+@needs_gklmip
+def test_a_model_with_the_ngram_view_exports_it_in_the_graph(tmp_path, tokenizer):
+    from modeling_ctam.transfer.ngram_view import fit_ngram_head
+
+    run = _save_run(tmp_path / "run", tokenizer)
+    model = CTAMForSequenceClassification.from_pretrained(run).eval()
+    texts = _texts(120)
+    rng = np.random.default_rng(0)
+    posteriors = rng.dirichlet([1.0, 1.0], size=len(texts))  # any student: the head learns what it is given
+    fit_ngram_head(model, tokenizer, texts, posteriors, prior=[0.3, 0.7], max_length=64)
+    model.save_pretrained(run)
+    export_onnx(run, tmp_path / "onnx", quantize=False)
+    session = OnnxSequenceClassifier(tmp_path / "onnx" / "model.onnx")
+    reloaded = CTAMForSequenceClassification.from_pretrained(run).eval()
+    encoded = tokenize_for_eval(tokenizer, _texts(30), max_length=64)
+    with torch.inference_mode():
+        expected = reloaded(**encoded).logits
+        reloaded.ngram_head = None
+        student = reloaded(**encoded).logits
+    assert not torch.allclose(torch.log_softmax(student, -1), expected, atol=1e-3)  # the view changes the output
+    assert torch.allclose(session(**encoded).logits, expected, atol=1e-4)

@@ -1,4 +1,5 @@
-"""Shared by the prediction and ONNX tests: a tiny random CTAM saved as train.py saves a run, and the GKLMIP dev file."""
+"""Shared by the prediction and ONNX tests: a tiny random CTAM saved as train.py saves a run, and the GKLMIP dev "
+"file."""
 
 from __future__ import annotations
 

@@ -90,12 +90,12 @@ def shard_files(folder: str | os.PathLike) -> list[Path]:
 def resolve_format(path_or_id: str | os.PathLike, data_format: str | None = None) -> str:
     """Decides how :func:`load_examples` reads ``path_or_id``.
 
-    An existing local path is read from disk; its format comes from ``data_format`` or, when that is ``None``, from
-    its name (a folder of shards, :func:`shard_files`, from its files' names): a folder or file named ``rt-polarity.*`` -> ``"mr"``, ``product_sentiment_dataset_*.json`` ->
-    ``"gklmip-json"``, ``*_labelled.txt`` -> ``"uci-tsv"``, a ``.tsv`` whose header has a ``label`` column ->
-    ``"sst2-tsv"``, ``.csv`` / ``.json`` / ``.jsonl`` -> generic. Anything else that looks like ``owner/name`` (and
-    is not a missing file with a data-file extension) is a Hub id -> ``"hub"``, read with
-    ``datasets.load_dataset(id, split=...)``.
+    An existing local path is read from disk; its format comes from ``data_format`` or, when that is ``None``, from its
+    name (a folder of shards, :func:`shard_files`, from its files' names): a folder or file named ``rt-polarity.*`` ->
+    ``"mr"``, ``product_sentiment_dataset_*.json`` -> ``"gklmip-json"``, ``*_labelled.txt`` -> ``"uci-tsv"``, a
+    ``.tsv`` whose header has a ``label`` column -> ``"sst2-tsv"``, ``.csv`` / ``.json`` / ``.jsonl`` -> generic.
+    Anything else that looks like ``owner/name`` (and is not a missing file with a data-file extension) is a Hub id ->
+    ``"hub"``, read with ``datasets.load_dataset(id, split=...)``.
 
     Raises:
         FileNotFoundError: a path with a data-file extension that does not exist.

@@ -143,8 +143,8 @@ def predict_corpus(
     """Classifies every row of `data` that belongs to process `rank` and writes its shard in `output_dir`.
 
     Args:
-        classifier (:class:`~modeling_ctam.serving.Classifier`): the model (:func:`~modeling_ctam.serving.load_classifier`
-            gives one).
+        classifier (:class:`~modeling_ctam.serving.Classifier`): the model
+            (:func:`~modeling_ctam.serving.load_classifier` gives one).
         data (`str` or `os.PathLike`): input file, folder of shards, or Hub dataset id (:func:`stream_rows`).
         output_dir (`str` or `os.PathLike`): where the shards and manifests go.
         data_format, text_column, keep_columns, language, split, encoding, revision: as in :func:`stream_rows`.

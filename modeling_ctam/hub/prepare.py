@@ -41,7 +41,7 @@ from pathlib import Path
 
 from ..utils.paths import is_hub_id
 from . import card as card_lib
-from .record import DEFAULT_INFERENCE, HubBuildError, find_key, inference_settings, read_json, read_training_record
+from .record import DEFAULT_INFERENCE, HubBuildError, inference_settings, read_json, read_training_record
 
 logger = logging.getLogger(__name__)
 
