@@ -329,6 +329,7 @@ def test_dry_run_writes_the_complete_repository_folder(built, tiny_model_dir):
         "vxlm.py",
         "dual_path.py",
         "domain.py",
+        "ngram_head.py",
         "outputs_ctam.py",
         "loss_ctam.py",
         "tokenization_ctam.py",

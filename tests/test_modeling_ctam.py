@@ -360,6 +360,7 @@ def test_save_and_reload_gives_identical_logits(tester, tmp_path):
         "vxlm.py",
         "dual_path.py",
         "domain.py",
+        "ngram_head.py",
         "outputs_ctam.py",
         "loss_ctam.py",
     } <= files
