@@ -9,13 +9,18 @@ Usage::
 Points (Burmese labels per class; binary):
 
 - ``0``: zero-shot, ``configs/zero-shot-ctam.yaml`` (the two-stage recipe, strict protocol). CTAM is the config as it
-  is; plain fine-tuning is ``preset: xlmr-base`` with English ``L_T`` alone in stage 2 (no parallel stream, no
-  self-training), as the ``plain`` row of ``bench/quality.py --grid transfer``. ``--zero-shot-from FILE`` reuses a
-  transfer grid's measured plain and ctam rows instead of running them (the figure and table say so).
+  is. Plain fine-tuning (``--plain-recipe same``, the default) is ``preset: xlmr-base`` trained by the same recipe
+  (self-training under the same prior, the config's n-gram view) without what only CTAM has (the parallel stream of
+  ``L_R``, the class-conditional eq. 10 pairs); ``--plain-recipe english-only`` is the earlier curve's plain (English
+  ``L_T`` alone in stage 2). ``--zero-shot-from FILE`` reuses a transfer grid's measured plain and ctam rows instead
+  of running them (the figure and table say so). With ``tfidf`` among the methods, point 0 also gets the in-domain
+  TF-IDF baseline trained on all GKLMIP train labels, as a reference row.
 - ``8``, ``32``, ``128``: few-shot, ``configs/few-shot-ctam.yaml`` with ``few_shot_n`` = k (k reviews per class
   drawn with the seed, nested across k; the other reviews unlabelled): the zero-shot recipe with the k labels in
-  both stages. Plain fine-tuning gets the same labels and English rows, without the parallel stream and
-  self-training (as at point 0).
+  both stages. Plain fine-tuning gets the same labels and English rows and the same recipe as at point 0.
+
+Runs of a model with the n-gram view also give the rows ``<method> [student alone]`` (the same models with the view
+removed) and ``<method> [n-gram view alone]``, from train.py's ``views``.
 - ``all``: supervised, ``configs/supervised-ctam.yaml`` (every GKLMIP train label in both stages, the class
   imbalance handled by the config's ``imbalance``).
 
@@ -42,6 +47,8 @@ import sys
 import time
 from pathlib import Path
 
+from modeling_ctam.evaluation.tables import VIEW_SUFFIXES, view_records
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 METHODS = {"plain": "xlmr-base", "ctam": "ctam"}
@@ -49,6 +56,8 @@ TFIDF = (
     "tfidf"  # the in-domain TF-IDF baseline on the same Burmese labels (no run; modeling_ctam.evaluation.baselines)
 )
 ROWS = (*METHODS, TFIDF)
+# point 0's row: the in-domain baseline that a user with every label gets
+TFIDF_REFERENCE = "tfidf (all train labels; reference)"
 CONFIGS = {
     "zero-shot": "configs/zero-shot-ctam.yaml",
     "few-shot": "configs/few-shot-ctam.yaml",
@@ -254,11 +263,18 @@ def _stats(values: list) -> dict:
     }
 
 
+def row_names(records: list[dict]) -> list[str]:
+    """The rows in table order: each method, then its views alone (runs with the n-gram view), then the baselines."""
+    present = {r["method"] for r in records}
+    ordered = [n for m in METHODS for n in (m, *(f"{m} {v}" for v in VIEW_SUFFIXES.values()))]
+    return [n for n in (*ordered, TFIDF, TFIDF_REFERENCE) if n in present]
+
+
 def summarise(records: list[dict], points: list[str]) -> dict:
     table = {}
     for point in points:
         row = {}
-        for method in ROWS:
+        for method in row_names(records):
             runs = sorted(
                 (r for r in records if r["point"] == point and r["method"] == method), key=lambda r: r["seed"]
             )
@@ -309,9 +325,25 @@ def write_markdown(table: dict, meta: dict, path: Path) -> None:
             f"{_fmt(plain.get('f1_negative'))} | {_fmt(ctam.get('f1_negative'))} | {_fmt(tfidf.get('f1_negative'))} "
             f"| {', '.join(map(str, seeds))} | {seconds[0]} / {seconds[1]} |"
         )
+    lines += [
+        "",
+        "Every row (issue 21's form): `[student alone]` is the same models' student with the n-gram view removed, "
+        "`[n-gram view alone]` the n-gram head alone; the TF-IDF rows are the in-domain baseline trained on the "
+        "point's Burmese labels (at point 0 on all 2,392 GKLMIP train labels, a reference no zero-shot run has).",
+        "",
+        "| Burmese labels per class | row | macro-F1 | neg. F1 | seeds |",
+        "|---|---|---:|---:|---|",
+    ]
+    for point, row in table.items():
+        for method, stats in row.items():
+            if isinstance(stats, dict):
+                lines.append(
+                    f"| {point} | {method} | {_fmt(stats['macro_f1'])} | {_fmt(stats['f1_negative'])} "
+                    f"| {', '.join(map(str, stats['seeds']))} |"
+                )
     lines += ["", "Per seed (macro-F1):", ""]
     for point, row in table.items():
-        for method in ROWS:
+        for method in (m for m, stats in row.items() if isinstance(stats, dict)):
             if method in row:
                 values = ", ".join(
                     f"seed {s}: {v:.3f}" for s, v in zip(row[method]["seeds"], row[method]["macro_f1"]["values"])
@@ -413,13 +445,17 @@ def main(argv=None) -> dict:
                 )
     for method, runs in reused.items():
         records += [r for r in runs if r["seed"] in args.seeds] or runs
+    if "0" in args.points and TFIDF in args.methods:  # the baseline a user with every label gets, beside zero-shot
+        reference = tfidf_record("all", args.seeds[0], args, per_run / "0" / "tfidf-reference")
+        records.append(dict(reference, point="0", method=TFIDF_REFERENCE))
+    records += view_records(records)
     table = summarise(records, [p for p in args.points if any(r["point"] == p for r in records)])
     meta = {
         "tag": args.tag,
         "command": "python bench/learning_curve.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "configs": CONFIGS,
         "zero_shot_ctam_row": args.zero_shot_ctam_row,
-        "notes": [r for r in records if r.get("note")],
+        "notes": [r for r in records if r.get("note") and r["method"] in ROWS],
         "load_start": load_start,
         "load_end": [round(v, 2) for v in os.getloadavg()],
         "machine": {

@@ -45,6 +45,7 @@ import time
 from pathlib import Path
 
 from modeling_ctam.evaluation.baselines import TFIDF_BASELINE
+from modeling_ctam.evaluation.tables import VIEW_SUFFIXES, view_records
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -361,20 +362,6 @@ def run_transfer_row(row: str, seed: int, overrides: dict, args, run_dir: Path) 
         "teacher": transfer.get("stage1"),
     }
     return report
-
-
-VIEW_SUFFIXES = {"student": "[student alone]", "ngram": "[n-gram view alone]"}
-
-
-def view_records(records: list[dict]) -> list[dict]:
-    """For runs with the n-gram view: each view's own score as a row of its own (`<row> [student alone]` is the row
-    with the n-gram view removed), from the same models (train.py's `views`)."""
-    out = []
-    for record in records:
-        for view, scores in (record.get("views") or {}).items():
-            extra = {k: v for k, v in record.items() if k not in scores and k not in ("views", "macro_f1")}
-            out.append({**extra, **scores, "method": f"{record['method']} {VIEW_SUFFIXES[view]}"})
-    return out
 
 
 def _cuda() -> bool:

@@ -27,6 +27,7 @@ from modeling_ctam.evaluation.metrics import (
 )
 from modeling_ctam.evaluation.predict import LabelSchemeMismatchError, resolve_label_names
 from modeling_ctam.evaluation.report import render_report
+from modeling_ctam.evaluation.tables import view_records
 from modeling_ctam.utils.paths import data_dir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -247,6 +248,22 @@ def test_ablation_table_mean_and_spread():
     assert table["methods"]["ctam"]["beats_baseline_by_more_than_spread"] is False
     one = figures.ablation_table(figures.group_metrics([_record(0.5, [0.3, 0.7], "solo", 1)]))
     assert one["methods"]["solo"]["macro_f1"]["std"] is None
+
+
+def test_view_records_give_each_view_its_own_row():
+    ensemble = _record(0.72, [0.53, 0.91], "ctam", 1)
+    scores = lambda macro, f1s: {  # noqa: E731  a view's scores: a metrics record without the run's fields
+        k: v for k, v in _record(macro, f1s, "-", 0).items() if k not in ("method", "seed", "data")
+    }
+    ensemble["views"] = {"student": scores(0.70, [0.49, 0.91]), "ngram": scores(0.66, [0.45, 0.87])}
+    plain = _record(0.65, [0.44, 0.86], "plain", 1)  # no n-gram view: no extra row
+    rows = {r["method"]: r for r in view_records([ensemble, plain])}
+    assert set(rows) == {"ctam [student alone]", "ctam [n-gram view alone]"}
+    student = rows["ctam [student alone]"]
+    assert student["macro_f1"] == 0.70 and student["per_class"]["negative"]["f1"] == 0.49
+    assert student["seed"] == 1 and "views" not in student  # the run's own fields, the view's scores
+    groups = figures.group_metrics([ensemble, *view_records([ensemble])])
+    assert list(groups) == ["ctam", "ctam [student alone]", "ctam [n-gram view alone]"]
 
 
 def test_ablation_refuses_runs_on_different_data():

@@ -18,10 +18,34 @@ import numpy as np
 
 from .metrics import read_metrics
 
-__all__ = ["ABLATION_METRICS", "group_metrics", "check_comparable", "ablation_table", "ablation_markdown"]
+__all__ = [
+    "ABLATION_METRICS",
+    "VIEW_SUFFIXES",
+    "group_metrics",
+    "check_comparable",
+    "ablation_table",
+    "ablation_markdown",
+    "view_records",
+]
 
 ABLATION_METRICS = ("macro_f1", "weighted_f1", "accuracy", "macro_precision", "macro_recall")
 """Averaged metrics summarised by :func:`ablation_table` (per-class F1 is added for every class)."""
+
+VIEW_SUFFIXES = {"student": "[student alone]", "ngram": "[n-gram view alone]"}
+"""Row-name suffixes of :func:`view_records`: `<row> [student alone]` is the row with the n-gram view removed."""
+
+
+def view_records(records: Iterable[Mapping[str, Any]]) -> list[dict]:
+    """For runs of a model with the n-gram view: each view's own score as a record of its own, named `<method>
+    [student alone]` and `<method> [n-gram view alone]`, from the same models (the `views` of train.py's dev report).
+    Records without `views` add nothing."""
+    out = []
+    for record in records:
+        for view, scores in (record.get("views") or {}).items():
+            extra = {k: v for k, v in record.items() if k not in scores and k not in ("views", "macro_f1")}
+            out.append({**extra, **scores, "method": f"{record['method']} {VIEW_SUFFIXES[view]}"})
+    return out
+
 
 # --------------------------------------------------------------------------------------------------------------------
 # grouping metrics.json files by method
