@@ -382,11 +382,11 @@ def quantize_graph(
     r"""Int8 quantisation of an fp32 CTAM graph.
 
     Args:
-        method (`str`, *optional*, defaults to `"dynamic"`): ``"dynamic"``: ``quantize_dynamic``, int8 weights (per
-            output channel with `per_channel`) and the activations quantised on the fly with one scale per tensor
-            (the whole batch); ``"blockwise"``: ``MatMulNBits`` with 8-bit symmetric weights in blocks of
-            `block_size` along the input dimension and int8 compute (``accuracy_level=4``), the activations quantised
-            at run time per row (token) and block.
+        method (`str`, *optional*, defaults to `"blockwise"`): ``"blockwise"``: ``MatMulNBits`` with 8-bit
+            symmetric weights in blocks of `block_size` along the input dimension and int8 compute
+            (``accuracy_level=4``), the activations quantised at run time per row (token) and block; ``"dynamic"``:
+            ``quantize_dynamic``, int8 weights (per output channel with `per_channel`; `reduce_range`,
+            `weight_type`) and the activations quantised on the fly with one scale per tensor (the whole batch).
         embeddings (`str`, *optional*, defaults to `"rows"`): the word-embedding table (a Gather): ``"rows"``, int8
             with one scale per row (token); ``"tensor"``, ``quantize_dynamic``'s one scale for the whole table;
             ``"fp32"``.
