@@ -12,7 +12,8 @@ RSS) with ``--threads`` intra-op threads:
 
 - the streaming reader alone (:func:`modeling_ctam.data.stream.stream_rows` with Burmese preprocessing and Zawgyi
   detection, nothing kept), on both inputs: its peak RSS must not grow with the input;
-- ``eval.py predict --backend onnx`` on both inputs;
+- ``eval.py predict --backend onnx`` on the small input, then on the big one when its rows/s there put the big input
+  under ``--onnx-budget-min`` minutes (no limit by default), else the table says so;
 - ``eval.py predict`` (PyTorch fp32) on ``--pytorch-rows`` rows first, to estimate; both inputs only when the
   estimate for the big one is under ``--pytorch-budget-min`` minutes, else on those rows only, and the table says so.
 
@@ -52,6 +53,12 @@ def parse_args(argv=None):
         "--memory-onnx",
         default=None,
         help="Another ONNX folder (e.g. a tiny model's) run on both inputs: flat memory at full scale in less time.",
+    )
+    parser.add_argument(
+        "--onnx-budget-min",
+        type=float,
+        default=None,
+        help="Run --onnx on the big input only when the small run's rows/s put it under this many minutes.",
     )
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--small", type=int, default=20_000)
@@ -209,8 +216,18 @@ def main(argv=None) -> dict:
             }
         )
         print(runs[-1], flush=True)
+    onnx_note = None
     if args.onnx:
         for data in (small, big) if args.onnx_inputs == "both" else (small,):
+            if data == big and args.onnx_budget_min is not None:
+                minutes = args.rows / runs[-1]["rows_per_second"] / 60
+                if minutes > args.onnx_budget_min:
+                    onnx_note = (
+                        f"ONNX on {args.rows:,} rows would take about {minutes:.0f} minutes at the "
+                        f"{runs[-1]['rows_per_second']} rows/s of its {args.small:,}-row run (over the "
+                        f"{args.onnx_budget_min:.0f}-minute budget): it ran on {args.small:,} rows only."
+                    )
+                    break
             runs.append(predict_run(args.onnx, "onnx", data, work / f"out-onnx-{data.stem}", args))
             print(runs[-1], flush=True)
     if args.memory_onnx:
@@ -239,6 +256,7 @@ def main(argv=None) -> dict:
         "batch_size": args.batch_size,
         "runs": runs,
         "pytorch_note": pytorch_note,
+        "onnx_note": onnx_note,
         "model": Path(args.model).name if args.model else None,
         "onnx": Path(args.onnx).name if args.onnx else None,
         "memory_onnx": Path(args.memory_onnx).name if args.memory_onnx else None,
@@ -271,8 +289,9 @@ def markdown(record: dict) -> str:
             f"| {run['backend']} | {run['rows']:,} | {run['rows_per_second']} | {run['peak_rss_mb']} | "
             f"{run['wall_seconds']} | {bad} |"
         )
-    if record["pytorch_note"]:
-        lines += ["", record["pytorch_note"]]
+    for note in (record.get("onnx_note"), record["pytorch_note"]):
+        if note:
+            lines += ["", note]
     return "\n".join(lines) + "\n"
 
 

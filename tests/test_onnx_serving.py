@@ -23,7 +23,7 @@ from modeling_ctam import CTAMForSequenceClassification, CTAMTokenizer
 from modeling_ctam.data import load_examples, tokenize_for_eval
 from modeling_ctam.evaluation import cli as eval_cli
 from modeling_ctam.serving import load_classifier
-from modeling_ctam.serving.onnx import OnnxSequenceClassifier, export_onnx
+from modeling_ctam.serving.onnx import FP32_NODES, OnnxSequenceClassifier, export_onnx
 
 
 def _save_run(folder: Path, tokenizer, *, word_ids: bool = False, gate_type: str = "vector") -> Path:
@@ -57,6 +57,7 @@ def test_export_writes_the_serving_folder(exported):
     assert saved == record and saved["inputs"] == ["input_ids", "attention_mask"] and saved["opset"] == 17
     assert saved["inference"]["max_length"] == 64 and saved["max_abs_logit_difference_fp32"] < 1e-4
     assert json.loads((folder / "config.json").read_text())["ctam_inference"]["max_length"] == 64
+    assert saved["quantization"]["method"] == "blockwise" and saved["quantization"]["block_size"] == 32  # the default
     assert (folder / "model_quantized.onnx").stat().st_size < (folder / "model.onnx").stat().st_size / 3
     with pytest.raises(FileExistsError, match="--overwrite"):
         export_onnx(run, folder)
@@ -156,10 +157,21 @@ def test_predict_backend_onnx_end_to_end(exported, tmp_path):
 def test_cli_export_onnx(exported, tmp_path):
     run, _, _ = exported
     record = eval_cli.main(
-        ["export-onnx", "--model", str(run), "--output-dir", str(tmp_path / "cli"), "--no-per-channel"]
+        [
+            "export-onnx",
+            "--model",
+            str(run),
+            "--output-dir",
+            str(tmp_path / "cli"),
+            "--method",
+            "dynamic",
+            "--no-per-channel",
+        ]
         + ["--fp32-nodes", r"layer\.1/output/dense"]
     )
-    assert record["quantization"]["per_channel"] is False and (tmp_path / "cli" / "model_quantized.onnx").is_file()
+    quantization = record["quantization"]
+    assert quantization["method"] == "dynamic" and quantization["per_channel"] is False
+    assert (tmp_path / "cli" / "model_quantized.onnx").is_file()
     assert record["quantization"]["fp32_matmuls"] == 5  # mapping, gate, the classifier's two, one FFN output
     assert not (tmp_path / "cli" / "model.onnx").exists()
     with pytest.raises(SystemExit, match="already holds an ONNX export"):
@@ -187,3 +199,66 @@ def test_a_model_with_the_ngram_view_exports_it_in_the_graph(tmp_path, tokenizer
         student = reloaded(**encoded).logits
     assert not torch.allclose(torch.log_softmax(student, -1), expected, atol=1e-3)  # the view changes the output
     assert torch.allclose(session(**encoded).logits, expected, atol=1e-4)
+
+
+@needs_gklmip
+def test_smoothing_keeps_the_fp32_graph_exact_and_divides_the_outlier_channels(exported, tokenizer, tmp_path):
+    import onnx
+
+    from modeling_ctam.serving.onnx import _calibration_feeds, smooth_graph
+
+    _, folder, _ = exported
+    names = ["input_ids", "attention_mask"]
+    calibration = _calibration_feeds(tokenizer, 64, False, _texts(64), names)
+    record = smooth_graph(folder / "model.onnx", tmp_path / "smoothed.onnx", calibration, alpha=0.5, skip=FP32_NODES)
+    # each layer: one input shared by query, key and value, then the attention output, FFN input and FFN output
+    assert record["inputs"] == 2 * 4 and record["matmuls"] == 2 * 6 and record["calibration_rows"] == 64
+    original, smoothed = (
+        OnnxSequenceClassifier(folder / "model.onnx"),
+        OnnxSequenceClassifier(tmp_path / "smoothed.onnx"),
+    )
+    encoded = tokenize_for_eval(tokenizer, _texts(200)[100:140], max_length=64)
+    assert torch.allclose(smoothed(**encoded).logits, original(**encoded).logits, atol=1e-4)
+    graph = onnx.load(str(tmp_path / "smoothed.onnx")).graph
+    scales = [onnx.numpy_helper.to_array(i) for i in graph.initializer if i.name.endswith("/inverse_scale")]
+    assert len(scales) == 8 and not all(np.allclose(s, 1.0) for s in scales)
+
+
+@needs_gklmip
+def test_blockwise_int8_and_row_embeddings_stay_close_to_the_fp32_graph(exported, tokenizer, tmp_path):
+    import onnx
+
+    from modeling_ctam.serving.onnx import quantize_graph
+
+    _, folder, _ = exported
+    record = quantize_graph(folder / "model.onnx", tmp_path / "q.onnx", method="blockwise", block_size=16)
+    assert record["block_size"] == 16 and record["fp32_matmuls"] == 4  # mapping, gate, the classifier's two
+    assert record["embedding_tables"] == ["inner.ctam.encoder.embeddings.word_embeddings.weight"]
+    graph = onnx.load(str(tmp_path / "q.onnx")).graph
+    ops = [n.op_type for n in graph.node]
+    assert ops.count("MatMulNBits") == 2 * 6 and "MatMul" in ops  # the encoder's six per layer; the head stays fp32
+    table = next(i for i in graph.initializer if i.name.endswith("word_embeddings.weight_int8_rows"))
+    assert table.data_type == onnx.TensorProto.INT8 and list(table.dims) == [250037, 32]
+    encoded = tokenize_for_eval(tokenizer, _texts(40), max_length=64)
+    reference = torch.softmax(OnnxSequenceClassifier(folder / "model.onnx")(**encoded).logits, -1)
+    served = torch.softmax(OnnxSequenceClassifier(tmp_path / "q.onnx")(**encoded).logits, -1)
+    assert (served - reference).abs().max() < 0.02
+
+
+def test_cli_smoothing_needs_calibration_data(exported, tmp_path):
+    run, _, _ = exported
+    with pytest.raises(SystemExit, match="--calibration-data"):
+        eval_cli.main(
+            ["export-onnx", "--model", str(run), "--output-dir", str(tmp_path / "x"), "--smooth-alpha", "0.5"]
+        )
+
+
+@needs_gklmip
+def test_calibration_texts_are_a_reproducible_draw_of_valid_reviews():
+    from modeling_ctam.serving.onnx import calibration_texts
+
+    drawn = calibration_texts(GKLMIP_DEV, rows=50)
+    assert drawn == calibration_texts(GKLMIP_DEV, rows=50) and len(drawn) == 50 and all(t.strip() for t in drawn)
+    assert drawn != calibration_texts(GKLMIP_DEV, rows=50, seed=1)
+    everything = calibration_texts(GKLMIP_DEV, rows=100_000)
+    assert set(drawn) <= set(everything) and len(everything) < 400

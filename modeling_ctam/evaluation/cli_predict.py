@@ -8,7 +8,8 @@
 
     accelerate launch [--num_processes N] eval.py predict ...   (row i goes to process i % N)
 
-    python eval.py export-onnx --model DIR --output-dir ONNX_DIR [--no-per-channel --fp32-nodes REGEX --keep-fp32]
+    python eval.py export-onnx --model DIR --output-dir ONNX_DIR [--method blockwise|dynamic --block-size 32
+        --smooth-alpha 0.75 --calibration-data TRAIN_FILE --fp32-nodes REGEX --keep-fp32]
         -> ONNX_DIR/model_quantized.onnx, config.json, tokenizer, ctam_onnx.json
 
 Entries of :data:`modeling_ctam.evaluation.cli.COMMANDS` (docs/evaluation.md).
@@ -110,7 +111,7 @@ def add_export_onnx_arguments(parser: argparse.ArgumentParser) -> None:
         "--per-channel",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="quantize_dynamic per_channel (default on).",
+        help="--method dynamic: quantize_dynamic per_channel (default on).",
     )
     parser.add_argument(
         "--fp32-nodes",
@@ -120,7 +121,45 @@ def add_export_onnx_arguments(parser: argparse.ArgumentParser) -> None:
         help="Keep the MatMuls whose ONNX node name matches in fp32 (besides the eq. 2 mapping, the gate and the "
         "classifier), e.g. 'layer\\.\\d+/output/dense' (docs/evaluation.md).",
     )
-    parser.add_argument("--reduce-range", action="store_true", help="quantize_dynamic reduce_range=True (7-bit).")
+    parser.add_argument(
+        "--reduce-range", action="store_true", help="--method dynamic: quantize_dynamic reduce_range=True (7-bit)."
+    )
+    parser.add_argument(
+        "--weight-type",
+        choices=("int8", "uint8"),
+        default="int8",
+        help="--method dynamic: integer type of the weights (default int8; uint8 avoids AVX2's u8s8 saturation).",
+    )
+    parser.add_argument(
+        "--method",
+        choices=("dynamic", "blockwise"),
+        default="blockwise",
+        help="blockwise (default): int8 weights in blocks of --block-size (MatMulNBits), activations quantised per "
+        "token and block at run time; dynamic: quantize_dynamic, int8 weights per channel, one activation scale per "
+        "tensor (docs/evaluation.md compares them).",
+    )
+    parser.add_argument("--block-size", type=int, default=32, help="Block of --method blockwise (default 32).")
+    parser.add_argument(
+        "--embeddings",
+        choices=("rows", "tensor", "fp32"),
+        default="rows",
+        help="The word-embedding table: int8 with a scale per row (default), int8 with one scale (quantize_dynamic's "
+        "way), or fp32.",
+    )
+    parser.add_argument(
+        "--smooth-alpha",
+        type=float,
+        default=None,
+        help="SmoothQuant migration strength (e.g. 0.75): divide the activations' outlier channels down before "
+        "quantising, calibrated on --calibration-data (docs/evaluation.md).",
+    )
+    parser.add_argument(
+        "--calibration-data",
+        default=None,
+        help="Reviews the smoothing is calibrated on (any file predict reads, or a JSON array; training reviews, "
+        "never the evaluation set).",
+    )
+    parser.add_argument("--calibration-column", default="text", help="Text column of --calibration-data.")
     parser.add_argument("--no-quantize", action="store_true", help="Write the fp32 model.onnx only.")
     parser.add_argument("--keep-fp32", action="store_true", help="Keep model.onnx beside the int8 graph.")
     parser.add_argument(
@@ -208,8 +247,13 @@ def run_predict(args: argparse.Namespace, argv: list[str] | None = None) -> dict
 
 def run_export_onnx(args: argparse.Namespace, argv: list[str] | None = None) -> dict:
     """``eval.py export-onnx``: the student path as an int8 ONNX graph with its tokenizer and config."""
-    from ..serving.onnx import export_onnx
+    from ..serving.onnx import calibration_texts, export_onnx
 
+    if args.smooth_alpha is not None and not args.calibration_data:
+        raise SystemExit("error: --smooth-alpha needs --calibration-data (training reviews).")
+    texts = None
+    if args.smooth_alpha is not None:
+        texts = calibration_texts(args.calibration_data, text_column=args.calibration_column)
     try:
         record = export_onnx(
             args.model,
@@ -217,6 +261,12 @@ def run_export_onnx(args: argparse.Namespace, argv: list[str] | None = None) -> 
             quantize=not args.no_quantize,
             per_channel=args.per_channel,
             reduce_range=args.reduce_range,
+            weight_type=args.weight_type,
+            method=args.method,
+            block_size=args.block_size,
+            embeddings=args.embeddings,
+            smooth_alpha=args.smooth_alpha,
+            calibration_texts=texts,
             fp32_nodes=args.fp32_nodes,
             keep_fp32=args.keep_fp32,
             max_length=args.max_length,

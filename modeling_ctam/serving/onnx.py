@@ -1,14 +1,18 @@
 # Copyright 2025 The CTAM authors.
 # Licensed under the Apache License, Version 2.0.
-"""CTAM's student path as an int8 ONNX graph for CPU serving: export, dynamic quantisation, and the runtime.
+"""CTAM's student path as an int8 ONNX graph for CPU serving: export, quantisation, and the runtime.
 
 :func:`export_onnx` traces the inference forward of :class:`~modeling_ctam.CTAMForSequenceClassification`, the
 student path only (encoder, eq. 1 word pooling from the in-model word-start table, eq. 2 mapping, eq. 3 gate, mean
-pooling, classifier; the teacher path, the BiGRUs and the discriminator are training-only), with ``torch.onnx.export``
+pooling, classifier, and the n-gram view where the model has one; the teacher path, the BiGRUs and the discriminator
+are training-only), with ``torch.onnx.export``
 (TorchScript exporter, opset 17), with dynamic batch and sequence axes. It checks that ONNX Runtime reproduces
-PyTorch's logits on texts of several lengths and batch sizes, quantises the graph's weights to int8 with
-``onnxruntime.quantization.quantize_dynamic`` (activations are quantised on the fly), and writes the folder that
-``eval.py predict --backend onnx`` reads:
+PyTorch's logits on texts of several lengths and batch sizes, quantises the graph to int8 (:func:`quantize_graph`) and
+writes the folder that ``eval.py predict --backend onnx`` reads. The default quantisation (``method="blockwise"``)
+stores the encoder's weights as int8 in blocks of 32 input channels (``MatMulNBits``) and quantises each token's
+activations per block at run time; ``method="dynamic"`` is ``onnxruntime.quantization.quantize_dynamic`` (int8
+weights per output channel, one activation scale per tensor), optionally after SmoothQuant (:func:`smooth_graph`).
+The word-embedding table is int8 with one scale per row. docs/evaluation.md gives what each does to the labels.
 
 - ``model_quantized.onnx``: the int8 graph (``model.onnx``, the fp32 graph, too with ``keep_fp32=True``);
 - ``config.json`` (the model's, with ``ctam_inference``: the training ``max_length``) and the tokenizer files;
@@ -43,9 +47,15 @@ ONNX_MODEL_FILE = "model_quantized.onnx"
 ONNX_FP32_FILE = "model.onnx"
 ONNX_RECORD_FILE = "ctam_onnx.json"
 OPSET = 17
-# MatMuls kept in fp32 by default: the eq. 2 mapping, the eq. 3 gate and the classifier (a sliver of the compute,
-# and what the logits hang on most directly). More with `fp32_nodes` (regular expressions over node names).
-FP32_NODES = (r"/ctam/mapping/", r"/ctam/gate/", r"/classifier/")
+# Nodes kept in fp32 by default: the eq. 2 mapping, the eq. 3 gate, the classifier (a sliver of the compute, and what
+# the logits hang on most directly) and the n-gram view's tables. More with `fp32_nodes` (regular expressions over
+# node names).
+FP32_NODES = (r"/ctam/mapping/", r"/ctam/gate/", r"/classifier/", r"/ngram_head/")
+WEIGHT_TYPES = ("int8", "uint8")
+METHODS = ("dynamic", "blockwise")
+EMBEDDINGS = ("rows", "tensor", "fp32")
+EMBEDDING_MIN_ROWS = 4096  # Gather tables at least this long are embedding tables worth quantising
+CALIBRATION_ROWS = 256  # reviews the activation ranges of the smoothing are measured on
 EXPORT_TOLERANCE = 1e-3  # largest |logit difference| allowed between ONNX Runtime (fp32) and PyTorch
 # Texts the export is traced and checked on: Burmese of several lengths, with a repeated word (eq. 1 pools forms).
 PROBE_TEXTS = (
@@ -197,6 +207,343 @@ def _max_logit_difference(session_path: Path, module, batches: list[dict], word_
     return worst
 
 
+def _calibration_feeds(tokenizer, max_length: int, word_ids: bool, texts, names, batch_size: int = 32) -> list[dict]:
+    """The graph's inputs for `texts` (Burmese reviews), in batches of `batch_size` sorted by length, as ``predict``
+    batches them."""
+    import numpy as np
+
+    from ..data import tokenize_for_eval
+
+    texts = [t for t in (texts or ()) if t and t.strip()][:CALIBRATION_ROWS]
+    if not texts:
+        raise ValueError("smoothing needs calibration texts (training reviews of the target language).")
+    texts = sorted(texts, key=len)
+    feeds = []
+    for start in range(0, len(texts), batch_size):
+        batch = tokenize_for_eval(
+            tokenizer,
+            texts[start : start + batch_size],
+            "my",
+            max_length=max_length,
+            word_ids=word_ids,
+            preprocess=True,
+        )
+        feeds.append({name: np.ascontiguousarray(batch[name].numpy().astype(np.int64)) for name in names})
+    return feeds
+
+
+def calibration_texts(
+    data: str | os.PathLike, text_column: str = "text", rows: int = CALIBRATION_ROWS, seed: int = 0
+) -> list[str]:
+    """`rows` valid reviews of `data` (any file ``eval.py predict`` reads, or a JSON array), drawn at random with
+    `seed`, preprocessed as ``predict`` preprocesses them: what :func:`smooth_graph` is calibrated on."""
+    import random
+
+    from ..data.stream import stream_rows
+
+    texts: list[str] = []
+    stream_rows(data, lambda row: texts.append(row.text) if row.reason is None else None, text_column=text_column)
+    if not texts:
+        raise ValueError(f"--calibration-data {data}: no valid row in column {text_column!r}.")
+    return random.Random(seed).sample(texts, min(rows, len(texts)))
+
+
+def _activation_ranges(model_path: Path, tensors: Sequence[str], calibration: Sequence[dict]) -> dict:
+    """Per channel (last axis), the largest |value| of each of `tensors` over the calibration batches."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    graph = onnx.load(str(model_path))
+    known = {o.name for o in graph.graph.output}
+    for name in tensors:
+        if name not in known:
+            graph.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(graph.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    ranges: dict = {}
+    for feed in calibration:
+        for name, value in zip(tensors, session.run(list(tensors), feed)):
+            peak = np.abs(value.reshape(-1, value.shape[-1])).max(axis=0)
+            ranges[name] = peak if name not in ranges else np.maximum(ranges[name], peak)
+    return ranges
+
+
+def smooth_graph(
+    fp32_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    calibration: Sequence[dict],
+    alpha: float = 0.5,
+    skip: Sequence[str] = (),
+) -> dict:
+    r"""SmoothQuant (Xiao et al. 2023) for dynamic int8: moves the activations' outlier channels into the weights.
+
+    For each MatMul ``Y = X W`` with a constant ``W`` (those sharing one input ``X`` together, as the query, key and
+    value projections do), with ``a_j`` the largest ``|X_j|`` of channel ``j`` over the calibration batches and
+    ``w_j`` the largest ``|W_j.|`` of its row::
+
+        s_j = a_j^alpha / w_j^(1 - alpha),      Y = (X diag(1/s)) (diag(s) W)
+
+    exactly in real arithmetic. The division is an inserted ``Mul`` (BERT's LayerNorm outputs also feed the residual,
+    so the scale cannot fold into them); ``diag(s) W`` replaces the weights. After it, one int8 scale per tensor
+    fits the activations better (their outlier channels are divided down), and the weights, quantised per output
+    channel, take the difference.
+
+    Args:
+        skip: regular expressions over node names; matching MatMuls are left alone (those that stay fp32).
+
+    Returns:
+        `dict`: what was smoothed (MatMuls, inputs, alpha, calibration batches and rows).
+    """
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(fp32_path))
+    graph = model.graph
+    weights = {i.name: i for i in graph.initializer}
+    patterns = [re.compile(p) for p in skip]
+    groups: dict[str, list] = {}
+    for node in graph.node:
+        if node.op_type != "MatMul" or any(p.search(node.name) for p in patterns):
+            continue
+        if node.input[0] in weights or node.input[1] not in weights or len(weights[node.input[1]].dims) != 2:
+            continue
+        groups.setdefault(node.input[0], []).append(node)
+    ranges = _activation_ranges(Path(fp32_path), list(groups), calibration)
+    for index, (tensor, nodes) in enumerate(groups.items()):
+        matrices = [numpy_helper.to_array(weights[n.input[1]]) for n in nodes]
+        w_max = np.max([np.abs(m).max(axis=1) for m in matrices], axis=0)
+        a_max = ranges[tensor]
+        scale = np.power(np.maximum(a_max, 1e-5), alpha) / np.power(np.maximum(w_max, 1e-5), 1.0 - alpha)
+        scale = np.where((a_max > 0) & (w_max > 0), scale, 1.0).astype(np.float32)
+        prefix = nodes[0].name.rsplit("/", 1)[0]
+        inverse = f"{prefix}/smooth_{index}/inverse_scale"
+        smoothed = f"{prefix}/smooth_{index}/output"
+        graph.initializer.append(numpy_helper.from_array((1.0 / scale).astype(np.float32), inverse))
+        graph.node.append(
+            onnx.helper.make_node("Mul", [tensor, inverse], [smoothed], name=f"{prefix}/smooth_{index}/Mul")
+        )
+        for node, matrix in zip(nodes, matrices):
+            name = f"{node.input[1]}_smoothed"
+            graph.initializer.append(numpy_helper.from_array((matrix * scale[:, None]).astype(np.float32), name))
+            node.input[0], node.input[1] = smoothed, name
+    used = {i for n in graph.node for i in n.input}
+    kept = [i for i in graph.initializer if i.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    model = _topological(model)
+    onnx.save(model, str(out_path))
+    return {
+        "alpha": alpha,
+        "matmuls": sum(len(n) for n in groups.values()),
+        "inputs": len(groups),
+        "calibration_batches": len(calibration),
+        "calibration_rows": int(sum(len(next(iter(f.values()))) for f in calibration)),
+    }
+
+
+def _topological(model):
+    """The graph's nodes in an order where every input is produced before it is read (appended nodes moved up)."""
+    graph = model.graph
+    produced = {i.name for i in graph.input} | {i.name for i in graph.initializer} | {""}
+    pending, ordered = list(graph.node), []
+    while pending:
+        rest = []
+        for node in pending:
+            if all(i in produced for i in node.input):
+                ordered.append(node)
+                produced.update(node.output)
+            else:
+                rest.append(node)
+        if len(rest) == len(pending):
+            raise OnnxExportError(f"the graph has inputs nothing produces: {[n.name for n in rest][:5]}")
+        pending = rest
+    del graph.node[:]
+    graph.node.extend(ordered)
+    return model
+
+
+def quantize_graph(
+    fp32_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    *,
+    method: str = "blockwise",
+    per_channel: bool = True,
+    reduce_range: bool = False,
+    weight_type: str = "int8",
+    block_size: int = 32,
+    embeddings: str = "rows",
+    fp32_nodes: Sequence[str] = (),
+    smooth_alpha: float | None = None,
+    calibration: Sequence[dict] | None = None,
+) -> dict:
+    r"""Int8 quantisation of an fp32 CTAM graph.
+
+    Args:
+        method (`str`, *optional*, defaults to `"blockwise"`): ``"blockwise"``: ``MatMulNBits`` with 8-bit
+            symmetric weights in blocks of `block_size` along the input dimension and int8 compute
+            (``accuracy_level=4``), the activations quantised at run time per row (token) and block; ``"dynamic"``:
+            ``quantize_dynamic``, int8 weights (per output channel with `per_channel`; `reduce_range`,
+            `weight_type`) and the activations quantised on the fly with one scale per tensor (the whole batch).
+        embeddings (`str`, *optional*, defaults to `"rows"`): the word-embedding table (a Gather): ``"rows"``, int8
+            with one scale per row (token); ``"tensor"``, ``quantize_dynamic``'s one scale for the whole table;
+            ``"fp32"``.
+        fp32_nodes (`Sequence[str]`): regular expressions over node names kept fp32, beside :data:`FP32_NODES`.
+        smooth_alpha (`float`, *optional*): smooth the graph first (:func:`smooth_graph`) on `calibration`.
+
+    Returns:
+        `dict`: the ``quantization`` entry of ``ctam_onnx.json``.
+    """
+    import tempfile
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    if method not in METHODS:
+        raise ValueError(f"method={method!r}: one of {METHODS}.")
+    if weight_type not in WEIGHT_TYPES:
+        raise ValueError(f"weight_type={weight_type!r}: one of {WEIGHT_TYPES}.")
+    if embeddings not in EMBEDDINGS:
+        raise ValueError(f"embeddings={embeddings!r}: one of {EMBEDDINGS}.")
+    patterns = [*FP32_NODES, *fp32_nodes]
+    compiled = [re.compile(p) for p in patterns]
+    record: dict[str, Any] = {"method": method, "embeddings": embeddings, "fp32_nodes": patterns}
+    if method == "dynamic":
+        record.update(
+            {
+                "tool": "onnxruntime.quantization.quantize_dynamic",
+                "weight_type": {"int8": "QInt8", "uint8": "QUInt8"}[weight_type],
+                "per_channel": per_channel,
+                "reduce_range": reduce_range,
+            }
+        )
+    else:
+        record.update({"tool": "onnxruntime MatMulNBits", "bits": 8, "block_size": block_size, "accuracy_level": 4})
+    disabled = logging.root.manager.disable
+    logging.disable(max(disabled, logging.WARNING))  # the quantisers log per tensor on the root logger
+    try:
+        with tempfile.TemporaryDirectory(prefix="ctam-onnx-quantize-") as tmp:
+            source = Path(fp32_path)
+            if smooth_alpha is not None:
+                if not calibration:
+                    raise ValueError("smooth_alpha needs calibration batches.")
+                source = Path(tmp) / "smoothed.onnx"
+                record["smoothing"] = smooth_graph(fp32_path, source, calibration, alpha=smooth_alpha, skip=patterns)
+            graph = onnx.load(str(source), load_external_data=False).graph
+            excluded = [n.name for n in graph.node if any(p.search(n.name) for p in compiled)]
+            record["fp32_matmuls"] = sum(
+                1 for n in graph.node if n.name in excluded and n.op_type in ("MatMul", "Gemm")
+            )
+            op_types = ["MatMul", "Gather"] if embeddings == "tensor" else ["MatMul"]
+            if method == "dynamic":
+                quantize_dynamic(
+                    str(source),
+                    str(out_path),
+                    weight_type=QuantType.QInt8 if weight_type == "int8" else QuantType.QUInt8,
+                    per_channel=per_channel,
+                    reduce_range=reduce_range,
+                    nodes_to_exclude=excluded,
+                    op_types_to_quantize=op_types,
+                )
+            else:
+                _quantize_blockwise(source, Path(out_path), excluded, block_size)
+                if embeddings == "tensor":
+                    quantize_dynamic(
+                        str(out_path),
+                        str(out_path),
+                        weight_type=QuantType.QInt8,
+                        nodes_to_exclude=excluded,
+                        op_types_to_quantize=["Gather"],
+                    )
+            if embeddings == "rows":
+                record["embedding_tables"] = _quantize_embedding_rows(Path(out_path), excluded)
+    finally:
+        logging.disable(disabled)
+    return record
+
+
+def _quantize_blockwise(source: Path, out_path: Path, excluded: Sequence[str], block_size: int) -> None:
+    """Every MatMul with a constant weight, outside `excluded`, to ``MatMulNBits`` (8 bits, symmetric, blocks of
+    `block_size` along the input dimension, ``accuracy_level=4``: int8 compute, each activation row quantised per
+    block at run time)."""
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    quantizer = MatMulNBitsQuantizer(
+        onnx.load(str(source)),
+        bits=8,
+        block_size=block_size,
+        is_symmetric=True,
+        accuracy_level=4,
+        nodes_to_exclude=list(excluded),
+        op_types_to_quantize=("MatMul",),
+    )
+    quantizer.process()
+    quantizer.model.save_model_to_file(str(out_path), use_external_data_format=False)
+
+
+def _quantize_embedding_rows(path: Path, excluded: Sequence[str], min_rows: int = EMBEDDING_MIN_ROWS) -> list[str]:
+    """Each large float table read by a Gather (the word embeddings) to int8 with one scale per row, in place::
+
+        Gather(table, ids)  ->  Cast(Gather(int8_table, ids), float) * Gather(row_scales, ids)
+
+    Rows are quantised symmetrically, ``scale = max |row| / 127``; small tables (positions, token types) stay fp32.
+    Returns the names of the tables quantised."""
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    tables = {i.name: i for i in graph.initializer}
+    done, nodes = [], []
+    for node in graph.node:
+        table = tables.get(node.input[0]) if node.op_type == "Gather" else None
+        attribute_axis = [a.i for a in node.attribute if a.name == "axis"]
+        if (
+            table is None
+            or node.name in excluded
+            or table.data_type != onnx.TensorProto.FLOAT
+            or len(table.dims) != 2
+            or table.dims[0] < min_rows
+            or (attribute_axis and attribute_axis[0] != 0)
+        ):
+            nodes.append(node)
+            continue
+        weights = numpy_helper.to_array(table)
+        scale = np.maximum(np.abs(weights).max(axis=1, keepdims=True), 1e-12) / 127.0
+        quantized = np.clip(np.rint(weights / scale), -127, 127).astype(np.int8)
+        base = f"{table.name}_int8_rows"
+        graph.initializer.extend(
+            [
+                numpy_helper.from_array(quantized, base),
+                numpy_helper.from_array(scale.astype(np.float32), f"{base}_scale"),
+            ]
+        )
+        prefix, out = node.name, node.output[0]
+        nodes += [
+            helper.make_node("Gather", [base, node.input[1]], [f"{prefix}/q"], name=f"{prefix}/int8", axis=0),
+            helper.make_node(
+                "Cast", [f"{prefix}/q"], [f"{prefix}/f"], name=f"{prefix}/cast", to=onnx.TensorProto.FLOAT
+            ),
+            helper.make_node(
+                "Gather", [f"{base}_scale", node.input[1]], [f"{prefix}/s"], name=f"{prefix}/scale", axis=0
+            ),
+            helper.make_node("Mul", [f"{prefix}/f", f"{prefix}/s"], [out], name=f"{prefix}/dequantize"),
+        ]
+        done.append(table.name)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    used = {i for n in graph.node for i in n.input}
+    kept = [i for i in graph.initializer if i.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    onnx.save(model, str(path))
+    return done
+
+
 def export_onnx(
     model: str | os.PathLike,
     output_dir: str | os.PathLike,
@@ -204,7 +551,13 @@ def export_onnx(
     quantize: bool = True,
     per_channel: bool = True,
     reduce_range: bool = False,
+    weight_type: str = "int8",
     fp32_nodes: Sequence[str] = (),
+    smooth_alpha: float | None = None,
+    calibration_texts: Sequence[str] | None = None,
+    method: str = "blockwise",
+    block_size: int = 32,
+    embeddings: str = "rows",
     keep_fp32: bool = False,
     opset: int = OPSET,
     max_length: int | None = None,
@@ -218,13 +571,16 @@ def export_onnx(
             package's modeling code (not the copy saved beside the weights), strictly.
         output_dir (`str` or `os.PathLike`): where the ONNX folder goes (created; it must not hold an export unless
             `overwrite`).
-        quantize (`bool`, *optional*, defaults to `True`): write ``model_quantized.onnx`` (int8 weights, dynamic
-            activation quantisation); `False` keeps the fp32 ``model.onnx`` only.
-        per_channel (`bool`, *optional*, defaults to `True`), reduce_range (`bool`, *optional*, defaults to
-            `False`): ``quantize_dynamic`` options (docs/evaluation.md gives what each does to the agreement).
-        fp32_nodes (`Sequence[str]`, *optional*): regular expressions; MatMuls whose ONNX node name matches one stay
-            fp32, beside :data:`FP32_NODES` (e.g. ``r"layer\.\d+/output/dense"``: the encoder's FFN output
-            projections, whose inputs carry the largest activation outliers).
+        quantize (`bool`, *optional*, defaults to `True`): write ``model_quantized.onnx`` (int8); `False` keeps the
+            fp32 ``model.onnx`` only.
+        method (`str`, *optional*, defaults to `"blockwise"`), block_size (`int`, *optional*, defaults to 32),
+            embeddings (`str`, *optional*, defaults to `"rows"`), per_channel (`bool`, *optional*, defaults to
+            `True`), reduce_range (`bool`, *optional*, defaults to `False`), weight_type (`str`, *optional*, defaults
+            to `"int8"`): how to quantise (:func:`quantize_graph`; the last three for ``method="dynamic"``).
+        fp32_nodes (`Sequence[str]`, *optional*): regular expressions; nodes whose ONNX name matches one stay fp32,
+            beside :data:`FP32_NODES` (e.g. ``r"layer\.\d+/output/dense"``: the encoder's FFN output projections).
+        smooth_alpha (`float`, *optional*): SmoothQuant before quantising (:func:`smooth_graph`), calibrated on
+            `calibration_texts` (training reviews of the target language, :func:`calibration_texts`).
         keep_fp32 (`bool`, *optional*, defaults to `False`): keep ``model.onnx`` beside the quantised graph.
         opset (`int`, *optional*, defaults to 17): ONNX opset.
         max_length (`int`, *optional*): the truncation length to record; default: the training run's.
@@ -240,7 +596,6 @@ def export_onnx(
     """
     onnx, ort = _require_onnx()
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoTokenizer
 
     from .. import CTAMForSequenceClassification
@@ -304,33 +659,23 @@ def export_onnx(
     }
     if quantize:
         quantized = out / ONNX_MODEL_FILE
-        disabled = logging.root.manager.disable
-        logging.disable(max(disabled, logging.WARNING))  # quantize_dynamic logs per tensor on the root logger
-        patterns = [re.compile(p) for p in (*FP32_NODES, *fp32_nodes)]
-        graph = onnx.load(str(fp32), load_external_data=False).graph
-        excluded = [
-            n.name for n in graph.node if n.op_type in ("MatMul", "Gemm") and any(p.search(n.name) for p in patterns)
-        ]
-        try:
-            quantize_dynamic(
-                str(fp32),
-                str(quantized),
-                weight_type=QuantType.QInt8,
-                per_channel=per_channel,
-                reduce_range=reduce_range,
-                nodes_to_exclude=excluded,
-            )
-        finally:
-            logging.disable(disabled)
+        calibration = None
+        if smooth_alpha is not None:
+            calibration = _calibration_feeds(tokenizer, settings["max_length"], word_ids, calibration_texts, names)
         record["file"] = ONNX_MODEL_FILE
-        record["quantization"] = {
-            "method": "onnxruntime.quantization.quantize_dynamic",
-            "weight_type": "QInt8",
-            "per_channel": per_channel,
-            "reduce_range": reduce_range,
-            "fp32_nodes": [p.pattern for p in patterns],
-            "fp32_matmuls": len(excluded),
-        }
+        record["quantization"] = quantize_graph(
+            fp32,
+            quantized,
+            per_channel=per_channel,
+            reduce_range=reduce_range,
+            weight_type=weight_type,
+            fp32_nodes=fp32_nodes,
+            smooth_alpha=smooth_alpha,
+            calibration=calibration,
+            method=method,
+            block_size=block_size,
+            embeddings=embeddings,
+        )
         record["max_abs_logit_difference_int8_probe"] = _max_logit_difference(quantized, module, batches, word_ids)
         if not keep_fp32:
             fp32.unlink()
