@@ -205,11 +205,11 @@ def test_a_model_with_the_ngram_view_exports_it_in_the_graph(tmp_path, tokenizer
 def test_smoothing_keeps_the_fp32_graph_exact_and_divides_the_outlier_channels(exported, tokenizer, tmp_path):
     import onnx
 
-    from modeling_ctam.serving.onnx import _calibration_feeds, smooth_graph
+    from modeling_ctam.serving.onnx import calibration_feeds, smooth_graph
 
     _, folder, _ = exported
     names = ["input_ids", "attention_mask"]
-    calibration = _calibration_feeds(tokenizer, 64, False, _texts(64), names)
+    calibration = calibration_feeds(tokenizer, 64, False, _texts(64), names)
     record = smooth_graph(folder / "model.onnx", tmp_path / "smoothed.onnx", calibration, alpha=0.5, skip=FP32_NODES)
     # each layer: one input shared by query, key and value, then the attention output, FFN input and FFN output
     assert record["inputs"] == 2 * 4 and record["matmuls"] == 2 * 6 and record["calibration_rows"] == 64

@@ -207,7 +207,7 @@ def _max_logit_difference(session_path: Path, module, batches: list[dict], word_
     return worst
 
 
-def _calibration_feeds(tokenizer, max_length: int, word_ids: bool, texts, names, batch_size: int = 32) -> list[dict]:
+def calibration_feeds(tokenizer, max_length: int, word_ids: bool, texts, names, batch_size: int = 32) -> list[dict]:
     """The graph's inputs for `texts` (Burmese reviews), in batches of `batch_size` sorted by length, as ``predict``
     batches them."""
     import numpy as np
@@ -661,7 +661,7 @@ def export_onnx(
         quantized = out / ONNX_MODEL_FILE
         calibration = None
         if smooth_alpha is not None:
-            calibration = _calibration_feeds(tokenizer, settings["max_length"], word_ids, calibration_texts, names)
+            calibration = calibration_feeds(tokenizer, settings["max_length"], word_ids, calibration_texts, names)
         record["file"] = ONNX_MODEL_FILE
         record["quantization"] = quantize_graph(
             fp32,
