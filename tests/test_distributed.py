@@ -1,0 +1,112 @@
+"""The two-stage recipe on two processes (DDP over gloo, `accelerate launch` with configs/accelerate/cpu_2proc.yaml):
+the frozen teacher's outputs, the pseudo-labels, the stage-2 items and the n-gram view are computed once, by the main
+process, and every process trains on the same ones; a run killed in stage 2 and resumed ends with the weights of an
+uninterrupted run. Tiny random encoder (hidden 32, 2 layers), the real offline tokenizer, real GKLMIP and SST-2 rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import test_train
+import torch
+from test_train import REPO, _env, _run, _slow_train_script, _two_stage_overrides, _write_yaml
+
+import modeling_ctam.training as T
+
+small_data = test_train.small_data  # the shared fixture: real GKLMIP rows, fewer of them
+CPU_2PROC = REPO / "configs" / "accelerate" / "cpu_2proc.yaml"
+
+
+def _launch(accelerate: str, script: str, config: Path, out: Path, *extra: str) -> list[str]:
+    return [accelerate, "launch", "--config_file", str(CPU_2PROC), script, "--config", str(config)] + [
+        "--output-dir",
+        str(out),
+        *extra,
+    ]
+
+
+def _kill_in_stage_2(accelerate: str, script: Path, config: Path, out: Path, timeout: int = 240) -> int:
+    """Start the 2-process run (each step slowed), SIGKILL the launcher and both workers (one process group) once
+    stage 2 holds an intact checkpoint; that checkpoint's step."""
+    process = subprocess.Popen(
+        _launch(accelerate, str(script), config, out),
+        cwd=REPO,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # the launcher and its workers share a process group, killed as one
+    )
+    deadline = time.time() + timeout
+    try:
+        while T.find_last_checkpoint(out / "stage2") is None:
+            assert process.poll() is None, (
+                f"training ended before a stage-2 checkpoint: {process.stderr.read()[-3000:]}"
+            )
+            assert time.time() < deadline, f"no stage-2 checkpoint within {timeout} s"
+            time.sleep(0.2)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    return int(T.find_last_checkpoint(out / "stage2").rsplit("-", 1)[1])
+
+
+def test_two_process_two_stage_run_computes_the_teacher_once_and_resumes_to_the_same_weights(
+    tiny_encoder_dir, small_data, tmp_path
+):
+    from safetensors.torch import load_file
+
+    accelerate = shutil.which("accelerate")
+    if accelerate is None:
+        pytest.skip("the accelerate CLI is not on PATH")
+    config = _write_yaml(tmp_path / "two.yaml", _two_stage_overrides(tiny_encoder_dir, small_data, ngram_view=True))
+
+    # an uninterrupted 2-process run
+    whole = tmp_path / "whole"
+    _run(_launch(accelerate, "train.py", config, whole), timeout=300)
+    resolved = json.loads((whole / "train_config.json").read_text())
+    assert resolved["world_size"] == 2
+    record = resolved["transfer"]
+    stage2 = record["stage2_rounds"][0]
+    assert stage2["items"]["total"] == 6 * 4 * 2  # 6 steps of 4 items on each of 2 processes
+    main, other = stage2["processes"]
+    assert (main["rank"], other["rank"]) == (0, 1)
+    # the teacher ran on the main process only: posteriors of every unlabelled review (and the held-out English), and
+    # the BiGRU states of the English rows the items pair with; nothing on the other process
+    assert main["forward_texts"]["posteriors"] >= stage2["pseudo_labels"]["selected"] > 0
+    assert main["forward_texts"]["states"] >= 1 and other["forward_texts"] == {}
+    # both processes hold the same items, pseudo-labels and teacher states, and score with the same n-gram view
+    assert main["items_digest"] == other["items_digest"]
+    assert main["pseudo_labels_digest"] == other["pseudo_labels_digest"]
+    views = record["ngram_view"]["processes"]
+    assert len(views) == 2 and views[0]["ngram_head_digest"] == views[1]["ngram_head_digest"]
+    assert views[1]["forward_texts"] == {}  # the student's posteriors for the fit: main process only, too
+    assert len(list((whole / "stage1").glob("posteriors-*.safetensors"))) == 1
+    metrics = json.loads((whole / "dev_metrics.json").read_text())
+    assert metrics["world_size"] == 2 and metrics["global_step"] == 8
+
+    # the same run killed in stage 2 (SIGKILL, both workers), then resumed on 2 processes
+    resumed = tmp_path / "resumed"
+    step = _kill_in_stage_2(accelerate, _slow_train_script(tmp_path), config, resumed)
+    assert step < 6 and not (resumed / "dev_metrics.json").exists()
+    _run(_launch(accelerate, "train.py", config, resumed, "--resume_from_checkpoint", "latest"), timeout=300)
+    again = json.loads((resumed / "train_config.json").read_text())["transfer"]
+    assert again["stage1"] == "resumed (finished before)"
+    assert again["stage2_rounds"][0]["processes"][0]["items_digest"] == main["items_digest"]
+    state = json.loads((resumed / "stage2" / "checkpoint-6" / "trainer_state.json").read_text())
+    logged = [log["step"] for log in state["log_history"] if "loss" in log]
+    assert logged == sorted(set(logged)) and logged[-1] == 6  # no stage-2 step trained twice
+
+    # the same weights as the uninterrupted run: optimizer, schedule, data position and each rank's RNG are restored
+    a, b = load_file(str(whole / "model.safetensors")), load_file(str(resumed / "model.safetensors"))
+    assert a.keys() == b.keys()
+    differing = {k: (a[k] - b[k]).abs().max().item() for k in a if not torch.equal(a[k], b[k])}
+    assert not differing, f"weights differ after resuming: {differing}"
