@@ -1,7 +1,13 @@
-"""The two-stage recipe on two processes (DDP over gloo, `accelerate launch` with configs/accelerate/cpu_2proc.yaml):
-the frozen teacher's outputs, the pseudo-labels, the stage-2 items and the n-gram view are computed once, by the main
-process, and every process trains on the same ones; a run killed in stage 2 and resumed ends with the weights of an
-uninterrupted run. Tiny random encoder (hidden 32, 2 layers), the real offline tokenizer, real GKLMIP and SST-2 rows.
+"""The two-stage recipe on two processes (DDP over gloo, `accelerate launch` with configs/accelerate/cpu_2proc.yaml),
+in bf16 (CPU autocast, `--mixed_precision bf16`): the frozen teacher's outputs, the pseudo-labels, the stage-2 items
+and the n-gram view are computed once, by the main process, and every process trains on the same ones; a run killed
+in stage 2 and resumed ends with the weights of an uninterrupted run; the run records the precision and the process
+count that ran. Tiny random encoder (hidden 32, 2 layers), the real offline tokenizer, real GKLMIP and SST-2 rows.
+
+One test with three launches (a reference run, a killed run, its resumption): each `accelerate launch` of two
+processes costs its start-up, so the bf16 run and the DDP run are the same runs. The float32 two-process path is the
+same code without autocast (tests/test_train.py runs it for the joint recipe); which modules autocast reaches is
+tested in tests/test_precision.py.
 """
 
 from __future__ import annotations
@@ -26,11 +32,8 @@ CPU_2PROC = REPO / "configs" / "accelerate" / "cpu_2proc.yaml"
 
 
 def _launch(accelerate: str, script: str, config: Path, out: Path, *extra: str) -> list[str]:
-    return [accelerate, "launch", "--config_file", str(CPU_2PROC), script, "--config", str(config)] + [
-        "--output-dir",
-        str(out),
-        *extra,
-    ]
+    launcher = [accelerate, "launch", "--config_file", str(CPU_2PROC), "--mixed_precision", "bf16"]
+    return launcher + [script, "--config", str(config), "--output-dir", str(out), *extra]
 
 
 def _kill_in_stage_2(accelerate: str, script: Path, config: Path, out: Path, timeout: int = 240) -> int:
@@ -59,7 +62,7 @@ def _kill_in_stage_2(accelerate: str, script: Path, config: Path, out: Path, tim
     return int(T.find_last_checkpoint(out / "stage2").rsplit("-", 1)[1])
 
 
-def test_two_process_two_stage_run_computes_the_teacher_once_and_resumes_to_the_same_weights(
+def test_two_process_bf16_two_stage_run_computes_the_teacher_once_and_resumes_to_the_same_weights(
     tiny_encoder_dir, small_data, tmp_path
 ):
     from safetensors.torch import load_file
@@ -73,7 +76,7 @@ def test_two_process_two_stage_run_computes_the_teacher_once_and_resumes_to_the_
     whole = tmp_path / "whole"
     _run(_launch(accelerate, "train.py", config, whole), timeout=300)
     resolved = json.loads((whole / "train_config.json").read_text())
-    assert resolved["world_size"] == 2
+    assert resolved["world_size"] == 2 and resolved["mixed_precision"] == "bf16"
     record = resolved["transfer"]
     stage2 = record["stage2_rounds"][0]
     assert stage2["items"]["total"] == 6 * 4 * 2  # 6 steps of 4 items on each of 2 processes
@@ -92,6 +95,8 @@ def test_two_process_two_stage_run_computes_the_teacher_once_and_resumes_to_the_
     assert len(list((whole / "stage1").glob("posteriors-*.safetensors"))) == 1
     metrics = json.loads((whole / "dev_metrics.json").read_text())
     assert metrics["world_size"] == 2 and metrics["global_step"] == 8
+    state = json.loads((whole / "stage2" / "checkpoint-6" / "trainer_state.json").read_text())
+    assert all(torch.isfinite(torch.tensor([log["loss"] for log in state["log_history"] if "loss" in log])))
 
     # the same run killed in stage 2 (SIGKILL, both workers), then resumed on 2 processes
     resumed = tmp_path / "resumed"
@@ -105,7 +110,8 @@ def test_two_process_two_stage_run_computes_the_teacher_once_and_resumes_to_the_
     logged = [log["step"] for log in state["log_history"] if "loss" in log]
     assert logged == sorted(set(logged)) and logged[-1] == 6  # no stage-2 step trained twice
 
-    # the same weights as the uninterrupted run: optimizer, schedule, data position and each rank's RNG are restored
+    # the same weights as the uninterrupted run: optimizer, schedule, data position and each rank's RNG are restored,
+    # and the CPU kernels are deterministic at a fixed thread count (torchrun: one thread per process)
     a, b = load_file(str(whole / "model.safetensors")), load_file(str(resumed / "model.safetensors"))
     assert a.keys() == b.keys()
     differing = {k: (a[k] - b[k]).abs().max().item() for k in a if not torch.equal(a[k], b[k])}

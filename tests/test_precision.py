@@ -1,21 +1,13 @@
 """Mixed precision: which of CTAM's modules compute in bf16 under `torch.autocast` and which are kept float32 on
-purpose (the BiGRUs, the eq. 3 gate, `L_R`), and a bf16 run of train.py under `accelerate launch --mixed_precision
-bf16` on the CPU (tiny random encoder, the real offline tokenizer, real GKLMIP and SST-2 rows)."""
+purpose (the BiGRUs, the eq. 3 gate, `L_R`). A bf16 run of train.py under `accelerate launch --mixed_precision bf16`
+(two processes, the two-stage recipe, resumed after a kill) is tests/test_distributed.py's."""
 
 from __future__ import annotations
 
-import json
-import shutil
-
-import pytest
-import test_train
 import torch
-from test_train import _run, _two_stage_overrides, _write_yaml
 from tiny_runs import TINY_ENCODER
 
 from modeling_ctam import CTAMConfig, CTAMForSequenceClassification
-
-small_data = test_train.small_data  # the shared fixture: real GKLMIP rows, fewer of them
 
 
 def _output_dtypes(model) -> dict[str, tuple]:
@@ -74,35 +66,3 @@ def test_under_autocast_the_encoder_runs_in_bf16_and_the_grus_gate_and_l_r_in_fl
     with torch.no_grad():
         model(input_ids=ids, attention_mask=mask)
     assert seen["classifier.dense"][1] == torch.float32
-
-
-def test_a_bf16_two_stage_run_under_accelerate_trains_and_records_bf16(tiny_encoder_dir, small_data, tmp_path):
-    """`accelerate launch --mixed_precision bf16 train.py ...` on the CPU: the two-stage recipe trains under CPU
-    autocast, the loss stays finite, and `train_config.json` records the precision that ran."""
-    accelerate = shutil.which("accelerate")
-    if accelerate is None:
-        pytest.skip("the accelerate CLI is not on PATH")
-    out = tmp_path / "bf16"
-    config = _write_yaml(tmp_path / "bf16.yaml", _two_stage_overrides(tiny_encoder_dir, small_data))
-    _run(
-        [
-            accelerate,
-            "launch",
-            "--num_processes",
-            "1",
-            "--mixed_precision",
-            "bf16",
-            "train.py",
-            "--config",
-            str(config),
-            "--output-dir",
-            str(out),
-        ],
-        timeout=300,
-    )
-    resolved = json.loads((out / "train_config.json").read_text())
-    assert resolved["mixed_precision"] == "bf16" and resolved["world_size"] == 1
-    state = json.loads((out / "stage2" / "checkpoint-6" / "trainer_state.json").read_text())
-    losses = [log["loss"] for log in state["log_history"] if "loss" in log]
-    assert len(losses) == 6 and all(torch.isfinite(torch.tensor(losses)))
-    assert (out / "dev_metrics.json").is_file()
