@@ -1,9 +1,11 @@
 """Mixed precision: which of CTAM's modules compute in bf16 under `torch.autocast` and which are kept float32 on
 purpose (the BiGRUs, the eq. 3 gate, `L_R`). A bf16 run of train.py under `accelerate launch --mixed_precision bf16`
-(two processes, the two-stage recipe, resumed after a kill) is tests/test_distributed.py's."""
+(two processes, the two-stage recipe, resumed after a kill) is tests/test_distributed.py's. And the distributed type
+a run gets, checked against what the launcher asked for (FSDP on the CPU)."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from tiny_runs import TINY_ENCODER
 
@@ -66,3 +68,28 @@ def test_under_autocast_the_encoder_runs_in_bf16_and_the_grus_gate_and_l_r_in_fl
     with torch.no_grad():
         model(input_ids=ids, attention_mask=mask)
     assert seen["classifier.dense"][1] == torch.float32
+
+
+def test_an_fsdp_config_that_accelerate_did_not_apply_and_the_two_stage_recipe_under_fsdp_are_refused(monkeypatch):
+    """accelerate 1.x applies FSDP on accelerator devices only: on the CPU an FSDP config silently becomes DDP
+    (MULTI_CPU), or, without `use_cpu`, processes that each train alone. train.py refuses both, and the two-stage
+    recipe under FSDP (its one-off computations need the whole model on the main process)."""
+    from types import SimpleNamespace
+
+    from modeling_ctam.training.run import check_distributed_type
+
+    def trainer(kind: str, world_size: int):
+        return SimpleNamespace(
+            accelerator=SimpleNamespace(distributed_type=kind), args=SimpleNamespace(world_size=world_size)
+        )
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert check_distributed_type(trainer("MULTI_CPU", 2), two_stage=True) == "MULTI_CPU"
+    with pytest.raises(ValueError, match="trains alone"):
+        check_distributed_type(trainer("NO", 1), two_stage=False)
+    monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")
+    with pytest.raises(ValueError, match="accelerate runs MULTI_CPU"):
+        check_distributed_type(trainer("MULTI_CPU", 2), two_stage=False)
+    assert check_distributed_type(trainer("FSDP", 2), two_stage=False) == "FSDP"
+    with pytest.raises(ValueError, match="does not run under FSDP"):
+        check_distributed_type(trainer("FSDP", 2), two_stage=True)
