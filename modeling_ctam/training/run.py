@@ -362,13 +362,15 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
             max_length=data_args.max_length,
         )
 
+    # under FSDP the weights are sharded: every process takes part in gathering them (the main process saves them)
+    full_state = trainer.accelerator.get_state_dict(trainer.model) if distributed_type == "FSDP" else None
     if trainer.is_world_process_zero():
         final = trainer.model
         if model_args.lora:
             final.save_pretrained(output_dir / "adapter")
             final = final.merge_and_unload()
         final = getattr(final, "module", final)
-        final.save_pretrained(output_dir)
+        final.save_pretrained(output_dir, state_dict=full_state)
         tokenizer.save_pretrained(output_dir)
         drop_previous_run(output_dir)  # --overwrite_output_dir: the new model replaces the earlier run now
         write_metrics(report, output_dir / "dev_metrics.json")
