@@ -12,7 +12,9 @@ Each run is, from the repository root,
 into its own folder under ``--work-dir``, one after the other with the same seed and config. What a run reports is
 read from its own records: ``dev_metrics.json`` (dev macro-F1, the negative class's F1, ``train_runtime_s``: the two
 stages, without loading) and ``train_config.json`` (the ``mixed_precision`` and ``world_size`` that ran); the wall
-time is the launcher's, start to exit. Ratios are each run's against the first one (``--precisions`` order).
+time is the launcher's, start to exit. Ratios are each run's against the first one (``--precisions`` order). On the
+CPU each process gets ``--threads`` threads (default: the CPU count over the processes): ``accelerate launch`` itself
+sets ``OMP_NUM_THREADS=1`` unless told otherwise, so a 1-process run on 2 cores would use one.
 
 Writes ``<results-dir>/<tag>.json`` and ``<tag>.md``. On a shared machine run it alone (the figures are times).
 """
@@ -39,6 +41,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--precisions", nargs="+", choices=list(NAMES), default=["no", "bf16"], help="accelerate's names")
     p.add_argument("--num-processes", type=int, default=1, help="processes per run (DDP when more than 1)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads per process (accelerate's --num_cpu_threads_per_process; without it accelerate sets "
+        "OMP_NUM_THREADS=1); default: the CPU count over the processes",
+    )
     p.add_argument("--seed", type=int, default=42)
     p.add_argument(
         "--work-dir",
@@ -62,6 +71,9 @@ def launch_command(args: argparse.Namespace, precision: str, output_dir: Path) -
         shipped = "cpu_2proc.yaml" if args.device == "cpu" else "multi_gpu.yaml"
         cmd += ["--config_file", f"configs/accelerate/{shipped}"]
     cmd += ["--num_processes", str(args.num_processes), "--mixed_precision", precision]
+    if args.device == "cpu":
+        threads = args.threads or max(1, (os.cpu_count() or 1) // args.num_processes)
+        cmd += ["--num_cpu_threads_per_process", str(threads)]
     cmd += ["train.py", "--config", args.config, "--output-dir", str(output_dir)]
     cmd += ["--seed", str(args.seed), "--overwrite_output_dir", "true", "--disable_tqdm", "true"]
     if args.device == "cpu":
@@ -153,7 +165,9 @@ def main(argv=None) -> dict:
             "python": platform.python_version(),
             "cpu_count": os.cpu_count(),
             "cuda_device": torch.cuda.get_device_name(0) if args.device == "cuda" else None,
-            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+            "threads_per_process": None
+            if args.device != "cpu"
+            else args.threads or max(1, (os.cpu_count() or 1) // args.num_processes),
         },
         "runs": runs,
     }

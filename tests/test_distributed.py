@@ -100,6 +100,8 @@ def test_two_process_bf16_two_stage_run_computes_the_teacher_once_and_resumes_to
     record = resolved["transfer"]
     stage2 = record["stage2_rounds"][0]
     assert stage2["items"]["total"] == 6 * 4 * 2  # 6 steps of 4 items on each of 2 processes
+    # the items hold their teacher states and nothing more (what the broadcast pickles)
+    assert stage2["items"]["teacher_states_storage_bytes"] == stage2["items"]["teacher_states_bytes"] > 0
     main, other = stage2["processes"]
     assert (main["rank"], other["rank"]) == (0, 1)
     # the teacher ran on the main process only: posteriors of every unlabelled review (and the held-out English), and

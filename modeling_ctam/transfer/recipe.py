@@ -331,7 +331,9 @@ def prepare_stage2(
     missing = [t for t in wanted if t not in cache]
     if missing and model.dual_path is not None:
         states = teacher_states(model, tokenizer, missing, max_length=max_length, batch_size=eval_batch_size)
-        cache.update(zip(missing, states))
+        # each row its own storage: under DDP the items are pickled for the broadcast, and a row that is a view of the
+        # whole (N, M, k) tensor would carry all of it, once per item
+        cache.update((text, row.clone()) for text, row in zip(missing, states))
     if model.dual_path is None:
         for it in items:
             it["teacher_text"] = None
@@ -343,6 +345,10 @@ def prepare_stage2(
         "with_pseudo_label": sum(1 for it in items if it["stream"] == "unlabelled" and it["soft_label"] is not None),
         "labelled": sum(1 for it in items if it["stream"] == "labelled"),
     }
+    # the bytes of the items' teacher states, and of the storages they hold (equal: no item holds more than its own)
+    held = {id(it["teacher_states"]): it["teacher_states"] for it in items if it["teacher_states"] is not None}
+    record["items"]["teacher_states_bytes"] = sum(t.nbytes for t in held.values())
+    record["items"]["teacher_states_storage_bytes"] = sum(t.untyped_storage().nbytes() for t in held.values())
     record["teacher_seconds"] = round(time.perf_counter() - start, 1)
     return items, record
 
