@@ -13,13 +13,31 @@ English pair's layer summaries, or, in the two-stage recipe, from a frozen stage
 (`teacher_states`). The optional teacher head gives the teacher BiGRU a training signal of its own (a departure from
 the paper; method.md section 3).
 
+Mixed precision: under `torch.autocast` (bf16 / fp16, e.g. `accelerate launch --mixed_precision bf16`) the BiGRUs,
+the bilinear score and `L_R` (eqs. 4-10) run in the modules' own precision (float32 in training) on purpose
+([`full_precision`]): the recurrence carries its rounding over the `M` layer steps, and `L_R` divides small squared
+differences of nearby states by their batch variance, where bf16's 8-bit mantissa would leave mostly rounding. They
+are a few `(B, M, k)` tensors, a negligible share of the step's cost; the encoder around them runs in bf16.
+
 This file is part of the flat set of files copied next to a checkpoint on the Hub: it imports nothing from the package.
 """
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
+
+
+def full_precision(tensor: torch.Tensor):
+    """A region where `torch.autocast` is off on `tensor`'s device: the modules inside compute in their own weights'
+    dtype (float32 in training) even when the caller runs under bf16 / fp16 autocast. A no-op context where autocast
+    does not exist (the meta device)."""
+    device_type = tensor.device.type
+    if not torch.amp.is_autocast_available(device_type):
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device_type, enabled=False)
 
 
 def layer_summaries(
@@ -78,6 +96,13 @@ def alignment_loss(
         `(loss, w, X)`: the scalar `L_R`, the `(B, M_teacher, M_student)` weights `w_ij` and the `(B, M)` weights
         `X_i`.
     """
+    with full_precision(student):  # L_R in the score's dtype (float32 in training), not in autocast's bf16
+        dtype = score.weight.dtype
+        return _alignment_loss(student.to(dtype), teacher.to(dtype), score, weighting, reduction, row_weights)
+
+
+def _alignment_loss(student, teacher, score, weighting, reduction, row_weights):
+    """[`alignment_loss`]'s computation, outside autocast."""
     if student.shape != teacher.shape:
         raise ValueError(
             f"eq. 10 compares states of the same shape, but the student's are {tuple(student.shape)} and the "
@@ -153,8 +178,9 @@ class DualPathAttention(nn.Module):
         self.student_gru.load_state_dict(self.teacher_gru.state_dict())
 
     def teacher_states(self, teacher_summaries: torch.Tensor) -> torch.Tensor:
-        """`h'_1..h'_M`: the teacher BiGRU over `T_1..T_M`, `(B, M, d)` -> `(B, M, k)`."""
-        return self.teacher_gru(teacher_summaries)[0]
+        """`h'_1..h'_M`: the teacher BiGRU over `T_1..T_M`, `(B, M, d)` -> `(B, M, k)`, in the GRU's own dtype."""
+        with full_precision(teacher_summaries):  # kept out of autocast on purpose (module docstring)
+            return self.teacher_gru(teacher_summaries.to(self.teacher_gru.weight_ih_l0.dtype))[0]
 
     def teacher_head_logits(self, teacher_states: torch.Tensor) -> torch.Tensor:
         """The teacher head over the mean teacher state: `(B, M, k)` -> `(B, num_labels)`."""
@@ -180,7 +206,8 @@ class DualPathAttention(nn.Module):
                 teacher (the two-stage recipe); used instead of `teacher_summaries`.
             row_weights (`torch.Tensor` of shape `(B,)`, *optional*): see [`alignment_loss`].
         """
-        h_student, _ = self.student_gru(student_summaries)  # (B, M, d) -> (B, M, k)
+        with full_precision(student_summaries):  # kept out of autocast on purpose (module docstring)
+            h_student, _ = self.student_gru(student_summaries.to(self.student_gru.weight_ih_l0.dtype))  # (B, M, k)
         if teacher_states is None:
             teacher_states = self.teacher_states(teacher_summaries)  # (B, M, k)
         return alignment_loss(h_student, teacher_states, self.score, self.weighting, self.reduction, row_weights)

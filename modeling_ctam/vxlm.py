@@ -9,13 +9,16 @@ Three pieces, one per equation:
   (Burmese) inputs only; source-language (English) inputs pass through unchanged.
 - eq. 3 :class:`VXLMGate`: ``g = sigmoid(W_g [h_xlm; h_vec] + b_g)``, ``h = g * h_xlm + (1 - g) * h_vec``.
 
-This file is part of the flat set of files copied next to a checkpoint on the Hub: it imports nothing from the package.
+This file is part of the flat set of files copied next to a checkpoint on the Hub: it imports nothing from the package
+but its sibling `dual_path.py` (relatively, for [`full_precision`]).
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from .dual_path import full_precision
 
 NOT_A_WORD = -1  # word id of special and padding tokens
 
@@ -258,7 +261,13 @@ def load_mapping_file(path, expected_layer: int | None = None) -> tuple[dict[str
 
 
 class VXLMGate(nn.Module):
-    """Eq. 3: ``g = sigmoid(W_g [h_xlm; h_vec] + b_g)``; ``h = g * h_xlm + (1 - g) * h_vec``."""
+    """Eq. 3: ``g = sigmoid(W_g [h_xlm; h_vec] + b_g)``; ``h = g * h_xlm + (1 - g) * h_vec``.
+
+    Kept out of `torch.autocast` on purpose: the gate computes in its own weights' dtype (float32 in training) under
+    bf16 / fp16 mixed precision. `h` mixes two views of each token that differ little; in bf16 the mixture, and the
+    gate's gradient (proportional to `h_xlm - h_vec`), would be mostly rounding. One `(2d, d)` projection: a
+    negligible share of the step's cost.
+    """
 
     def __init__(self, hidden_size: int, gate_type: str = "vector"):
         super().__init__()
@@ -267,6 +276,11 @@ class VXLMGate(nn.Module):
 
     def forward(self, h_xlm: torch.Tensor, h_vec: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         assert h_xlm.shape == h_vec.shape, f"gate inputs differ: {tuple(h_xlm.shape)} vs {tuple(h_vec.shape)}"
+        with full_precision(h_xlm):
+            dtype = self.proj.weight.dtype
+            return self._mix(h_xlm.to(dtype), h_vec.to(dtype))
+
+    def _mix(self, h_xlm: torch.Tensor, h_vec: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         g = torch.sigmoid(self.proj(torch.cat([h_xlm, h_vec], dim=-1)))  # (B, T, d) or (B, T, 1)   eq. 3, bias inside
         h = g * h_xlm + (1.0 - g) * h_vec  # (B, T, d)
         return h, g

@@ -149,6 +149,45 @@ def _mixed_precision(trainer, args) -> str:
     return str(getattr(value, "value", value))
 
 
+def check_distributed_type(trainer, two_stage: bool) -> str:
+    """The distributed type the Trainer's accelerator really runs (`NO`, `MULTI_CPU`, `MULTI_GPU`, `FSDP`,
+    `DEEPSPEED`), checked against what the launcher asked for.
+
+    - Processes launched together (`WORLD_SIZE` > 1) that each train alone would write the same folder: refused.
+    - An FSDP config (`ACCELERATE_USE_FSDP`) that accelerate did not apply is refused: accelerate 1.x turns FSDP on
+      only for accelerator devices (GPU, XPU, ...); on the CPU it runs DDP over gloo instead, silently.
+    - The two-stage recipe is refused under FSDP: its one-off computations (the frozen teacher's outputs, the n-gram
+      view) run on the main process alone, which needs the whole model there, and FSDP shards it
+      (modeling_ctam/transfer/distributed.py).
+    """
+    import os
+
+    accelerator = getattr(trainer, "accelerator", None)
+    value = getattr(accelerator, "distributed_type", None)
+    kind = str(getattr(value, "value", value or "NO"))
+    if os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true" and kind != "FSDP":
+        raise ValueError(
+            f"the accelerate config asks for FSDP, but accelerate runs {kind}: it applies FSDP only on GPUs (and "
+            "other accelerators), not on the CPU. On a CPU-only machine use configs/accelerate/cpu_2proc.yaml (DDP "
+            "over gloo)."
+        )
+    launched = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if launched > 1 and trainer.args.world_size == 1:
+        raise ValueError(
+            f"{launched} processes were launched, but this one trains alone (distributed type {kind}): each would "
+            "write the same output folder. On a machine without a GPU add --use_cpu true, or launch with "
+            "configs/accelerate/cpu_2proc.yaml."
+        )
+    if kind == "FSDP" and two_stage:
+        raise ValueError(
+            "the two-stage recipe does not run under FSDP yet: the frozen teacher's outputs and the n-gram view are "
+            "computed on the main process alone, from the whole model, and FSDP shards it. Use DDP "
+            "(configs/accelerate/multi_gpu.yaml) or DeepSpeed ZeRO-2 (configs/accelerate/deepspeed_zero2.yaml), or "
+            "recipe: joint."
+        )
+    return kind
+
+
 def setup_logging(process_index: int = 0) -> None:
     """The log format and level of a training command line: INFO on the main process, WARNING on the others. For
     entry points (train.py, the bench scripts) to call; [`train`] leaves the process's logging alone."""
@@ -240,6 +279,7 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
     trainer = make_trainer(model, trainer_args, train_dataset, collator, sampler, imbalance.source_label_loss)
     if not two_stage:
         trainer.add_callback(_pairing_epoch_callback(train_dataset))
+    distributed_type = check_distributed_type(trainer, two_stage)
     resolved = {
         "config": cfg.to_dict(),
         "model_config": model_config_kwargs(model_args, data_args),
@@ -248,6 +288,7 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
         "imbalance_summary": imbalance.summary(),
         "alignment": alignment,
         "world_size": args.world_size,
+        "distributed_type": distributed_type,
         "device": str(args.device),
         "mixed_precision": _mixed_precision(trainer, args),
         "versions": _versions(),
@@ -321,13 +362,15 @@ def train(cfg: TrainConfig, callbacks: Optional[list] = None) -> dict[str, Any]:
             max_length=data_args.max_length,
         )
 
+    # under FSDP the weights are sharded: every process takes part in gathering them (the main process saves them)
+    full_state = trainer.accelerator.get_state_dict(trainer.model) if distributed_type == "FSDP" else None
     if trainer.is_world_process_zero():
         final = trainer.model
         if model_args.lora:
             final.save_pretrained(output_dir / "adapter")
             final = final.merge_and_unload()
         final = getattr(final, "module", final)
-        final.save_pretrained(output_dir)
+        final.save_pretrained(output_dir, state_dict=full_state)
         tokenizer.save_pretrained(output_dir)
         drop_previous_run(output_dir)  # --overwrite_output_dir: the new model replaces the earlier run now
         write_metrics(report, output_dir / "dev_metrics.json")

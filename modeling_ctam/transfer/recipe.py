@@ -9,6 +9,11 @@ several streams (:mod:`.streams`): English labelled rows (`L_T`, the source side
 (`L_R` against their translations) and unlabelled Burmese reviews (pseudo-labels in `L_T`, class-conditional `L_R`
 pairs, the target side of `L_S`). The student BiGRU starts as a copy of the trained teacher BiGRU.
 
+Under DDP (several processes) the frozen teacher's outputs, the prior, the pseudo-labels, the stage-2 items, the
+prior-matching bias and the n-gram view's fit are computed by the main process alone and broadcast
+(:mod:`.distributed`): every process trains on the same items, and `train_config.json` records a digest of them and
+the texts each process ran through the model, per process.
+
 Each stage writes Trainer checkpoints into its own folder (`stage1/`, `stage2/`), and the end of stage 1 is saved, so
 a run interrupted in either stage resumes there (:func:`run_two_stage`). The caller saves one ordinary CTAM checkpoint.
 """
@@ -28,6 +33,7 @@ import numpy as np
 from ..data import CTAMCollator
 from ..data.labels import class_prior
 from .arguments import TransferArguments, TransferData
+from .distributed import computed_once, process_group, rank_records
 from .ngram_view import fit_ngram_head
 from .prior import adjust_posteriors, estimate_target_prior
 from .pseudo_label import select_pseudo_labels
@@ -325,7 +331,9 @@ def prepare_stage2(
     missing = [t for t in wanted if t not in cache]
     if missing and model.dual_path is not None:
         states = teacher_states(model, tokenizer, missing, max_length=max_length, batch_size=eval_batch_size)
-        cache.update(zip(missing, states))
+        # each row its own storage: under DDP the items are pickled for the broadcast, and a row that is a view of the
+        # whole (N, M, k) tensor would carry all of it, once per item
+        cache.update((text, row.clone()) for text, row in zip(missing, states))
     if model.dual_path is None:
         for it in items:
             it["teacher_text"] = None
@@ -337,6 +345,10 @@ def prepare_stage2(
         "with_pseudo_label": sum(1 for it in items if it["stream"] == "unlabelled" and it["soft_label"] is not None),
         "labelled": sum(1 for it in items if it["stream"] == "labelled"),
     }
+    # the bytes of the items' teacher states, and of the storages they hold (equal: no item holds more than its own)
+    held = {id(it["teacher_states"]): it["teacher_states"] for it in items if it["teacher_states"] is not None}
+    record["items"]["teacher_states_bytes"] = sum(t.nbytes for t in held.values())
+    record["items"]["teacher_states_storage_bytes"] = sum(t.untyped_storage().nbytes() for t in held.values())
     record["teacher_seconds"] = round(time.perf_counter() - start, 1)
     return items, record
 
@@ -371,22 +383,27 @@ def match_decision_to_prior(model, tokenizer, texts: list[str], prior, max_lengt
 
     from .prior import prior_matching_bias
 
-    probs = teacher_posteriors(model, tokenizer, texts, language="my", max_length=max_length, batch_size=batch_size)
-    log_probs = np.log(np.clip(probs, 1e-30, None))  # (N, C): the logits up to a per-row constant
-    bias = prior_matching_bias(log_probs, np.asarray(prior, dtype=np.float64))
+    def shift() -> tuple[np.ndarray, dict]:  # the main process's computation (one process under DDP)
+        probs = teacher_posteriors(
+            model, tokenizer, texts, language="my", max_length=max_length, batch_size=batch_size
+        )
+        log_probs = np.log(np.clip(probs, 1e-30, None))  # (N, C): the logits up to a per-row constant
+        bias = prior_matching_bias(log_probs, np.asarray(prior, dtype=np.float64))
+        num_labels = probs.shape[1]
+        before = np.bincount(log_probs.argmax(1), minlength=num_labels) / len(probs)
+        after = np.bincount((log_probs + bias).argmax(1), minlength=num_labels) / len(probs)
+        return bias, {
+            "prior": np.round(prior, 4).tolist(),
+            "bias": np.round(bias, 4).tolist(),
+            "rows": len(texts),
+            "predicted_share_before": before.round(4).tolist(),
+            "predicted_share_after": after.round(4).tolist(),
+        }
+
+    bias, record = computed_once(shift)  # every process shifts its copy by the same, exact bias
     out_proj = model.classifier.out_proj
     with torch.no_grad():
         out_proj.bias += torch.as_tensor(bias, dtype=out_proj.bias.dtype, device=out_proj.bias.device)
-    num_labels = probs.shape[1]
-    before = np.bincount(log_probs.argmax(1), minlength=num_labels) / len(probs)
-    after = np.bincount((log_probs + bias).argmax(1), minlength=num_labels) / len(probs)
-    record = {
-        "prior": np.round(prior, 4).tolist(),
-        "bias": np.round(bias, 4).tolist(),
-        "rows": len(texts),
-        "predicted_share_before": before.round(4).tolist(),
-        "predicted_share_after": after.round(4).tolist(),
-    }
     logger.info("prior matching: %s", record)
     return record
 
@@ -395,26 +412,42 @@ def fit_ngram_view(
     model, tokenizer, data: TransferData, args: TransferArguments, prior, max_length: int, batch_size: int
 ) -> dict:
     """The n-gram view (:mod:`.ngram_view`), fitted on the student's posteriors on the unlabelled reviews under the
-    estimated `prior`'s quotas, and on the labelled reviews' gold labels (few-shot, supervised)."""
-    posteriors = None
-    if data.unlabelled:  # the student alone: the model has no n-gram view yet
-        posteriors = teacher_posteriors(
-            model, tokenizer, data.unlabelled, language="my", max_length=max_length, batch_size=batch_size
+    estimated `prior`'s quotas, and on the labelled reviews' gold labels (few-shot, supervised).
+
+    Under DDP the main process fits it and every other process receives the fitted head (its weights and its config
+    entry), so all of them score with the same view."""
+    from ..ngram_head import NgramHead
+
+    def fit() -> tuple[dict, dict, dict]:  # the main process's computation (one process under DDP)
+        posteriors = None
+        if data.unlabelled:  # the student alone: the model has no n-gram view yet
+            posteriors = teacher_posteriors(
+                model, tokenizer, data.unlabelled, language="my", max_length=max_length, batch_size=batch_size
+            )
+        fitted = fit_ngram_head(
+            model,
+            tokenizer,
+            data.unlabelled,
+            posteriors,
+            prior,
+            fraction=args.ngram_fraction,
+            weight=args.ngram_weight,
+            C=args.ngram_C,
+            max_length=max_length,
+            batch_size=batch_size,
+            labelled_texts=data.target_texts,
+            labelled_labels=data.target_labels,
         )
-    record = fit_ngram_head(
-        model,
-        tokenizer,
-        data.unlabelled,
-        posteriors,
-        prior,
-        fraction=args.ngram_fraction,
-        weight=args.ngram_weight,
-        C=args.ngram_C,
-        max_length=max_length,
-        batch_size=batch_size,
-        labelled_texts=data.target_texts,
-        labelled_labels=data.target_labels,
-    )
+        state = {k: v.detach().cpu() for k, v in model.ngram_head.state_dict().items()}
+        return fitted, state, dict(model.config.ngram_head)
+
+    record, state, spec = computed_once(fit)
+    if process_group()[0] != 0:  # the main process's head, as it fitted it
+        head = NgramHead(spec, model.config.num_labels)
+        head.load_state_dict(state)
+        model.ngram_head = head.to(next(model.parameters()).device)
+        model.config.ngram_head = spec
+    record["processes"] = rank_records(ngram_head=model.ngram_head.state_dict())
     logger.info("n-gram view: %s", record)
     return record
 
@@ -498,18 +531,24 @@ def run_two_stage(
         round_dir = (
             output_dir / STAGE2_DIR if round_index == 0 else output_dir / f"{STAGE2_DIR}-round{round_index + 1}"
         )
-        items, round_record = prepare_stage2(
-            model,
-            tokenizer,
-            data,
-            args,
-            num_items=args.stage2_steps * per_step,
-            max_length=collator.max_length,
-            seed=training_args.seed + round_index,
-            states_cache=states_cache,
-            eval_batch_size=training_args.per_device_eval_batch_size,
-            posteriors_cache_dir=teacher_file(args, output_dir).parent if round_index == 0 else None,
-            distill_cache=distill_cache,
+        # the frozen teacher's outputs and the items: computed by the main process, the same on every process
+        items, round_record = computed_once(
+            lambda: prepare_stage2(
+                model,
+                tokenizer,
+                data,
+                args,
+                num_items=args.stage2_steps * per_step,
+                max_length=collator.max_length,
+                seed=training_args.seed + round_index,
+                states_cache=states_cache,
+                eval_batch_size=training_args.per_device_eval_batch_size,
+                posteriors_cache_dir=teacher_file(args, output_dir).parent if round_index == 0 else None,
+                distill_cache=distill_cache,
+            )
+        )
+        round_record["processes"] = rank_records(
+            items=items, pseudo_labels=[(it["text"], it["soft_label"]) for it in items if it["stream"] == "unlabelled"]
         )
         stage_args = _stage_args(training_args, round_dir, args.stage2_steps, args.stage2_learning_rate)
         trainer = make_trainer(

@@ -8,6 +8,7 @@ per example: one student forward and backward, no teacher forward.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Sequence
 
 import numpy as np
@@ -15,6 +16,10 @@ import torch
 
 from ..data import tokenize_for_eval
 from ..dual_path import layer_summaries
+
+FORWARD_TEXTS: Counter = Counter()
+"""Texts this process has run through :func:`teacher_posteriors` (key `posteriors`) and :func:`teacher_states`
+(`states`): the recipe's record of where the one-off computations ran (:mod:`.distributed`)."""
 
 
 def _batches(texts: Sequence[str], batch_size: int):
@@ -36,6 +41,7 @@ def teacher_posteriors(
     model.eval()
     device = next(model.parameters()).device
     out = np.zeros((len(texts), model.config.num_labels), dtype=np.float64)
+    FORWARD_TEXTS["posteriors"] += len(texts)
     try:
         for start, chunk in _batches(texts, batch_size):
             enc = tokenize_for_eval(tokenizer, chunk, language, max_length=max_length)
@@ -66,6 +72,7 @@ def teacher_states(
     device = next(model.parameters()).device
     layers = model.config.resolved_align_layers
     chunks = []
+    FORWARD_TEXTS["states"] += len(texts)
     try:
         for _, chunk in _batches(texts, batch_size):
             enc = tokenize_for_eval(tokenizer, chunk, "en", max_length=max_length)
