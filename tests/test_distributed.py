@@ -25,6 +25,7 @@ import pytest
 import test_train
 import torch
 from test_train import REPO, _env, _run, _two_stage_overrides, _write_yaml
+from tiny_runs import slow_train_script
 
 import modeling_ctam.training as T
 
@@ -37,23 +38,6 @@ CPU_2PROC = REPO / "configs" / "accelerate" / "cpu_2proc.yaml"
 def _launch(accelerate: str, script: str, config: Path, out: Path, *extra: str) -> list[str]:
     launcher = [accelerate, "launch", "--config_file", str(CPU_2PROC), "--mixed_precision", "bf16"]
     return launcher + [script, "--config", str(config), "--output-dir", str(out), *extra]
-
-
-def _slow_train_script(tmp_path: Path) -> Path:
-    """train.py's CLI with a callback that sleeps 0.5 s after each step, so that a kill lands mid-run."""
-    slow = tmp_path / "slow_train.py"
-    slow.write_text(
-        "import sys, time\n"
-        "from transformers import TrainerCallback\n"
-        "from modeling_ctam.training import parse_args, train\n"
-        "class Slow(TrainerCallback):\n"
-        "    def on_step_end(self, args, state, control, **kwargs):\n"
-        "        time.sleep(0.5)\n"
-        "cfg, _ = parse_args(sys.argv[1:])\n"
-        "train(cfg, callbacks=[Slow()])\n",
-        encoding="utf-8",
-    )
-    return slow
 
 
 def _kill_in_stage_2(accelerate: str, script: Path, config: Path, out: Path, timeout: int = 240) -> int:
@@ -122,7 +106,7 @@ def test_two_process_bf16_two_stage_run_computes_the_teacher_once_and_resumes_to
 
     # the same run killed in stage 2 (SIGKILL, both workers), then resumed on 2 processes
     resumed = tmp_path / "resumed"
-    step = _kill_in_stage_2(accelerate, _slow_train_script(tmp_path), config, resumed)
+    step = _kill_in_stage_2(accelerate, slow_train_script(tmp_path, 0.5), config, resumed)
     assert step < 6 and not (resumed / "dev_metrics.json").exists()
     _run(_launch(accelerate, "train.py", config, resumed, "--resume_from_checkpoint", "latest"), timeout=300)
     again = json.loads((resumed / "train_config.json").read_text())["transfer"]

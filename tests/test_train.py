@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from tiny_runs import slow_train_script
 
 import modeling_ctam.training as T
 from modeling_ctam.utils.paths import data_dir
@@ -95,7 +96,7 @@ def _run(cmd: list[str], timeout: int = 240) -> subprocess.CompletedProcess:
 
 def _kill_after_first_checkpoint(tmp_path: Path, config: Path, out: Path, folder: Path, timeout: int = 240) -> int:
     """Start train.py's CLI (each step slowed), SIGKILL it once `folder` holds a complete checkpoint; its step."""
-    slow = _slow_train_script(tmp_path)
+    slow = slow_train_script(tmp_path, 1.0)
     process = subprocess.Popen(
         [sys.executable, str(slow), "--config", str(config), "--output-dir", str(out)],
         cwd=REPO,
@@ -114,23 +115,6 @@ def _kill_after_first_checkpoint(tmp_path: Path, config: Path, out: Path, folder
         process.send_signal(signal.SIGKILL)
         process.wait()
     return int(T.find_last_checkpoint(folder).rsplit("-", 1)[1])
-
-
-def _slow_train_script(tmp_path: Path) -> Path:
-    """train.py's CLI with one extra callback that slows each step, so that a kill lands mid-run."""
-    slow = tmp_path / "slow_train.py"
-    slow.write_text(
-        "import sys, time\n"
-        "from transformers import TrainerCallback\n"
-        "from modeling_ctam.training import parse_args, train\n"
-        "class Slow(TrainerCallback):\n"
-        "    def on_step_end(self, args, state, control, **kwargs):\n"
-        "        time.sleep(1.0)\n"
-        "cfg, _ = parse_args(sys.argv[1:])\n"
-        "train(cfg, callbacks=[Slow()])\n",
-        encoding="utf-8",
-    )
-    return slow
 
 
 # ----------------------------------------------------------------------------------------------------- config parsing

@@ -45,3 +45,20 @@ def save_tiny_run(folder: Path, tokenizer, *, max_length: int, word_ids: bool = 
     tokenizer.save_pretrained(folder)
     (folder / "train_config.json").write_text(json.dumps({"config": {"max_length": max_length, "word_ids": word_ids}}))
     return folder
+
+
+def slow_train_script(tmp_path: Path, seconds: float) -> Path:
+    """train.py's CLI with one extra callback that sleeps `seconds` after each step, so that a kill lands mid-run."""
+    slow = tmp_path / "slow_train.py"
+    slow.write_text(
+        "import sys, time\n"
+        "from transformers import TrainerCallback\n"
+        "from modeling_ctam.training import parse_args, train\n"
+        "class Slow(TrainerCallback):\n"
+        "    def on_step_end(self, args, state, control, **kwargs):\n"
+        f"        time.sleep({seconds})\n"
+        "cfg, _ = parse_args(sys.argv[1:])\n"
+        "train(cfg, callbacks=[Slow()])\n",
+        encoding="utf-8",
+    )
+    return slow
