@@ -353,7 +353,7 @@ def test_dry_run_writes_the_complete_repository_folder(built, tiny_model_dir):
     requirements = (folder / "requirements.txt").read_text().splitlines()
     for name in ("myanmartools", "burmesenlp", "torch"):
         assert any(line.startswith(name) for line in requirements), requirements
-    assert "transformers>=5.5,<6" in requirements
+    assert "transformers>=5.20,<6" in requirements
     tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text())
     assert "is_local" not in tokenizer_config and tokenizer_config["tokenizer_class"] == "CTAMTokenizer"
     assert tokenizer_config["auto_map"]["AutoTokenizer"][0] == "tokenization_ctam.CTAMTokenizer"
@@ -620,7 +620,7 @@ def test_folder_check_catches_pickles_missing_files_paths_and_tokens(built, tmp_
     config["encoder_name_or_path"] = str(tmp_path / "encoder")
     del config["custom_pipelines"]
     (folder / "config.json").write_text(json.dumps(config))
-    (folder / "requirements.txt").write_text("transformers>=5.5\n")
+    (folder / "requirements.txt").write_text("transformers>=5.20\n")
     (folder / "notes.txt").write_text("token hf_" + "a" * 34)
     problems = "\n".join(prepare.check_hub_folder(folder, forbidden_strings=[str(tmp_path)]))
     for needle in (
