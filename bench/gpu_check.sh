@@ -19,6 +19,11 @@ cd "$(dirname "$0")/.."
 OUT=bench/results/gpu_check
 WORK=runs/gpu_check
 STEP_TIMEOUT_S=${STEP_TIMEOUT_S:-240}
+# transformers >= 5.2x loads Hugging Face Hub kernels by default when the `kernels` package is installed (a
+# dependency of transformers 5.25) and the model is on a GPU; on a machine without the Hub, `model.eval()` then raises
+# "... is not available in the local cache and Hugging Face Hub is in offline mode" (bench/speed.py did, on the first
+# run of this check). Off unless the caller says otherwise.
+export USE_HUB_KERNELS=${USE_HUB_KERNELS:-0}
 mkdir -p "$OUT" "$WORK"
 SUMMARY="$OUT/summary.md"
 
