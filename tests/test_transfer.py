@@ -109,6 +109,44 @@ def test_bbse_corrects_classify_and_count_with_held_out_source_rows(caplog):
     assert abs(estimate.prior[0] - 0.1) < 0.03
 
 
+def test_prior_trust_ratio_holds_a_low_em_estimate_within_a_factor_of_bbse(caplog):
+    """A calibrated teacher with a bias towards the majority (its log-odds shifted by 1.5, on English and Burmese
+    alike): EM's estimate falls to about a third of the truth without degenerating, while BBSE, which needs no
+    calibration, stays near it. With a trust ratio the estimate is raised to BBSE / ratio; a teacher without the bias
+    gives an EM estimate inside the band, left exactly as it is."""
+    rng = np.random.default_rng(5)
+    source = (rng.random(4000) < 0.5).astype(int)
+    target = (rng.random(5000) < 0.9).astype(int)  # 10% negative
+
+    def leaning(probs: np.ndarray, shift: float) -> np.ndarray:
+        log_odds = np.log(probs[:, 1] / probs[:, 0]) + shift
+        positive = 1.0 / (1.0 + np.exp(-log_odds))
+        return np.stack([1.0 - positive, positive], axis=1)
+
+    held0 = _calibrated_posteriors(source, np.array([0.5, 0.5]), separation=2.5, seed=3)
+    tgt0 = _calibrated_posteriors(target, np.array([0.5, 0.5]), separation=2.5, seed=2)
+    held, tgt = leaning(held0, 1.5), leaning(tgt0, 1.5)
+    reference = bbse_prior(tgt, held, source)
+    assert abs(reference[0] - 0.1) < 0.02
+    plain = estimate_target_prior(tgt, [0.5, 0.5], heldout=(held, source))
+    assert plain.fallback is None and 0.02 < plain.prior[0] < reference[0] / 2  # the failure the guard is for
+    with caplog.at_level(logging.WARNING, logger="modeling_ctam.transfer.prior"):
+        guarded = estimate_target_prior(tgt, [0.5, 0.5], heldout=(held, source), trust_ratio=2.0)
+    assert guarded.fallback == "em-held-to-bbse" and guarded.clamped
+    assert guarded.prior[0] == pytest.approx(reference[0] / 2)
+    assert sum(guarded.prior) == pytest.approx(1.0)
+    assert guarded.em_prior == pytest.approx(plain.em_prior)
+    assert guarded.reference_prior == pytest.approx(reference.tolist()) and guarded.trust_ratio == 2.0
+    assert "BBSE" in caplog.text
+    # no bias: EM inside the band is untouched, and the reference is still recorded
+    free = estimate_target_prior(tgt0, [0.5, 0.5])
+    inside = estimate_target_prior(tgt0, [0.5, 0.5], heldout=(held0, source), trust_ratio=2.0)
+    assert inside.fallback is None and not inside.clamped and inside.prior == pytest.approx(free.prior)
+    assert inside.reference_prior is not None
+    with pytest.raises(ValueError, match="trust_ratio"):
+        estimate_target_prior(tgt0, [0.5, 0.5], heldout=(held0, source), trust_ratio=1.0)
+
+
 def test_cross_lingual_bbse_removes_the_language_shift_that_english_bbse_keeps(caplog):
     """A teacher right 80% of the time on English that, reading Burmese, also turns 20% of its positive decisions
     negative: BBSE on English rows keeps that bias; measuring the shift on translation pairs removes it."""
@@ -296,6 +334,11 @@ def test_transfer_arguments_validate_with_clear_messages():
         TransferArguments(recipe="two-stage", parallel_share=0.0, shuffle_parallel=True)
     with pytest.raises(ValueError, match="unlabelled_pairing"):
         TransferArguments(unlabelled_pairing="label")
+    with pytest.raises(ValueError, match="prior_trust_ratio=1.0 must be above 1"):
+        TransferArguments(recipe="two-stage", prior_trust_ratio=1.0)
+    with pytest.raises(ValueError, match="heldout_data"):
+        TransferArguments(recipe="two-stage", prior_trust_ratio=2.0, heldout_fraction=0.0)
+    assert TransferArguments(recipe="two-stage", prior_trust_ratio=2.0).prior_trust_ratio == 2.0
 
 
 # ---------------------------------------------------------------------------------------------------- model inputs

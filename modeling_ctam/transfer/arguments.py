@@ -145,6 +145,17 @@ class TransferArguments:
             )
         },
     )
+    prior_trust_ratio: Optional[float] = field(
+        default=None,
+        metadata={
+            "help": (
+                "Hold EM's target-prior estimate within this factor of BBSE's on the held-out English rows: no class "
+                "below bbse / ratio (beyond the paper; needs heldout_data or heldout_fraction > 0). EM swings with "
+                "the teacher (0.03-0.18 negative on the main job), and a low estimate starves the n-gram view of "
+                "negatives. None = EM as it is (only the min_prior guard)."
+            )
+        },
+    )
     domain_importance_weights: bool = field(
         default=True,
         metadata={
@@ -258,6 +269,17 @@ class TransferArguments:
             raise ValueError(f"heldout_fraction={self.heldout_fraction} must lie in [0, 0.5).")
         if not 0.0 <= self.min_prior < 0.5:
             raise ValueError(f"min_prior={self.min_prior} must lie in [0, 0.5).")
+        if self.prior_trust_ratio is not None:
+            if not self.prior_trust_ratio > 1.0:
+                raise ValueError(
+                    f"prior_trust_ratio={self.prior_trust_ratio} must be above 1 (e.g. 2: EM's estimate at least "
+                    "half of BBSE's), or null to leave EM's estimate as it is."
+                )
+            if self.heldout_fraction == 0 and not self.heldout_data:
+                raise ValueError(
+                    "prior_trust_ratio compares EM with BBSE on held-out English rows; set heldout_data (e.g. "
+                    "en/uci_sentiment_labelled/imdb_labelled.txt) or heldout_fraction > 0, or prior_trust_ratio: null."
+                )
         for name in ("stage2_lambda_align", "stage2_lambda_domain"):
             value = getattr(self, name)
             if value is not None and value < 0:

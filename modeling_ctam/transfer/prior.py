@@ -24,7 +24,12 @@ Burmese. So a guard acts, and logs a warning:
   taken as `C_lang C_en pi`. This assumes the language shift depends on the content only through the English
   prediction; the pairs are not reviews, so it is an estimate of the shift, measured in
   `bench/results/prior_estimates.md`;
-- a run that does not converge falls back to the source prior.
+- a run that does not converge falls back to the source prior;
+- with `trust_ratio` (beyond the paper) and held-out English rows, a converged estimate is also held within a factor
+  of BBSE's: no class below `bbse / trust_ratio`. EM swings with the teacher: on the main job's config it put the
+  Burmese negative share anywhere from 0.03 to 0.18 (truth about 0.10) by seed, process count and device, while
+  BBSE on the IMDb rows stayed at 0.13-0.17 on every teacher measured; the low estimates starved the n-gram view of
+  negatives (README, "Training on many processes and precisions").
 """
 
 from __future__ import annotations
@@ -49,9 +54,13 @@ class PriorEstimate:
         converged (`bool`): whether EM met its tolerance.
         clamped (`bool`): whether a class fell below `min_prior` and was raised to it.
         fallback (`str`, *optional*): what replaced EM's estimate: `"bbse-cross-lingual"`, `"bbse"` or
-            `"classify-and-count"` (a degenerate estimate) or `"source-prior"` (no convergence); None when EM's
-            estimate was used.
+            `"classify-and-count"` (a degenerate estimate), `"source-prior"` (no convergence) or
+            `"em-held-to-bbse"` (EM's estimate raised to BBSE's over `trust_ratio`); None when EM's estimate was
+            used.
         predicted_share (`list[float]`): the share of each class among the classifier's predictions.
+        reference_prior (`list[float]`, *optional*): BBSE's estimate on the held-out English rows, computed when a
+            `trust_ratio` is given; EM's estimate is kept at or above `reference_prior / trust_ratio`.
+        trust_ratio (`float`, *optional*): the factor of BBSE within which EM's estimate was held (None: not held).
     """
 
     prior: list[float]
@@ -62,6 +71,8 @@ class PriorEstimate:
     clamped: bool = False
     fallback: str | None = None
     predicted_share: list[float] | None = None
+    reference_prior: list[float] | None = None
+    trust_ratio: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -170,14 +181,18 @@ def estimate_target_prior(
     min_prior: float = 0.02,
     heldout: tuple[np.ndarray, np.ndarray] | None = None,
     parallel: tuple[np.ndarray, np.ndarray] | None = None,
+    trust_ratio: float | None = None,
 ) -> PriorEstimate:
     """EM's target prior, guarded: a degenerate estimate falls back to BBSE on `heldout` (posteriors and labels of
     held-out source rows), through the language shift measured on `parallel` (posteriors on the target and source
     sides of translation pairs) when given, else to classify-and-count; the fallback is clamped so that no class falls
-    below `min_prior`. A logged warning says when the guard acts.
+    below `min_prior`. With `trust_ratio` and `heldout`, a converged, non-degenerate estimate is raised, class by
+    class, to at least BBSE's estimate over `trust_ratio` (the excess taken from the other classes pro rata). A logged
+    warning says when a guard acts.
 
     Raises:
-        ValueError: `min_prior` outside `[0, 1/C)`, or posteriors that are not `(N, C)` probabilities.
+        ValueError: `min_prior` outside `[0, 1/C)`, `trust_ratio` not above 1, or posteriors that are not `(N, C)`
+            probabilities.
     """
     probs = np.asarray(probs, dtype=np.float64)
     num_classes = probs.shape[1] if probs.ndim == 2 else 0
@@ -185,6 +200,8 @@ def estimate_target_prior(
         raise ValueError(f"estimate_target_prior needs (N, C) posteriors with N >= 1 and C >= 2, got {probs.shape}.")
     if not 0.0 <= min_prior < 1.0 / num_classes:
         raise ValueError(f"min_prior={min_prior} must lie in [0, 1/{num_classes}).")
+    if trust_ratio is not None and not trust_ratio > 1.0:
+        raise ValueError(f"trust_ratio={trust_ratio} must be above 1 (or None to trust EM's estimate as it is).")
     source_prior = np.asarray(source_prior, dtype=np.float64)
     prior, _, iterations, converged = em_prior(probs, source_prior)
     share = np.bincount(probs.argmax(axis=1), minlength=num_classes) / len(probs)
@@ -223,6 +240,20 @@ def estimate_target_prior(
         )
         estimate.prior, estimate.fallback = fallback.tolist(), name
         estimate.clamped = bool(raw.min() < min_prior)
+    elif trust_ratio is not None and heldout is not None:
+        reference = bbse_prior(probs, *heldout)  # (C,)
+        floor = reference / trust_ratio  # (C,); sums to 1 / trust_ratio < 1, so a prior above it exists
+        estimate.reference_prior, estimate.trust_ratio = reference.tolist(), float(trust_ratio)
+        if (prior < floor).any():
+            held = _clamp(prior, floor)
+            logger.warning(
+                "EM class-prior estimate %s puts a class below BBSE's %s / %s; using %s instead.",
+                np.round(prior, 4).tolist(),
+                np.round(reference, 4).tolist(),
+                trust_ratio,
+                np.round(held, 4).tolist(),
+            )
+            estimate.prior, estimate.fallback, estimate.clamped = held.tolist(), "em-held-to-bbse", True
     return estimate
 
 
@@ -265,11 +296,15 @@ def prior_matching_bias(log_probs: np.ndarray, prior: np.ndarray, iterations: in
     return best - best.mean()
 
 
-def _clamp(prior: np.ndarray, min_prior: float) -> np.ndarray:
-    """`prior` with every class raised to at least `min_prior`, the excess taken from the others pro rata."""
-    clamped = np.maximum(np.asarray(prior, dtype=np.float64), min_prior)
+def _clamp(prior: np.ndarray, min_prior: float | np.ndarray) -> np.ndarray:
+    """`prior` with every class raised to at least `min_prior` (one share, or one per class summing below 1), the
+    excess taken from the others pro rata, none of them below its own floor."""
+    prior = np.asarray(prior, dtype=np.float64)
+    floor = np.broadcast_to(np.asarray(min_prior, dtype=np.float64), prior.shape)
+    assert floor.sum() < 1.0, floor  # invariant: the floors leave room for a distribution
+    clamped = np.maximum(prior, floor)
     excess = clamped.sum() - 1.0
-    big = clamped > min_prior
+    big = clamped > floor
     if excess > 0 and big.any():
-        clamped[big] -= excess * (clamped[big] - min_prior) / (clamped[big] - min_prior).sum()
+        clamped[big] -= excess * (clamped[big] - floor[big]) / (clamped[big] - floor[big]).sum()
     return clamped
