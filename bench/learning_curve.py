@@ -41,6 +41,7 @@ import gc
 import json
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import sys
@@ -115,7 +116,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--override",
         nargs="*",
         default=[],
-        help="Extra train.py tokens for every run, e.g. --override --max_steps 30.",
+        help="Extra train.py arguments for every run, quoted (argparse takes no bare --option as a value), e.g. "
+        "--override '--max_steps 30' or --override '--prior_trust_ratio 2'; each is split like a shell line.",
     )
     p.add_argument("--results-dir", default=str(REPO_ROOT / "bench" / "results"))
     p.add_argument("--tag", default="learning_curve", help="Name of the output files and the per-run folder.")
@@ -184,7 +186,7 @@ def run_one(point: str, method: str, seed: int, args, run_dir: Path) -> dict:
         "true",
         "--overwrite_output_dir",
         "true",
-        *args.override,
+        *(token for line in args.override for token in shlex.split(line)),
     ]  # the work folder is scratch
     if setting == "few-shot":
         tokens += ["--few_shot_n", point]
