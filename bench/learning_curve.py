@@ -454,7 +454,7 @@ def main(argv=None) -> dict:
     table = summarise(records, [p for p in args.points if any(r["point"] == p for r in records)])
     meta = {
         "tag": args.tag,
-        "command": "python bench/learning_curve.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": "python bench/learning_curve.py " + shlex.join(sys.argv[1:] if argv is None else argv),
         "configs": CONFIGS,
         "zero_shot_ctam_row": args.zero_shot_ctam_row,
         "notes": [r for r in records if r.get("note") and r["method"] in ROWS],
