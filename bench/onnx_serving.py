@@ -86,7 +86,12 @@ def _forward_seconds(classifier, batches) -> float:
 
 def _variant(folder: Path) -> dict:
     export = json.loads((folder / "ctam_onnx.json").read_text())
-    return {"name": folder.name, "quantization": export.get("quantization"), "onnx_bytes": export.get("bytes")}
+    return {
+        "name": folder.name,
+        "quantization": export.get("quantization"),
+        "onnx_bytes": export.get("bytes"),
+        "versions": export.get("versions"),  # read now: without --onnx the folder is a temporary one
+    }
 
 
 def main(argv=None) -> dict:
@@ -176,7 +181,7 @@ def main(argv=None) -> dict:
         "variants": variants,
         "targets": TARGETS,
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
-        "versions": json.loads((folders[0] / "ctam_onnx.json").read_text()).get("versions"),
+        "versions": variants[0]["versions"],
     }
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)

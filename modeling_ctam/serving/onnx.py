@@ -24,7 +24,7 @@ models trained with Burmese word-segmenter boundaries; output ``logits`` ``(batc
 :class:`OnnxSequenceClassifier` runs the graph in an ``onnxruntime.InferenceSession`` and answers like a
 transformers model (``model(input_ids=..., attention_mask=...).logits``), so the evaluation code drives both.
 
-Needs the optional extra ``pip install -e ".[onnx]"`` (``onnx``, ``onnxruntime``).
+Needs the optional extra ``pip install -e ".[onnx]"`` (``onnx``, ``onnxruntime``, ``onnx-ir``).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def _require_onnx():
         import onnxruntime
     except ImportError as error:
         raise ImportError(
-            f'ONNX export and serving need the optional extra: pip install -e ".[onnx]" (onnx, onnxruntime). ({error})'
+            f'ONNX export and serving need the optional extra: pip install -e ".[onnx]". ({error})'
         ) from error
     return onnx, onnxruntime
 
@@ -468,9 +468,11 @@ def _quantize_blockwise(source: Path, out_path: Path, excluded: Sequence[str], b
     """Every MatMul with a constant weight, outside `excluded`, to ``MatMulNBits`` (8 bits, symmetric, blocks of
     `block_size` along the input dimension, ``accuracy_level=4``: int8 compute, each activation row quantised per
     block at run time)."""
-    import onnx
-    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
-
+    try:  # onnxruntime's blockwise quantiser imports onnx_ir, which onnxruntime does not require
+        import onnx
+        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+    except ImportError as error:
+        raise ImportError(f'--method blockwise needs onnx-ir: pip install -e ".[onnx]" ({error})') from error
     quantizer = MatMulNBitsQuantizer(
         onnx.load(str(source)),
         bits=8,
