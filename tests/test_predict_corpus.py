@@ -202,7 +202,7 @@ def test_shards_of_two_processes_hold_the_single_process_output(classifier, tmp_
 
 
 class _Crash(RuntimeError):
-    pass
+    """The simulated kill: raised by `_CrashingClassifier` between two chunks."""
 
 
 class _CrashingClassifier:

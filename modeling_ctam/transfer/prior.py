@@ -28,7 +28,7 @@ Burmese. So a guard acts, and logs a warning:
 - with `trust_ratio` (beyond the paper) and held-out English rows, a converged estimate is also held within a factor
   of BBSE's: no class below `bbse / trust_ratio`. EM swings with the teacher: on the main job's config it put the
   Burmese negative share anywhere from 0.03 to 0.18 (truth about 0.10) by seed, process count and device, while
-  BBSE on the IMDb rows stayed at 0.13-0.17 on every teacher measured; the low estimates starved the n-gram view of
+  BBSE on the IMDb rows stayed at 0.12-0.17 on every teacher measured; the low estimates starved the n-gram view of
   negatives (README, "Training on many processes and precisions").
 """
 
@@ -52,7 +52,7 @@ class PriorEstimate:
         source_prior (`list[float]`): the prior the classifier was trained under.
         iterations (`int`): EM iterations run.
         converged (`bool`): whether EM met its tolerance.
-        clamped (`bool`): whether a class fell below `min_prior` and was raised to it.
+        clamped (`bool`): whether a class was raised to a floor: `min_prior`, or BBSE's estimate over `trust_ratio`.
         fallback (`str`, *optional*): what replaced EM's estimate: `"bbse-cross-lingual"`, `"bbse"` or
             `"classify-and-count"` (a degenerate estimate), `"source-prior"` (no convergence) or
             `"em-held-to-bbse"` (EM's estimate raised to BBSE's over `trust_ratio`); None when EM's estimate was
