@@ -147,6 +147,39 @@ def test_prior_trust_ratio_holds_a_low_em_estimate_within_a_factor_of_bbse(caplo
         estimate_target_prior(tgt0, [0.5, 0.5], heldout=(held0, source), trust_ratio=1.0)
 
 
+def test_prior_estimator_bbse_uses_bbse_whatever_em_converges_to():
+    """The leaning teacher of the trust-band test, in both directions: EM converges to a third of the true negative
+    share (log-odds shifted towards the majority) or to well above it (shifted the other way). BBSE, which needs no
+    calibration, stays near the truth both times; `estimator="bbse"` uses it and records EM's estimate."""
+    rng = np.random.default_rng(5)
+    source = (rng.random(4000) < 0.5).astype(int)
+    target = (rng.random(5000) < 0.9).astype(int)  # 10% negative
+    held0 = _calibrated_posteriors(source, np.array([0.5, 0.5]), separation=2.5, seed=3)
+    tgt0 = _calibrated_posteriors(target, np.array([0.5, 0.5]), separation=2.5, seed=2)
+
+    def leaning(probs: np.ndarray, shift: float) -> np.ndarray:
+        log_odds = np.log(probs[:, 1] / probs[:, 0]) + shift
+        positive = 1.0 / (1.0 + np.exp(-log_odds))
+        return np.stack([1.0 - positive, positive], axis=1)
+
+    for shift, em_wrong in ((1.5, lambda p: p < 0.05), (-1.0, lambda p: p > 0.15)):
+        held, tgt = leaning(held0, shift), leaning(tgt0, shift)
+        em = estimate_target_prior(tgt, [0.5, 0.5], heldout=(held, source))
+        assert em.estimator == "em" and em.fallback is None and em_wrong(em.prior[0]), (shift, em.prior)
+        used = estimate_target_prior(tgt, [0.5, 0.5], heldout=(held, source), estimator="bbse")
+        assert used.estimator == "bbse" and used.to_dict()["estimator"] == "bbse"
+        assert abs(used.prior[0] - 0.1) < 0.02 and used.prior == pytest.approx(used.reference_prior)
+        assert used.em_prior == pytest.approx(em.em_prior) and sum(used.prior) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="heldout"):
+        estimate_target_prior(tgt0, [0.5, 0.5], estimator="bbse")
+    with pytest.raises(ValueError, match="estimator"):
+        estimate_target_prior(tgt0, [0.5, 0.5], heldout=(held0, source), estimator="mle")
+    with pytest.raises(ValueError, match="heldout_data"):
+        TransferArguments(recipe="two-stage", prior_estimator="bbse", heldout_fraction=0.0)
+    with pytest.raises(ValueError, match="prior_estimator"):
+        TransferArguments(recipe="two-stage", prior_estimator="mle")
+
+
 def test_cross_lingual_bbse_removes_the_language_shift_that_english_bbse_keeps(caplog):
     """A teacher right 80% of the time on English that, reading Burmese, also turns 20% of its positive decisions
     negative: BBSE on English rows keeps that bias; measuring the shift on translation pairs removes it."""

@@ -245,7 +245,9 @@ def _estimate_prior(
                 "en",
             ),
         )
-    estimate = estimate_target_prior(probs, source_prior, args.min_prior, heldout, parallel, args.prior_trust_ratio)
+    estimate = estimate_target_prior(
+        probs, source_prior, args.min_prior, heldout, parallel, args.prior_trust_ratio, args.prior_estimator
+    )
     record["target_prior"] = estimate.to_dict()
     record["teacher_predicted_share"] = (
         (np.bincount(probs.argmax(1), minlength=probs.shape[1]) / len(probs)).round(4).tolist()
