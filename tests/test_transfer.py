@@ -109,6 +109,14 @@ def test_bbse_corrects_classify_and_count_with_held_out_source_rows(caplog):
     assert abs(estimate.prior[0] - 0.1) < 0.03
 
 
+def _leaning(probs: np.ndarray, shift: float) -> np.ndarray:
+    """Two-class posteriors with their log-odds shifted by `shift`: a teacher biased towards the positive class
+    (shift > 0) or the negative one (shift < 0), calibrated otherwise."""
+    log_odds = np.log(probs[:, 1] / probs[:, 0]) + shift
+    positive = 1.0 / (1.0 + np.exp(-log_odds))
+    return np.stack([1.0 - positive, positive], axis=1)
+
+
 def test_prior_trust_ratio_holds_a_low_em_estimate_within_a_factor_of_bbse(caplog):
     """A calibrated teacher with a bias towards the majority (its log-odds shifted by 1.5, on English and Burmese
     alike): EM's estimate falls to about a third of the truth without degenerating, while BBSE, which needs no
@@ -118,14 +126,9 @@ def test_prior_trust_ratio_holds_a_low_em_estimate_within_a_factor_of_bbse(caplo
     source = (rng.random(4000) < 0.5).astype(int)
     target = (rng.random(5000) < 0.9).astype(int)  # 10% negative
 
-    def leaning(probs: np.ndarray, shift: float) -> np.ndarray:
-        log_odds = np.log(probs[:, 1] / probs[:, 0]) + shift
-        positive = 1.0 / (1.0 + np.exp(-log_odds))
-        return np.stack([1.0 - positive, positive], axis=1)
-
     held0 = _calibrated_posteriors(source, np.array([0.5, 0.5]), separation=2.5, seed=3)
     tgt0 = _calibrated_posteriors(target, np.array([0.5, 0.5]), separation=2.5, seed=2)
-    held, tgt = leaning(held0, 1.5), leaning(tgt0, 1.5)
+    held, tgt = _leaning(held0, 1.5), _leaning(tgt0, 1.5)
     reference = bbse_prior(tgt, held, source)
     assert abs(reference[0] - 0.1) < 0.02
     plain = estimate_target_prior(tgt, [0.5, 0.5], heldout=(held, source))
@@ -157,13 +160,8 @@ def test_prior_estimator_bbse_uses_bbse_whatever_em_converges_to():
     held0 = _calibrated_posteriors(source, np.array([0.5, 0.5]), separation=2.5, seed=3)
     tgt0 = _calibrated_posteriors(target, np.array([0.5, 0.5]), separation=2.5, seed=2)
 
-    def leaning(probs: np.ndarray, shift: float) -> np.ndarray:
-        log_odds = np.log(probs[:, 1] / probs[:, 0]) + shift
-        positive = 1.0 / (1.0 + np.exp(-log_odds))
-        return np.stack([1.0 - positive, positive], axis=1)
-
     for shift, em_wrong in ((1.5, lambda p: p < 0.05), (-1.0, lambda p: p > 0.15)):
-        held, tgt = leaning(held0, shift), leaning(tgt0, shift)
+        held, tgt = _leaning(held0, shift), _leaning(tgt0, shift)
         em = estimate_target_prior(tgt, [0.5, 0.5], heldout=(held, source))
         assert em.estimator == "em" and em.fallback is None and em_wrong(em.prior[0]), (shift, em.prior)
         used = estimate_target_prior(tgt, [0.5, 0.5], heldout=(held, source), estimator="bbse")
