@@ -146,6 +146,13 @@ TRANSFER_ROWS = {
         dict(NO_STREAMS, heldout_data=IMDB, ngram_view=True),
         "xlmr-base",
     ),
+    # the same with BBSE on the IMDb rows as the prior outright (prior_estimator: bbse; EM only recorded)
+    "ctam+imdb+ngram+bbse": (
+        "ctam",
+        CTAM_TWO_STAGE,
+        {"heldout_data": IMDB, "ngram_view": True, "prior_estimator": "bbse"},
+        "ctam",
+    ),
 }
 
 
