@@ -164,7 +164,7 @@ class TransferArguments:
                 "min_prior and prior_trust_ratio) or 'bbse' (beyond the paper: BBSE on the held-out English rows "
                 "used outright, EM only recorded; needs heldout_data or heldout_fraction > 0). A converged EM "
                 "estimate swung from 0.011 to 0.35 negative on the main job's budget, BBSE on the IMDb rows stayed "
-                "at 0.12-0.17 (docs/transfer.md)."
+                "at 0.12-0.17 on all teachers but one (0.236; docs/transfer.md)."
             )
         },
     )

@@ -33,7 +33,7 @@ Burmese. So a guard acts, and logs a warning:
 - with `estimator="bbse"` (beyond the paper) EM's estimate is only recorded: the prior used is BBSE's on the held-out
   English rows (through the language shift when `parallel` is given), clamped at `min_prior`. A converged EM
   estimate can be wrong in both directions (0.011 to 0.35 negative on the main job's budget, pilot split and dev
-  runs), while BBSE on the IMDb rows stayed at 0.12-0.17 (docs/transfer.md).
+  runs), while BBSE on the IMDb rows stayed at 0.12-0.17 on all teachers but one (0.236; docs/transfer.md).
 """
 
 from __future__ import annotations
