@@ -9,6 +9,7 @@ from typing import Optional
 
 import numpy as np
 
+from .prior import PRIOR_ESTIMATORS
 from .streams import UNLABELLED_PAIRINGS
 
 RECIPES = ("joint", "two-stage")
@@ -292,8 +293,8 @@ class TransferArguments:
                     "prior_trust_ratio compares EM with BBSE on held-out English rows; set heldout_data (e.g. "
                     "en/uci_sentiment_labelled/imdb_labelled.txt) or heldout_fraction > 0, or prior_trust_ratio: null."
                 )
-        if self.prior_estimator not in ("em", "bbse"):
-            raise ValueError(f"prior_estimator={self.prior_estimator!r}: use 'em' or 'bbse'.")
+        if self.prior_estimator not in PRIOR_ESTIMATORS:
+            raise ValueError(f"prior_estimator={self.prior_estimator!r}: use one of {list(PRIOR_ESTIMATORS)}.")
         if self.prior_estimator == "bbse" and self.heldout_fraction == 0 and not self.heldout_data:
             raise ValueError(
                 "prior_estimator: bbse needs held-out English rows; set heldout_data (e.g. "

@@ -28,7 +28,7 @@ Burmese. So a guard acts, and logs a warning:
 - with `trust_ratio` (beyond the paper) and held-out English rows, a converged estimate is also held within a factor
   of BBSE's: no class below `bbse / trust_ratio`. EM swings with the teacher: on the main job's config it put the
   Burmese negative share anywhere from 0.03 to 0.18 (truth about 0.10) by seed, process count and device, while
-  BBSE on the IMDb rows stayed at 0.12-0.17 on every teacher measured; the low estimates starved the n-gram view of
+  BBSE on the IMDb rows stayed at 0.12-0.17 on those teachers; the low estimates starved the n-gram view of
   negatives (README, "Training on many processes and precisions");
 - with `estimator="bbse"` (beyond the paper) EM's estimate is only recorded: the prior used is BBSE's on the held-out
   English rows (through the language shift when `parallel` is given), clamped at `min_prior`. A converged EM
@@ -44,6 +44,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 logger = logging.getLogger(__name__)
+
+PRIOR_ESTIMATORS = ("em", "bbse")  # `estimator` of estimate_target_prior
 
 
 @dataclass
@@ -211,8 +213,8 @@ def estimate_target_prior(
         raise ValueError(f"min_prior={min_prior} must lie in [0, 1/{num_classes}).")
     if trust_ratio is not None and not trust_ratio > 1.0:
         raise ValueError(f"trust_ratio={trust_ratio} must be above 1 (or None to trust EM's estimate as it is).")
-    if estimator not in ("em", "bbse"):
-        raise ValueError(f"estimator={estimator!r}: use 'em' or 'bbse'.")
+    if estimator not in PRIOR_ESTIMATORS:
+        raise ValueError(f"estimator={estimator!r}: use one of {list(PRIOR_ESTIMATORS)}.")
     if estimator == "bbse" and heldout is None:
         raise ValueError("estimator='bbse' needs held-out labelled source rows (heldout); give them or use 'em'.")
     source_prior = np.asarray(source_prior, dtype=np.float64)
